@@ -1,0 +1,231 @@
+//! The genome in memory: every chromosome as one byte string, loaded once per
+//! session from the `genome` table, so `seq()` never reads a table per row.
+
+use std::collections::HashMap;
+
+use arrow::array::{Int64Array, StringArray};
+use futures::TryStreamExt;
+
+use crate::error::{Error, Result};
+use crate::ingest::genome::{column, stored_chroms};
+use crate::store::Store;
+
+#[derive(Debug)]
+pub struct Chrom {
+    pub name: String,
+    pub seq: Vec<u8>,
+}
+
+/// All chromosomes of a store, in the order of its FASTA file.
+#[derive(Debug, Default)]
+pub struct Genome {
+    chroms: Vec<Chrom>,
+    by_name: HashMap<String, usize>,
+}
+
+impl Genome {
+    /// Builds a genome from (name, sequence) pairs; sequences must be upper-case ACGTN.
+    pub fn from_sequences(seqs: impl IntoIterator<Item = (String, Vec<u8>)>) -> Genome {
+        let mut g = Genome::default();
+        for (name, seq) in seqs {
+            g.by_name.insert(name.clone(), g.chroms.len());
+            g.chroms.push(Chrom { name, seq });
+        }
+        g
+    }
+
+    /// Loads the genome of `store`, or `None` if it has none.
+    pub async fn load(store: &Store) -> Result<Option<Genome>> {
+        if !store.has_table("chroms") || !store.has_table("genome") {
+            return Ok(None);
+        }
+        let mut genome = Genome::from_sequences(
+            stored_chroms(store)
+                .await?
+                .into_iter()
+                .map(|(name, length, _)| (name, vec![b'N'; length as usize])),
+        );
+        let ds = store.dataset("genome").await?;
+        let mut stream = ds
+            .scan()
+            .project(&["chrom", "start", "seq"])?
+            .try_into_stream()
+            .await?;
+        while let Some(batch) = stream.try_next().await? {
+            let chrom = column::<StringArray>(&batch, 0)?;
+            let start = column::<Int64Array>(&batch, 1)?;
+            let seq = column::<StringArray>(&batch, 2)?;
+            for i in 0..batch.num_rows() {
+                let idx = genome.index(chrom.value(i)).ok_or_else(|| {
+                    Error::store(
+                        store.root(),
+                        format!(
+                            "genome table names chromosome '{}', which chroms does not list",
+                            chrom.value(i)
+                        ),
+                    )
+                })?;
+                let bases = seq.value(i).as_bytes();
+                let from = start.value(i) as usize;
+                let target = &mut genome.chroms[idx].seq;
+                if from + bases.len() > target.len() {
+                    return Err(Error::store(
+                        store.root(),
+                        format!(
+                            "genome chunk {}:{} runs past the chromosome's length {}",
+                            chrom.value(i),
+                            from,
+                            target.len()
+                        ),
+                    ));
+                }
+                target[from..from + bases.len()].copy_from_slice(bases);
+            }
+        }
+        Ok(Some(genome))
+    }
+
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
+    pub fn chroms(&self) -> &[Chrom] {
+        &self.chroms
+    }
+
+    pub fn chrom(&self, index: usize) -> &Chrom {
+        &self.chroms[index]
+    }
+
+    /// Appends the bases of `[start, end)` of chromosome `index` to `out`,
+    /// with `N` for the part outside the chromosome, reverse-complemented when
+    /// `reverse`. `start` may be negative and `end` past the end.
+    pub fn window_into(
+        &self,
+        index: usize,
+        start: i64,
+        end: i64,
+        reverse: bool,
+        out: &mut Vec<u8>,
+    ) {
+        let seq = &self.chroms[index].seq;
+        let len = seq.len() as i64;
+        let from = out.len();
+        let width = (end - start).max(0) as usize;
+        out.reserve(width);
+        let left_pad = (0.min(end) - start).clamp(0, width as i64) as usize;
+        let inner_start = start.clamp(0, len);
+        let inner_end = end.clamp(0, len).max(inner_start);
+        out.resize(from + left_pad, b'N');
+        out.extend_from_slice(&seq[inner_start as usize..inner_end as usize]);
+        out.resize(from + width, b'N');
+        if reverse {
+            reverse_complement_in_place(&mut out[from..]);
+        }
+    }
+
+    /// A name of the genome close to `name` (`chr22` for `22`, `MT` for `chrM`).
+    pub fn suggest(&self, name: &str) -> Option<&str> {
+        let bare = name.strip_prefix("chr").unwrap_or(name);
+        let candidates = [
+            bare.to_string(),
+            format!("chr{bare}"),
+            match bare {
+                "M" => "MT".to_string(),
+                "MT" => "chrM".to_string(),
+                _ => String::new(),
+            },
+        ];
+        candidates
+            .iter()
+            .filter(|c| !c.is_empty() && c.as_str() != name)
+            .find_map(|c| {
+                self.by_name
+                    .get_key_value(c.as_str())
+                    .map(|(k, _)| k.as_str())
+            })
+    }
+}
+
+/// Complement of every IUPAC code, case kept; other bytes map to themselves
+/// and are reported by the callers that care.
+pub const fn complement_table() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = i as u8;
+        i += 1;
+    }
+    let pairs: &[(u8, u8)] = &[
+        (b'A', b'T'),
+        (b'C', b'G'),
+        (b'R', b'Y'),
+        (b'K', b'M'),
+        (b'B', b'V'),
+        (b'D', b'H'),
+    ];
+    let mut j = 0;
+    while j < pairs.len() {
+        let (a, b) = pairs[j];
+        t[a as usize] = b;
+        t[b as usize] = a;
+        t[(a | 0x20) as usize] = b | 0x20;
+        t[(b | 0x20) as usize] = a | 0x20;
+        j += 1;
+    }
+    t[b'U' as usize] = b'A';
+    t[b'u' as usize] = b'a';
+    t
+}
+
+pub const COMPLEMENT: [u8; 256] = complement_table();
+
+pub fn reverse_complement_in_place(bases: &mut [u8]) {
+    bases.reverse();
+    for b in bases.iter_mut() {
+        *b = COMPLEMENT[*b as usize];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn genome() -> Genome {
+        Genome::from_sequences([("chr1".to_string(), b"ACGTTGCA".to_vec())])
+    }
+
+    fn window(start: i64, end: i64, reverse: bool) -> String {
+        let mut out = b"prefix:".to_vec();
+        genome().window_into(0, start, end, reverse, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn windows_inside_across_and_outside_the_chromosome() {
+        assert_eq!(window(0, 4, false), "prefix:ACGT");
+        assert_eq!(window(2, 6, true), "prefix:CAAC");
+        assert_eq!(window(-3, 2, false), "prefix:NNNAC");
+        assert_eq!(window(6, 10, false), "prefix:CANN");
+        assert_eq!(window(-2, 10, false), "prefix:NNACGTTGCANN");
+        assert_eq!(window(-10, -5, false), "prefix:NNNNN");
+        assert_eq!(window(20, 22, false), "prefix:NN");
+        assert_eq!(window(3, 3, false), "prefix:");
+        assert_eq!(window(6, 10, true), "prefix:NNTG");
+    }
+
+    #[test]
+    fn chromosome_spellings_are_suggested() {
+        let g = Genome::from_sequences([("22".to_string(), vec![]), ("chrM".to_string(), vec![])]);
+        assert_eq!(g.suggest("chr22"), Some("22"));
+        assert_eq!(g.suggest("MT"), Some("chrM"));
+        assert_eq!(g.suggest("chr1"), None);
+    }
+
+    #[test]
+    fn complement_keeps_case_and_covers_iupac() {
+        let mut s = b"ACGTNacgtnRYKMBDHVSW".to_vec();
+        reverse_complement_in_place(&mut s);
+        assert_eq!(&s, b"WSBDHVKMRYnacgtNACGT");
+    }
+}

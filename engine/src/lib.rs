@@ -1,0 +1,18 @@
+//! The dnabench engine: the store of Lance tables, ingestion of every input
+//! format, and the DataFusion session with genomic SQL functions.
+
+pub mod error;
+pub mod fasta;
+pub mod genome;
+pub mod ingest;
+pub mod input;
+pub mod output;
+pub mod session;
+pub mod sql;
+pub mod store;
+pub mod udf;
+
+pub use error::{Error, Location, Result};
+pub use genome::Genome;
+pub use session::open_session;
+pub use store::{Store, TableInfo};

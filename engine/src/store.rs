@@ -1,0 +1,335 @@
+//! The store: one folder, one Lance dataset per table, one commit per write.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatchReader;
+use lance::dataset::{WriteMode, WriteParams};
+use lance::Dataset;
+
+use crate::error::{Error, Result};
+
+/// A table of the store as `dnabench tables` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableInfo {
+    pub name: String,
+    pub rows: u64,
+    /// The Lance version now current.
+    pub version: u64,
+    pub fragments: usize,
+}
+
+/// A folder of Lance datasets, `NAME.lance` for table `NAME`.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+impl Store {
+    /// Opens the store at `path`, creating the folder if it does not exist.
+    pub fn create(path: &Path) -> Result<Store> {
+        if path.exists() && !path.is_dir() {
+            return Err(Error::store(path, "exists and is not a folder"));
+        }
+        std::fs::create_dir_all(path)
+            .map_err(|e| Error::store(path, format!("cannot create: {e}")))?;
+        Ok(Store {
+            root: path.to_path_buf(),
+        })
+    }
+
+    /// Opens an existing store.
+    pub fn open(path: &Path) -> Result<Store> {
+        if !path.is_dir() {
+            return Err(Error::store(
+                path,
+                "no such store folder (create one with 'dnabench ingest genome FILE --store PATH')",
+            ));
+        }
+        Ok(Store {
+            root: path.to_path_buf(),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn table_path(&self, name: &str) -> PathBuf {
+        self.root.join(format!("{name}.lance"))
+    }
+
+    pub fn has_table(&self, name: &str) -> bool {
+        self.table_path(name).join("_versions").is_dir()
+    }
+
+    /// The current version of table `name`.
+    pub async fn dataset(&self, name: &str) -> Result<Dataset> {
+        if !self.has_table(name) {
+            return Err(Error::store(&self.root, format!("has no table '{name}'")));
+        }
+        Ok(Dataset::open(&uri(&self.table_path(name))?).await?)
+    }
+
+    /// The names of the tables present, in the order of [`dnabench_schemas::TABLE_NAMES`],
+    /// then any others alphabetically.
+    pub fn table_names(&self) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        let entries = std::fs::read_dir(&self.root)
+            .map_err(|e| Error::store(&self.root, format!("cannot list: {e}")))?;
+        for entry in entries {
+            let entry = entry?;
+            let file_name = entry.file_name();
+            let Some(name) = file_name.to_str().and_then(|n| n.strip_suffix(".lance")) else {
+                continue;
+            };
+            if self.has_table(name) {
+                names.push(name.to_string());
+            }
+        }
+        let rank = |n: &str| {
+            dnabench_schemas::TABLE_NAMES
+                .iter()
+                .position(|t| *t == n)
+                .unwrap_or(usize::MAX)
+        };
+        names.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
+        Ok(names)
+    }
+
+    /// Every table with its row count and current version.
+    pub async fn tables(&self) -> Result<Vec<TableInfo>> {
+        let mut out = Vec::new();
+        for name in self.table_names()? {
+            let ds = self.dataset(&name).await?;
+            out.push(TableInfo {
+                rows: ds.count_rows(None).await? as u64,
+                version: ds.version_id(),
+                fragments: ds.get_fragments().len(),
+                name,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Creates tables that do not exist yet, all or none: each is written in
+    /// full to a staging folder first, then moved into place. A failure while
+    /// writing any of them leaves the store as it was.
+    pub async fn create_tables(&self, tables: Vec<NewTable>) -> Result<Vec<Dataset>> {
+        for t in &tables {
+            if self.has_table(&t.name) {
+                return Err(Error::store(
+                    &self.root,
+                    format!("table '{}' exists already", t.name),
+                ));
+            }
+        }
+        let staging = Staging::new(&self.root)?;
+        let mut staged = Vec::new();
+        for t in tables {
+            let path = staging.path.join(format!("{}.lance", t.name));
+            let params = WriteParams {
+                mode: WriteMode::Create,
+                ..Default::default()
+            };
+            (t.write_failed)(Dataset::write(t.reader, uri(&path)?.as_str(), Some(params)).await)?;
+            staged.push((t.name, path));
+        }
+        let mut datasets = Vec::new();
+        for (name, path) in staged {
+            let dest = self.table_path(&name);
+            std::fs::rename(&path, &dest).map_err(|e| {
+                Error::store(
+                    &self.root,
+                    format!("cannot move table '{name}' into place: {e}"),
+                )
+            })?;
+            datasets.push(Dataset::open(&uri(&dest)?).await?);
+        }
+        Ok(datasets)
+    }
+}
+
+impl Store {
+    /// Appends `batches` to table `name` in one commit, creating the table
+    /// (all or nothing) if it does not exist. Each batch is checked against
+    /// `schema` first, so a wrong batch never reaches the table.
+    pub async fn append(
+        &self,
+        name: &str,
+        schema: arrow::datatypes::SchemaRef,
+        batches: Vec<arrow::record_batch::RecordBatch>,
+    ) -> Result<Dataset> {
+        for b in &batches {
+            dnabench_schemas::validate_batch(name, b, &schema)
+                .map_err(|e| Error::Invalid(e.to_string()))?;
+        }
+        let reader =
+            arrow::record_batch::RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
+        if !self.has_table(name) {
+            let mut created = self
+                .create_tables(vec![NewTable::new(name, Box::new(reader))])
+                .await?;
+            return created.pop().ok_or_else(|| {
+                Error::store(&self.root, format!("table '{name}' was not created"))
+            });
+        }
+        let params = WriteParams {
+            mode: WriteMode::Append,
+            ..Default::default()
+        };
+        Ok(Dataset::write(reader, uri(&self.table_path(name))?.as_str(), Some(params)).await?)
+    }
+}
+
+/// A table to create: its name, its rows, and how to turn a failed write into
+/// the error that caused it (a reader that fails keeps its own error aside,
+/// since Lance sees only an Arrow error).
+pub struct NewTable {
+    pub name: String,
+    pub reader: Box<dyn RecordBatchReader + Send>,
+    pub write_failed: Box<dyn FnOnce(lance::Result<Dataset>) -> Result<Dataset> + Send>,
+}
+
+impl NewTable {
+    pub fn new(name: &str, reader: Box<dyn RecordBatchReader + Send>) -> Self {
+        NewTable {
+            name: name.to_string(),
+            reader,
+            write_failed: Box::new(|r| r.map_err(Error::from)),
+        }
+    }
+}
+
+/// A hidden folder in the store for tables being written; removed when dropped.
+struct Staging {
+    path: PathBuf,
+}
+
+impl Staging {
+    fn new(root: &Path) -> Result<Staging> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let path = root.join(format!(".staging-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path)
+            .map_err(|e| Error::store(root, format!("cannot create a staging folder: {e}")))?;
+        Ok(Staging { path })
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Lance takes a URI; an absolute path is one.
+fn uri(path: &Path) -> Result<String> {
+    let abs = std::path::absolute(path)?;
+    abs.to_str()
+        .map(str::to_string)
+        .ok_or_else(|| Error::Invalid(format!("path {} is not valid UTF-8", abs.display())))
+}
+
+/// Keeps the error a failing [`RecordBatchReader`] met, so that it can be
+/// reported as itself once Lance gives up on the write.
+#[derive(Clone, Default)]
+pub struct ErrorSlot(Arc<std::sync::Mutex<Option<Error>>>);
+
+impl ErrorSlot {
+    pub fn set(&self, e: Error) -> arrow::error::ArrowError {
+        let text = e.to_string();
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+        arrow::error::ArrowError::ExternalError(text.into())
+    }
+
+    pub fn take(&self) -> Option<Error> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// The kept error if there is one, else `fallback`.
+    pub fn or(&self, fallback: impl Into<Error>) -> Error {
+        self.take().unwrap_or_else(|| fallback.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Int64Array, RecordBatch};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::error::ArrowError;
+    use arrow::record_batch::RecordBatchIterator;
+
+    use super::*;
+
+    fn reader(fail_after: Option<usize>) -> Box<dyn RecordBatchReader + Send> {
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Int64Array::from(vec![1, 2, 3]))],
+        )
+        .unwrap();
+        let mut items: Vec<std::result::Result<RecordBatch, ArrowError>> =
+            vec![Ok(batch.clone()), Ok(batch)];
+        if let Some(n) = fail_after {
+            items.truncate(n);
+            items.push(Err(ArrowError::ComputeError("bad row".into())));
+        }
+        Box::new(RecordBatchIterator::new(items, schema))
+    }
+
+    #[tokio::test]
+    async fn tables_are_created_all_or_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(&dir.path().join("s")).unwrap();
+
+        let err = store
+            .create_tables(vec![
+                NewTable::new("a", reader(None)),
+                NewTable::new("b", reader(Some(1))),
+            ])
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("bad row"), "{err}");
+        assert!(store.table_names().unwrap().is_empty());
+        assert_eq!(
+            std::fs::read_dir(store.root()).unwrap().count(),
+            0,
+            "staging left behind"
+        );
+
+        store
+            .create_tables(vec![
+                NewTable::new("a", reader(None)),
+                NewTable::new("b", reader(None)),
+            ])
+            .await
+            .unwrap();
+        let tables = store.tables().await.unwrap();
+        assert_eq!(
+            tables
+                .iter()
+                .map(|t| (t.name.as_str(), t.rows, t.version))
+                .collect::<Vec<_>>(),
+            vec![("a", 6, 1), ("b", 6, 1)]
+        );
+        let err = store
+            .create_tables(vec![NewTable::new("a", reader(None))])
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("table 'a' exists already"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn opening_a_missing_store_says_how_to_make_one() {
+        let err = Store::open(Path::new("/no/such/store")).unwrap_err();
+        assert!(err.to_string().contains("no such store folder"), "{err}");
+    }
+}

@@ -1,0 +1,121 @@
+//! `gc_content(s)`: the fraction of G and C among the A, C, G, T of a sequence.
+//!
+//! ```sql
+//! SELECT gc_content('GGCA');                    -- 0.75
+//! SELECT chrom, start, gc_content(seq) AS gc FROM genome ORDER BY gc DESC LIMIT 5;
+//! ```
+//!
+//! `N` and other codes are left out of both counts, case is ignored; a
+//! sequence with no A, C, G or T (or NULL) gives NULL.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, Float64Builder};
+use arrow::datatypes::DataType;
+use datafusion::common::Result;
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+};
+
+use super::args::{coerce, finish, to_arrays, Kind};
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct GcContentUdf {
+    signature: Signature,
+}
+
+impl GcContentUdf {
+    pub fn new() -> Self {
+        GcContentUdf {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+impl Default for GcContentUdf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// (G + C, A + C + G + T) of `s`, case ignored.
+pub fn gc_counts(s: &[u8]) -> (u64, u64) {
+    let mut gc = 0;
+    let mut acgt = 0;
+    for &b in s {
+        match b | 0x20 {
+            b'g' | b'c' => {
+                gc += 1;
+                acgt += 1;
+            }
+            b'a' | b't' => acgt += 1,
+            _ => {}
+        }
+    }
+    (gc, acgt)
+}
+
+impl ScalarUDFImpl for GcContentUdf {
+    fn name(&self) -> &str {
+        "gc_content"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        coerce("gc_content", "gc_content(s)", &[Kind::String], 1, arg_types)
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let (arrays, all_scalar) = to_arrays(&args.args, args.number_rows)?;
+        let input = arrays[0].as_string::<i32>();
+        let mut out = Float64Builder::with_capacity(input.len());
+        for i in 0..input.len() {
+            if input.is_null(i) {
+                out.append_null();
+                continue;
+            }
+            match gc_counts(input.value(i).as_bytes()) {
+                (_, 0) => out.append_null(),
+                (gc, acgt) => out.append_value(gc as f64 / acgt as f64),
+            }
+        }
+        finish(Arc::new(out.finish()), all_scalar)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gc_counts;
+    use datafusion::execution::context::SessionContext;
+
+    #[test]
+    fn counts_ignore_n_and_case() {
+        assert_eq!(gc_counts(b"GGCA"), (3, 4));
+        assert_eq!(gc_counts(b"ggNNat"), (2, 4));
+        assert_eq!(gc_counts(b"NNNN"), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn sql_gives_a_fraction_or_null() {
+        let ctx = SessionContext::new();
+        crate::udf::register_all(&ctx, None);
+        let batches = ctx
+            .sql("SELECT gc_content('GGCA') AS a, gc_content('NNN') AS b, gc_content(NULL) AS c")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let text = arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string();
+        assert!(text.contains("| 0.75 |   |   |"), "{text}");
+    }
+}

@@ -1,0 +1,20 @@
+//! Genomic SQL functions, one file each.
+
+mod args;
+pub mod gc_content;
+pub mod revcomp;
+pub mod seq;
+
+use std::sync::Arc;
+
+use datafusion::execution::context::SessionContext;
+use datafusion::logical_expr::ScalarUDF;
+
+use crate::genome::Genome;
+
+/// Registers every dnabench function with `ctx`; `genome` serves `seq()`.
+pub fn register_all(ctx: &SessionContext, genome: Option<Arc<Genome>>) {
+    ctx.register_udf(ScalarUDF::from(seq::SeqUdf::new(genome)));
+    ctx.register_udf(ScalarUDF::from(revcomp::RevcompUdf::new()));
+    ctx.register_udf(ScalarUDF::from(gc_content::GcContentUdf::new()));
+}

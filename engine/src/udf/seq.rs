@@ -1,0 +1,268 @@
+//! `seq(chrom, start, end[, strand])`: the bases of a genomic window.
+//!
+//! ```sql
+//! SELECT chrom, seq(chrom, 0, 20) AS plus, seq(chrom, 0, 20, '-') AS minus FROM chroms;
+//! -- 1 kb windows centred on each gene's TSS, on the gene's strand
+//! SELECT gene_id, seq(chrom, tss - 500, tss + 500, strand) AS window FROM genes;
+//! ```
+//!
+//! Coordinates are 0-based, half-open. A window past either end of the
+//! chromosome is padded with `N` (never shortened); strand `-` gives the
+//! reverse complement, `+`, `.` or NULL the forward strand. An unknown
+//! chromosome or `end < start` is an error; a NULL chrom, start or end gives NULL.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, StringArray};
+use arrow::buffer::{NullBuffer, OffsetBuffer};
+use arrow::datatypes::{DataType, Int64Type};
+use datafusion::common::{exec_err, Result};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+};
+
+use super::args::{coerce, finish, to_arrays, Kind};
+use crate::genome::Genome;
+
+const USAGE: &str = "seq(chrom, start, end[, strand])";
+
+/// Widest window one call may ask for, so a typo cannot allocate gigabytes.
+pub const MAX_WINDOW: i64 = 1 << 28;
+
+#[derive(Debug)]
+pub struct SeqUdf {
+    genome: Option<Arc<Genome>>,
+    signature: Signature,
+}
+
+impl SeqUdf {
+    pub fn new(genome: Option<Arc<Genome>>) -> Self {
+        SeqUdf {
+            genome,
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+impl PartialEq for SeqUdf {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.genome, &other.genome) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for SeqUdf {}
+
+impl std::hash::Hash for SeqUdf {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.genome.as_ref().map(Arc::as_ptr).hash(state);
+    }
+}
+
+impl ScalarUDFImpl for SeqUdf {
+    fn name(&self) -> &str {
+        "seq"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        use Kind::*;
+        coerce(
+            "seq",
+            USAGE,
+            &[String, Integer, Integer, String],
+            3,
+            arg_types,
+        )
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let Some(genome) = self.genome.as_deref() else {
+            return exec_err!(
+                "seq(): this store has no genome; load one with 'dnabench ingest genome FILE'"
+            );
+        };
+        let (arrays, all_scalar) = to_arrays(&args.args, args.number_rows)?;
+        let chrom = arrays[0].as_string::<i32>();
+        let start = arrays[1].as_primitive::<Int64Type>();
+        let end = arrays[2].as_primitive::<Int64Type>();
+        let strand = arrays.get(3).map(|a| a.as_string::<i32>());
+        let rows = chrom.len();
+
+        let mut values = Vec::new();
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0i32);
+        let mut valid = Vec::with_capacity(rows);
+        let mut last: Option<(&str, usize)> = None;
+        for i in 0..rows {
+            if chrom.is_null(i) || start.is_null(i) || end.is_null(i) {
+                valid.push(false);
+                offsets.push(values.len() as i32);
+                continue;
+            }
+            let name = chrom.value(i);
+            let index = match last {
+                Some((n, idx)) if n == name => idx,
+                _ => match genome.index(name) {
+                    Some(idx) => {
+                        last = Some((name, idx));
+                        idx
+                    }
+                    None => return unknown_chrom(genome, name),
+                },
+            };
+            let (s, e) = (start.value(i), end.value(i));
+            if e < s {
+                return exec_err!("seq(): end {e} is before start {s} for {name}:{s}-{e}");
+            }
+            if e - s > MAX_WINDOW {
+                return exec_err!(
+                    "seq(): window {name}:{s}-{e} is {} bp, more than the {MAX_WINDOW} bp one call may ask for",
+                    e - s
+                );
+            }
+            let reverse = match strand.filter(|a| !a.is_null(i)).map(|a| a.value(i)) {
+                None | Some("+") | Some(".") | Some("") => false,
+                Some("-") => true,
+                Some(other) => {
+                    return exec_err!("seq(): strand must be '+', '-' or '.', got '{other}'")
+                }
+            };
+            genome.window_into(index, s, e, reverse, &mut values);
+            if values.len() > i32::MAX as usize {
+                return exec_err!(
+                    "seq(): the windows of one batch exceed 2 GiB; use smaller batches"
+                );
+            }
+            offsets.push(values.len() as i32);
+            valid.push(true);
+        }
+        let nulls = NullBuffer::from(valid);
+        let nulls = (nulls.null_count() > 0).then_some(nulls);
+        let array = StringArray::try_new(OffsetBuffer::new(offsets.into()), values.into(), nulls)?;
+        finish(Arc::new(array), all_scalar)
+    }
+}
+
+fn unknown_chrom(genome: &Genome, name: &str) -> Result<ColumnarValue> {
+    if let Some(s) = genome.suggest(name) {
+        return exec_err!("seq(): unknown chromosome '{name}'; the genome calls it '{s}'");
+    }
+    let names: Vec<&str> = genome
+        .chroms()
+        .iter()
+        .take(8)
+        .map(|c| c.name.as_str())
+        .collect();
+    let more = if genome.chroms().len() > 8 {
+        ", …"
+    } else {
+        ""
+    };
+    exec_err!(
+        "seq(): unknown chromosome '{name}'; the genome has {}{more}",
+        names.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::execution::context::SessionContext;
+
+    async fn query(sql: &str) -> Result<Vec<String>> {
+        let ctx = SessionContext::new();
+        let genome = Genome::from_sequences([
+            ("chr1".to_string(), b"ACGTTGCA".to_vec()),
+            ("chr2".to_string(), b"GGGCCC".to_vec()),
+        ]);
+        crate::udf::register_all(&ctx, Some(Arc::new(genome)));
+        let batches = ctx.sql(sql).await?.collect().await?;
+        let text = arrow::util::pretty::pretty_format_batches(&batches)?.to_string();
+        Ok(text
+            .lines()
+            .filter(|l| l.starts_with('|'))
+            .skip(1)
+            .map(|l| l.to_string())
+            .collect())
+    }
+
+    #[tokio::test]
+    async fn windows_from_columns_and_literals() {
+        let rows = query(
+            "SELECT seq(c, s, e, st) AS w FROM (VALUES ('chr1', 0, 4, '+'), ('chr2', 4, 8, '-'), \
+             ('chr1', -2, 2, NULL), (NULL, 0, 1, '+'), ('chr1', 6, 6, '.')) AS t(c, s, e, st)",
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            rows,
+            vec!["| ACGT |", "| NNGG |", "| NNAC |", "|      |", "|      |"]
+        );
+        let rows = query("SELECT seq('chr2', arrow_cast(1, 'Int32'), 3) AS w")
+            .await
+            .unwrap();
+        assert_eq!(rows, vec!["| GG |"]);
+    }
+
+    #[tokio::test]
+    async fn bad_calls_are_clear_errors() {
+        let err = query("SELECT seq('chr9', 0, 1)")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown chromosome 'chr9'; the genome has chr1, chr2"),
+            "{err}"
+        );
+        let err = query("SELECT seq('chr1', 5, 1)")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("end 1 is before start 5 for chr1:5-1"),
+            "{err}"
+        );
+        let err = query("SELECT seq('chr1', 0, 1, 'x')")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("strand must be '+', '-' or '.', got 'x'"),
+            "{err}"
+        );
+        let err = query("SELECT seq('chr1', 0.5, 1)")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("argument 2 must be an integer"), "{err}");
+        let err = query("SELECT seq('chr1', 0)")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("takes 3 or 4 arguments"), "{err}");
+        let ctx = SessionContext::new();
+        crate::udf::register_all(&ctx, None);
+        let err = ctx
+            .sql("SELECT seq('chr1', 0, 1)")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("this store has no genome"),
+            "{err}"
+        );
+    }
+}

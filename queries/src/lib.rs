@@ -1,0 +1,15 @@
+//! The SQL of dnabench: task definitions and metric reports, embedded in the
+//! binary, and the named-parameter templating every query goes through.
+//!
+//! A query file declares its parameters in comment lines:
+//!
+//! ```sql
+//! -- @param width 500 Window width in bp
+//! SELECT chrom, start, start + $width AS end FROM tiles($width)
+//! ```
+//!
+//! and a caller fills them with `--param width=1000`.
+
+mod template;
+
+pub use template::{parse_assignment, render, ParamError, ParamSpec, SqlTemplate};

@@ -1,0 +1,30 @@
+//! Arrow schemas of the dnabench tables, and the conventions they share.
+//!
+//! Coordinates are 0-based and half-open (`[start, end)`, as in BED) in every
+//! table; 1-based formats are converted once, at ingest. Sequence is upper-case
+//! ASCII `ACGTN`.
+
+mod genome;
+mod validate;
+
+pub use genome::{chroms_schema, genome_schema, GENOME_CHUNK_LEN};
+pub use validate::{validate_batch, SchemaMismatch};
+
+/// The names of the tables a store may hold, in the order `dnabench tables` lists them.
+pub const TABLE_NAMES: &[&str] = &[
+    "chroms",
+    "genome",
+    "tracks",
+    "peaks",
+    "signal",
+    "methylation",
+    "genes",
+    "expression",
+    "variants",
+    "eqtl",
+    "mpra",
+    "examples",
+    "predictions",
+    "runs",
+    "metrics",
+];

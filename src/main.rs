@@ -1,0 +1,220 @@
+//! The `dnabench` command line: parses arguments and calls the engine.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use dnabench_engine::output::{write_batches, write_batches_to_file, OutputFormat};
+use dnabench_engine::{ingest, open_session, sql::run_sql, Store};
+
+#[derive(Parser)]
+#[command(
+    name = "dnabench",
+    version,
+    about = "Genomic sequence benchmarks as Lance tables and DataFusion SQL"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct StoreArg {
+    /// The store folder (one Lance dataset per table).
+    #[arg(long, env = "DNABENCH_STORE", default_value = "store")]
+    store: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Ingest a source file into the store's tables.
+    Ingest {
+        #[command(subcommand)]
+        kind: IngestKind,
+    },
+    /// List the store's tables with row counts and Lance versions.
+    Tables {
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// Run SQL over the store (statements of a file run in order; the last one's rows are printed).
+    Sql(SqlArgs),
+    /// Ingest the bundled genome into a store and run sample queries.
+    Quickstart {
+        /// Where the quickstart store is written (replaced if it exists).
+        #[arg(long, default_value = "quickstart-store")]
+        store: PathBuf,
+        /// The bundled data folder.
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum IngestKind {
+    /// A FASTA genome (plain, gzip or BGZF) into `chroms` and `genome`.
+    Genome {
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArg,
+    },
+}
+
+#[derive(Args)]
+struct SqlArgs {
+    /// The SQL to run (or use -f).
+    query: Option<String>,
+    /// A file of SQL statements.
+    #[arg(short = 'f', long = "file", conflicts_with = "query")]
+    file: Option<PathBuf>,
+    /// A named parameter: `--param width=500` fills `$width`.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// table, csv, json, ndjson or parquet.
+    #[arg(long, default_value = "table")]
+    format: String,
+    /// Write to this file instead of standard output.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArg,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Ingest {
+            kind: IngestKind::Genome { file, store },
+        } => {
+            let store = Store::create(&store.store)?;
+            let summary = ingest::ingest_genome(&store, &file).await?;
+            println!("{summary}");
+        }
+        Command::Tables { store } => print_tables(&Store::open(&store.store)?).await?,
+        Command::Sql(args) => sql(args).await?,
+        Command::Quickstart { store, data } => quickstart(&store, data).await?,
+    }
+    Ok(())
+}
+
+async fn print_tables(store: &Store) -> Result<()> {
+    let tables = store.tables().await?;
+    if tables.is_empty() {
+        println!("store {} has no tables yet", store.root().display());
+        return Ok(());
+    }
+    println!(
+        "{:<12} {:>12} {:>8} {:>10}",
+        "table", "rows", "version", "fragments"
+    );
+    for t in tables {
+        println!(
+            "{:<12} {:>12} {:>8} {:>10}",
+            t.name, t.rows, t.version, t.fragments
+        );
+    }
+    Ok(())
+}
+
+async fn sql(args: SqlArgs) -> Result<()> {
+    let format: OutputFormat = args.format.parse()?;
+    let (origin, text) = match (&args.query, &args.file) {
+        (Some(q), None) => ("query".to_string(), q.clone()),
+        (None, Some(f)) => (
+            f.display().to_string(),
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?,
+        ),
+        _ => bail!("give the SQL as an argument or with -f FILE"),
+    };
+    let mut params = BTreeMap::new();
+    for p in &args.params {
+        let (k, v) = dnabench_queries::parse_assignment(p)?;
+        params.insert(k, v);
+    }
+    let store = Store::open(&args.store.store)?;
+    let ctx = open_session(&store).await?;
+    let result = run_sql(&ctx, &origin, &text, &params).await?;
+    match &args.output {
+        Some(path) => write_batches_to_file(&result.schema, &result.batches, format, path)?,
+        None if format == OutputFormat::Parquet && std::io::stdout().is_terminal() => {
+            bail!("--format parquet writes binary data: give --output FILE")
+        }
+        None => write_batches(
+            &result.schema,
+            &result.batches,
+            format,
+            std::io::BufWriter::new(std::io::stdout()),
+        )?,
+    }
+    Ok(())
+}
+
+/// The bundled data folder: `--data`, else `./data`, else the one beside the sources.
+fn data_dir(given: Option<PathBuf>) -> Result<PathBuf> {
+    let candidates = match given {
+        Some(d) => vec![d],
+        None => vec![
+            PathBuf::from("data"),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("data"),
+        ],
+    };
+    candidates
+        .into_iter()
+        .find(|d| d.join("genome").is_dir())
+        .context("cannot find the bundled data folder (give --data DIR)")
+}
+
+async fn quickstart(store_path: &Path, data: Option<PathBuf>) -> Result<()> {
+    let data = data_dir(data)?;
+    if store_path.exists() {
+        std::fs::remove_dir_all(store_path)
+            .with_context(|| format!("cannot replace {}", store_path.display()))?;
+    }
+    let store = Store::create(store_path)?;
+    let fasta = data.join("genome/grch37_chr22_20-21M.fa");
+    println!(
+        "$ dnabench ingest genome {} --store {}",
+        fasta.display(),
+        store_path.display()
+    );
+    println!("{}", ingest::ingest_genome(&store, &fasta).await?);
+    println!("\n$ dnabench tables --store {}", store_path.display());
+    print_tables(&store).await?;
+    let ctx = open_session(&store).await?;
+    let queries = [
+        "SELECT chrom, length, md5, n_bases FROM chroms",
+        "SELECT seq(chrom, 0, 20) AS plus, seq(chrom, 0, 20, '-') AS minus, seq(chrom, -5, 5) AS padded FROM chroms",
+        "SELECT start / 100000 * 100000 AS bin_start, round(avg(gc_content(seq)), 3) AS gc FROM genome GROUP BY 1 ORDER BY 1 LIMIT 10",
+    ];
+    for q in queries {
+        println!("\n$ dnabench sql --store {} \"{q}\"", store_path.display());
+        let result = run_sql(&ctx, "query", q, &BTreeMap::new()).await?;
+        write_batches(
+            &result.schema,
+            &result.batches,
+            OutputFormat::Table,
+            std::io::BufWriter::new(std::io::stdout()),
+        )?;
+    }
+    Ok(())
+}
