@@ -1,9 +1,16 @@
 //! The dnabench engine: the store of Lance tables, ingestion of every input
 //! format, and the DataFusion session with genomic SQL functions.
 
+pub mod bed;
+pub mod bedgraph;
+pub mod bedmethyl;
+pub mod bigwig;
+pub mod chrom_names;
 pub mod error;
 pub mod fasta;
+pub mod fields;
 pub mod genome;
+pub mod gff;
 pub mod ingest;
 pub mod input;
 pub mod output;
@@ -11,6 +18,7 @@ pub mod session;
 pub mod sql;
 pub mod store;
 pub mod udf;
+pub mod vcf;
 
 pub use error::{Error, Location, Result};
 pub use genome::Genome;

@@ -1,5 +1,6 @@
 //! The store: one folder, one Lance dataset per table, one commit per write.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -130,6 +131,7 @@ impl Store {
             let path = staging.path.join(format!("{}.lance", t.name));
             let params = WriteParams {
                 mode: WriteMode::Create,
+                transaction_properties: Some(Arc::new(t.properties)),
                 ..Default::default()
             };
             (t.write_failed)(Dataset::write(t.reader, uri(&path)?.as_str(), Some(params)).await)?;
@@ -160,6 +162,19 @@ impl Store {
         schema: arrow::datatypes::SchemaRef,
         batches: Vec<arrow::record_batch::RecordBatch>,
     ) -> Result<Dataset> {
+        self.append_with(name, schema, batches, HashMap::new())
+            .await
+    }
+
+    /// [`Store::append`], recording `properties` in the Lance commit itself
+    /// (so they are exactly as durable as the rows).
+    pub async fn append_with(
+        &self,
+        name: &str,
+        schema: arrow::datatypes::SchemaRef,
+        batches: Vec<arrow::record_batch::RecordBatch>,
+        properties: HashMap<String, String>,
+    ) -> Result<Dataset> {
         for b in &batches {
             dnabench_schemas::validate_batch(name, b, &schema)
                 .map_err(|e| Error::Invalid(e.to_string()))?;
@@ -167,18 +182,38 @@ impl Store {
         let reader =
             arrow::record_batch::RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
         if !self.has_table(name) {
-            let mut created = self
-                .create_tables(vec![NewTable::new(name, Box::new(reader))])
-                .await?;
+            let mut table = NewTable::new(name, Box::new(reader));
+            table.properties = properties;
+            let mut created = self.create_tables(vec![table]).await?;
             return created.pop().ok_or_else(|| {
                 Error::store(&self.root, format!("table '{name}' was not created"))
             });
         }
         let params = WriteParams {
             mode: WriteMode::Append,
+            transaction_properties: Some(Arc::new(properties)),
             ..Default::default()
         };
         Ok(Dataset::write(reader, uri(&self.table_path(name))?.as_str(), Some(params)).await?)
+    }
+}
+
+impl Store {
+    /// The properties recorded with every commit of table `name`, oldest first.
+    pub async fn commit_properties(&self, name: &str) -> Result<Vec<HashMap<String, String>>> {
+        if !self.has_table(name) {
+            return Ok(Vec::new());
+        }
+        let ds = self.dataset(name).await?;
+        let mut out = Vec::new();
+        for v in ds.versions().await? {
+            if let Some(t) = ds.read_transaction_by_version(v.version).await? {
+                if let Some(p) = t.transaction_properties {
+                    out.push((*p).clone());
+                }
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -189,6 +224,8 @@ pub struct NewTable {
     pub name: String,
     pub reader: Box<dyn RecordBatchReader + Send>,
     pub write_failed: Box<dyn FnOnce(lance::Result<Dataset>) -> Result<Dataset> + Send>,
+    /// Recorded in the table's first commit.
+    pub properties: HashMap<String, String>,
 }
 
 impl NewTable {
@@ -197,6 +234,7 @@ impl NewTable {
             name: name.to_string(),
             reader,
             write_failed: Box::new(|r| r.map_err(Error::from)),
+            properties: HashMap::new(),
         }
     }
 }

@@ -4,11 +4,19 @@
 //! table; 1-based formats are converted once, at ingest. Sequence is upper-case
 //! ASCII `ACGTN`.
 
+mod annotation;
 mod genome;
+mod intervals;
+mod tracks;
 mod validate;
+mod variants;
 
+pub use annotation::{expression_schema, genes_schema};
 pub use genome::{chroms_schema, genome_schema, GENOME_CHUNK_LEN};
+pub use intervals::{methylation_schema, peaks_schema, signal_schema};
+pub use tracks::{tracks_schema, TRACK_KINDS};
 pub use validate::{validate_batch, SchemaMismatch};
+pub use variants::{eqtl_schema, mpra_schema, variants_schema};
 
 /// The names of the tables a store may hold, in the order `dnabench tables` lists them.
 pub const TABLE_NAMES: &[&str] = &[

@@ -1,0 +1,91 @@
+//! Ingests of whole files into one table (genes, variants, eQTLs, MPRA): the
+//! file's content hash is recorded in the Lance commit that adds its rows, so
+//! a file seen before is recognised and skipped, and nothing is half-written.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+
+use crate::error::Result;
+use crate::store::Store;
+
+const CONTENT_MD5: &str = "dnabench.content_md5";
+const SOURCE: &str = "dnabench.source";
+
+/// What a one-file ingest did.
+#[derive(Debug, Clone, Default)]
+pub struct FileIngestReport {
+    pub tables: Vec<&'static str>,
+    pub path: PathBuf,
+    pub rows: u64,
+    pub skipped: BTreeMap<String, u64>,
+    /// The source it was ingested from before, when it was.
+    pub already_from: Option<String>,
+    pub warnings: Vec<String>,
+    pub seconds: f64,
+}
+
+impl fmt::Display for FileIngestReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
+        }
+        if let Some(from) = &self.already_from {
+            return write!(
+                f,
+                "skipped {}: already ingested into {} (from {from}, same content)",
+                self.path.display(),
+                self.tables.join(" + ")
+            );
+        }
+        let skipped: u64 = self.skipped.values().sum();
+        write!(
+            f,
+            "ingested {} into {}: {} rows, {skipped} skipped",
+            self.path.display(),
+            self.tables.join(" + "),
+            self.rows
+        )?;
+        if skipped > 0 {
+            let reasons: Vec<String> = self
+                .skipped
+                .iter()
+                .map(|(r, n)| format!("{n} {r}"))
+                .collect();
+            write!(f, " ({})", reasons.join(", "))?;
+        }
+        write!(f, ", {:.2} s", self.seconds)
+    }
+}
+
+/// The source a file with this content was ingested from into `table`, if any.
+pub async fn ingested_from(store: &Store, table: &str, md5: &str) -> Result<Option<String>> {
+    Ok(store
+        .commit_properties(table)
+        .await?
+        .into_iter()
+        .find(|p| p.get(CONTENT_MD5).map(String::as_str) == Some(md5))
+        .map(|p| p.get(SOURCE).cloned().unwrap_or_default()))
+}
+
+/// Appends the rows of file `path` (content `md5`) to `table` in one commit.
+pub async fn append_file_rows(
+    store: &Store,
+    table: &str,
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+    path: &Path,
+    md5: &str,
+) -> Result<()> {
+    let properties = HashMap::from([
+        (CONTENT_MD5.to_string(), md5.to_string()),
+        (SOURCE.to_string(), path.display().to_string()),
+    ]);
+    store
+        .append_with(table, schema, batches, properties)
+        .await?;
+    Ok(())
+}

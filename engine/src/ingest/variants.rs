@@ -1,0 +1,186 @@
+//! `dnabench ingest variants`: a VCF, or the SNP list layout of `data/`, into `variants`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::{Int64Array, RecordBatch, StringArray};
+use futures::TryStreamExt;
+
+use super::sources::{append_file_rows, ingested_from, FileIngestReport};
+use super::tracks::{
+    check_intervals, chrom_names, file_md5, sort_records, IntervalRecord, OnInvalid,
+};
+use crate::error::{Location, Result};
+use crate::genome::Genome;
+use crate::ingest::genome::column;
+use crate::store::Store;
+use crate::vcf::{read_snp_list, read_vcf, VariantRecord};
+
+impl IntervalRecord for VariantRecord {
+    fn chrom(&self) -> &str {
+        &self.chrom
+    }
+    fn set_chrom(&mut self, chrom: String) {
+        *self = VariantRecord::new(
+            self.name.take(),
+            chrom,
+            self.pos,
+            std::mem::take(&mut self.reference),
+            std::mem::take(&mut self.alt),
+        );
+    }
+    fn start(&self) -> i64 {
+        self.pos
+    }
+    fn end(&self) -> i64 {
+        self.pos + self.reference.len() as i64
+    }
+}
+
+fn is_vcf(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    name.ends_with(".vcf") || name.ends_with(".vcf.gz") || name.ends_with(".vcf.bgz")
+}
+
+/// Ingests the variants of `path` into `store` in one commit.
+pub async fn ingest_variants(
+    store: &Store,
+    path: &Path,
+    on_invalid: OnInvalid,
+) -> Result<FileIngestReport> {
+    let started = Instant::now();
+    let mut report = FileIngestReport {
+        tables: vec!["variants"],
+        path: path.to_path_buf(),
+        ..Default::default()
+    };
+    let md5 = file_md5(path)?;
+    if let Some(from) = ingested_from(store, "variants", &md5).await? {
+        report.already_from = Some(from);
+        return Ok(report);
+    }
+    let mut records = if is_vcf(path) {
+        let (records, symbolic) = read_vcf(path)?;
+        if symbolic > 0 {
+            report
+                .skipped
+                .insert("symbolic or missing ALT alleles".into(), symbolic);
+        }
+        records
+    } else {
+        let genome = Genome::load(store).await?;
+        let base = |chrom: &str, start: i64, end: i64| {
+            let g = genome.as_ref()?;
+            let chrom = g.chrom(
+                g.index(chrom)
+                    .or_else(|| g.suggest(chrom).and_then(|s| g.index(s)))?,
+            );
+            let bases = chrom
+                .seq
+                .get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)?;
+            String::from_utf8(bases.to_vec()).ok()
+        };
+        read_snp_list(path, &base)?
+    };
+    let names = chrom_names(store).await?;
+    if !names.is_checked() {
+        report
+            .warnings
+            .push("the store has no genome: variant positions were not checked".into());
+    }
+    let mut skipped = BTreeMap::new();
+    check_intervals(&mut records, &names, on_invalid, &mut skipped, &|line| {
+        Location::line(path, line)
+    })?;
+    report.skipped.extend(skipped);
+    sort_records(&mut records, &names);
+    let rows = new_variants(store, records.into_iter().map(|(_, v)| v), &mut report).await?;
+    report.rows = rows.len() as u64;
+    if !rows.is_empty() {
+        append_file_rows(
+            store,
+            "variants",
+            dnabench_schemas::variants_schema(),
+            vec![variants_batch(&rows, &path.display().to_string())?],
+            path,
+            &md5,
+        )
+        .await?;
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The variants not yet in the store (nor earlier in `variants`), once each.
+pub async fn new_variants(
+    store: &Store,
+    variants: impl Iterator<Item = VariantRecord>,
+    report: &mut FileIngestReport,
+) -> Result<Vec<VariantRecord>> {
+    let mut seen = existing_variant_ids(store).await?;
+    let mut out = Vec::new();
+    let mut duplicates = 0;
+    for v in variants {
+        if seen.insert(v.variant_id.clone()) {
+            out.push(v);
+        } else {
+            duplicates += 1;
+        }
+    }
+    if duplicates > 0 {
+        report
+            .skipped
+            .insert("already in variants".into(), duplicates);
+    }
+    Ok(out)
+}
+
+async fn existing_variant_ids(store: &Store) -> Result<HashSet<String>> {
+    let mut ids = HashSet::new();
+    if !store.has_table("variants") {
+        return Ok(ids);
+    }
+    let ds = store.dataset("variants").await?;
+    let mut stream = ds
+        .scan()
+        .project(&["variant_id"])?
+        .try_into_stream()
+        .await?;
+    while let Some(b) = stream.try_next().await? {
+        let col = column::<StringArray>(&b, 0)?;
+        ids.extend(col.iter().flatten().map(str::to_string));
+    }
+    Ok(ids)
+}
+
+pub fn variants_batch(rows: &[VariantRecord], source: &str) -> Result<RecordBatch> {
+    Ok(RecordBatch::try_new(
+        dnabench_schemas::variants_schema(),
+        vec![
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|v| v.variant_id.as_str()),
+            )),
+            Arc::new(
+                rows.iter()
+                    .map(|v| v.name.as_deref())
+                    .collect::<StringArray>(),
+            ),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|v| v.chrom.as_str()),
+            )),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|v| v.pos))),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|v| v.reference.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|v| v.alt.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|_| source))),
+        ],
+    )?)
+}
