@@ -277,10 +277,7 @@ impl FastaReader {
                 let mut sequence = self.inner.sequence_reader();
                 let buf = match sequence.fill_buf() {
                     Ok(buf) => buf,
-                    Err(e) => {
-                        drop(sequence);
-                        return Err(self.read_error(e));
-                    }
+                    Err(e) => return Err(self.read_error(e)),
                 };
                 if buf.is_empty() {
                     break;

@@ -128,47 +128,6 @@ impl<'a> Fields<'a> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::path::Path;
-
-    use super::*;
-
-    #[test]
-    fn each_kind_of_bad_field_names_line_column_and_expectation() {
-        let names = ["chrom", "start", "end", "name", "score", "strand"];
-        let f = Fields::split(
-            "chr1\t-5\tx\t.\tNA\t*",
-            Location::line(Path::new("p.bed"), 7),
-            &names,
-        );
-        assert_eq!(
-            f.coordinate(1).unwrap_err().to_string(),
-            "p.bed:7: column 2 (start): expected a non-negative integer, found '-5'"
-        );
-        assert!(f
-            .coordinate(2)
-            .unwrap_err()
-            .to_string()
-            .contains("found 'x'"));
-        assert_eq!(f.optional(3).unwrap(), None);
-        assert_eq!(f.optional_float(4).unwrap(), None);
-        assert!(f
-            .strand(5)
-            .unwrap_err()
-            .to_string()
-            .contains("expected a strand"));
-        assert!(f
-            .str(9)
-            .unwrap_err()
-            .to_string()
-            .contains("column 10 is missing"));
-        let f = Fields::split("10,20,\t1,x", Location::line(Path::new("p.bed"), 1), &[]);
-        assert_eq!(f.int_list(0).unwrap(), vec![10, 20]);
-        assert!(f.int_list(1).is_err());
-    }
-}
-
 /// The columns of a header line, found by any of their accepted names.
 pub struct Header {
     pub location: Location,
@@ -223,5 +182,46 @@ impl Header {
                 ),
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn each_kind_of_bad_field_names_line_column_and_expectation() {
+        let names = ["chrom", "start", "end", "name", "score", "strand"];
+        let f = Fields::split(
+            "chr1\t-5\tx\t.\tNA\t*",
+            Location::line(Path::new("p.bed"), 7),
+            &names,
+        );
+        assert_eq!(
+            f.coordinate(1).unwrap_err().to_string(),
+            "p.bed:7: column 2 (start): expected a non-negative integer, found '-5'"
+        );
+        assert!(f
+            .coordinate(2)
+            .unwrap_err()
+            .to_string()
+            .contains("found 'x'"));
+        assert_eq!(f.optional(3).unwrap(), None);
+        assert_eq!(f.optional_float(4).unwrap(), None);
+        assert!(f
+            .strand(5)
+            .unwrap_err()
+            .to_string()
+            .contains("expected a strand"));
+        assert!(f
+            .str(9)
+            .unwrap_err()
+            .to_string()
+            .contains("column 10 is missing"));
+        let f = Fields::split("10,20,\t1,x", Location::line(Path::new("p.bed"), 1), &[]);
+        assert_eq!(f.int_list(0).unwrap(), vec![10, 20]);
+        assert!(f.int_list(1).is_err());
     }
 }

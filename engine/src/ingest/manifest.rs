@@ -3,8 +3,9 @@
 //! taken from the manifest's folder.
 //!
 //! ```text
-//! name	assay	biosample	path
-//! K562_CTCF	TF	K562	peaks/ENCFF001.narrowPeak.gz
+//! (columns separated by tabs)
+//! name       assay  biosample  path
+//! K562_CTCF  TF     K562       peaks/ENCFF001.narrowPeak.gz
 //! ```
 
 use std::path::Path;

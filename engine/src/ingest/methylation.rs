@@ -6,7 +6,7 @@ use std::sync::Arc;
 use arrow::array::{Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::SchemaRef;
 
-use super::tracks::{IntervalRecord, TrackFormat};
+use super::tracks::{IntervalRecord, Positioned, TrackFormat};
 use crate::bedmethyl::{BedMethylReader, MethylationRecord};
 use crate::error::Result;
 
@@ -37,7 +37,7 @@ impl TrackFormat for Methylation {
         dnabench_schemas::methylation_schema()
     }
 
-    fn read(path: &Path) -> Result<(String, Vec<(u64, MethylationRecord)>)> {
+    fn read(path: &Path) -> Result<(String, Positioned<MethylationRecord>)> {
         let mut reader = BedMethylReader::open(path)?;
         let mut records = Vec::new();
         while let Some(r) = reader.read_record()? {

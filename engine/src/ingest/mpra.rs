@@ -64,38 +64,53 @@ fn allele(f: &Fields, i: usize) -> Result<String> {
     }
 }
 
+/// Where the fields are: chromosome, position, ref, alt, log2 effect
+/// (required); element, tags, DNA, RNA, p-value (optional).
+struct MpraColumns {
+    separator: char,
+    count: usize,
+    required: [usize; 5],
+    optional: [Option<usize>; 5],
+}
+
 /// Reads an MPRA table.
 pub fn read_mpra(path: &Path) -> Result<Vec<(u64, MpraRecord)>> {
     let mut input = InputFile::open(path)?;
     let mut buf = Vec::new();
     let mut out = Vec::new();
-    let mut layout: Option<(char, usize, [usize; 5], [Option<usize>; 5])> = None;
+    let mut layout: Option<MpraColumns> = None;
     while let Some((number, line)) = input.read_line(&mut buf)? {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
         let location = Location::line(path, number);
-        let Some((sep, count, req, opt)) = &layout else {
-            let sep = if line.contains('\t') { '\t' } else { ',' };
-            let h = Header::parse(line, sep, location);
-            layout = Some((
-                sep,
-                h.len(),
-                [
+        let Some(MpraColumns {
+            separator: sep,
+            count,
+            required: req,
+            optional: opt,
+        }) = &layout
+        else {
+            let separator = if line.contains('\t') { '\t' } else { ',' };
+            let h = Header::parse(line, separator, location);
+            layout = Some(MpraColumns {
+                separator,
+                count: h.len(),
+                required: [
                     h.require("chromosome", &["chromosome", "chrom", "chr"])?,
                     h.require("position", &["position", "pos"])?,
                     h.require("ref", &["ref", "reference"])?,
                     h.require("alt", &["alt", "alternative"])?,
                     h.require("log2 effect", &["value", "log2_effect", "log2fc", "log2"])?,
                 ],
-                [
+                optional: [
                     h.find(&["element", "element_id", "name"]),
                     h.find(&["tags", "barcodes"]),
                     h.find(&["dna"]),
                     h.find(&["rna"]),
                     h.find(&["p_value", "pvalue", "p"]),
                 ],
-            ));
+            });
             continue;
         };
         let line = if *sep == ',' {

@@ -8,7 +8,7 @@ use arrow::array::{
 };
 use arrow::datatypes::SchemaRef;
 
-use super::tracks::{IntervalRecord, TrackFormat};
+use super::tracks::{IntervalRecord, Positioned, TrackFormat};
 use crate::bed::{PeakFileReader, PeakRecord};
 use crate::error::Result;
 
@@ -39,7 +39,7 @@ impl TrackFormat for Peaks {
         dnabench_schemas::peaks_schema()
     }
 
-    fn read(path: &Path) -> Result<(String, Vec<(u64, PeakRecord)>)> {
+    fn read(path: &Path) -> Result<(String, Positioned<PeakRecord>)> {
         let mut reader = PeakFileReader::open(path)?;
         let mut records = Vec::new();
         while let Some(r) = reader.read_record()? {

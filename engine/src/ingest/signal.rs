@@ -6,7 +6,7 @@ use std::sync::Arc;
 use arrow::array::{Float32Array, Int32Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::SchemaRef;
 
-use super::tracks::{IntervalRecord, TrackFormat};
+use super::tracks::{IntervalRecord, Positioned, TrackFormat};
 use crate::bedgraph::{BedGraphReader, SignalRecord};
 use crate::bigwig::{is_bigwig, read_bigwig};
 use crate::error::{Location, Result};
@@ -38,7 +38,7 @@ impl TrackFormat for Signal {
         dnabench_schemas::signal_schema()
     }
 
-    fn read(path: &Path) -> Result<(String, Vec<(u64, SignalRecord)>)> {
+    fn read(path: &Path) -> Result<(String, Positioned<SignalRecord>)> {
         if is_bigwig(path)? {
             return Ok(("bigWig".to_string(), read_bigwig(path)?));
         }

@@ -124,6 +124,9 @@ pub trait IntervalRecord {
     fn end(&self) -> i64;
 }
 
+/// Records with the line (or record number) each came from.
+pub type Positioned<R> = Vec<(u64, R)>;
+
 /// A file format whose files become tracks.
 pub trait TrackFormat {
     type Record: IntervalRecord;
@@ -136,7 +139,7 @@ pub trait TrackFormat {
 
     /// Reads a whole file: its format name, and each record with the line
     /// (or record number, for binary files) it came from.
-    fn read(path: &Path) -> Result<(String, Vec<(u64, Self::Record)>)>;
+    fn read(path: &Path) -> Result<(String, Positioned<Self::Record>)>;
 
     /// Where record `position` is, for messages.
     fn location(path: &Path, position: u64) -> Location {
