@@ -129,6 +129,21 @@ fn every_real_interval_file_ingests_with_its_row_count() {
         );
         assert_eq!(got, want, "{file}");
     }
+    // Genes and variants of data/ into the same genome-less store.
+    let gencode = repo("data/annotation/gencode_v28_hg19_protein_coding_genes.bed");
+    let out = ok(&["ingest", "genes", gencode.to_str().unwrap(), "--store", s]);
+    assert!(out.contains("have no strand; their TSS is taken as their start"), "{out}");
+    assert_eq!(count(&store, "SELECT count(*) FROM genes"), data_lines(&gencode).len() as u64);
+    assert_eq!(csv(&store, "SELECT gene_id, tss FROM genes WHERE gene_id = 'OR4F5'"), vec!["OR4F5,65419"]);
+    let vcf = repo("data/variants/1000genomes-example.vcf");
+    ok(&["ingest", "variants", vcf.to_str().unwrap(), "--store", s]);
+    let alleles: u64 = data_lines(&vcf)
+        .iter()
+        .map(|l| l.split('\t').nth(4).unwrap())
+        .map(|alt| alt.split(',').filter(|a| *a != ".").count() as u64)
+        .sum();
+    assert_eq!(count(&store, "SELECT count(*) FROM variants"), alleles);
+
     // Typed narrowPeak fields, and rows sorted by (chrom, start) within a track.
     let rows = csv(&store, "SELECT chrom, start, \"end\", signal_value, p_value, summit FROM peaks JOIN tracks USING (track_id) WHERE tracks.name = 'example' ORDER BY start LIMIT 1");
     assert_eq!(rows, vec!["chr1,9356548,9356648,182.0,5.0945,50"]);

@@ -525,3 +525,46 @@ pub fn track_name_of(path: &Path) -> String {
         _ => name,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::peaks::Peaks;
+
+    #[tokio::test]
+    async fn rows_left_by_a_crash_between_commits_are_removed_and_the_file_ingested_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(&dir.path().join("s")).unwrap();
+        let bed = dir.path().join("a.bed");
+        std::fs::write(&bed, "chr1\t1\t10\nchr1\t5\t20\n").unwrap();
+        // A crash after the peaks commit and before the tracks commit leaves
+        // rows of track 1 that no track owns.
+        let (_, records) = Peaks::read(&bed).unwrap();
+        let rows: Vec<_> = records.into_iter().map(|(_, r)| r).collect();
+        store
+            .append("peaks", Peaks::schema(), vec![Peaks::to_batch(1, &rows).unwrap()])
+            .await
+            .unwrap();
+        let spec = TrackSpec {
+            path: bed.clone(),
+            ..Default::default()
+        };
+        let report = ingest_tracks::<Peaks>(&store, &[spec], OnInvalid::Fail, &mut |_| {})
+            .await
+            .unwrap();
+        assert_eq!((report.files, report.rows), (1, 2));
+        let peaks = store.dataset("peaks").await.unwrap();
+        assert_eq!(peaks.count_rows(None).await.unwrap(), 2);
+        assert_eq!(
+            peaks.count_rows(Some("track_id = 1".into())).await.unwrap(),
+            2
+        );
+    }
+
+    #[test]
+    fn track_names_drop_format_and_compression_suffixes() {
+        assert_eq!(track_name_of(Path::new("/x/ENCFF001.narrowPeak.gz")), "ENCFF001");
+        assert_eq!(track_name_of(Path::new("refseq.chr1.exons.bed")), "refseq.chr1.exons");
+        assert_eq!(track_name_of(Path::new("noext")), "noext");
+    }
+}

@@ -2,6 +2,9 @@
 
 mod args;
 pub mod gc_content;
+pub mod hash_uniform;
+pub mod mutate;
+pub mod overlap_len;
 pub mod revcomp;
 pub mod seq;
 
@@ -17,4 +20,7 @@ pub fn register_all(ctx: &SessionContext, genome: Option<Arc<Genome>>) {
     ctx.register_udf(ScalarUDF::from(seq::SeqUdf::new(genome)));
     ctx.register_udf(ScalarUDF::from(revcomp::RevcompUdf::new()));
     ctx.register_udf(ScalarUDF::from(gc_content::GcContentUdf::new()));
+    ctx.register_udf(ScalarUDF::from(mutate::MutateUdf::new()));
+    ctx.register_udf(ScalarUDF::from(hash_uniform::HashUniformUdf::new()));
+    ctx.register_udf(ScalarUDF::from(overlap_len::OverlapLenUdf::new()));
 }
