@@ -46,27 +46,51 @@ fn ingest_peaks(store_dir: &Path, file: &Path) -> f64 {
         ..Default::default()
     };
     runtime
-        .block_on(ingest::ingest_tracks::<ingest::peaks::Peaks>(&store, &[spec], OnInvalid::Fail, &mut |_| {}))
+        .block_on(ingest::ingest_tracks::<ingest::peaks::Peaks>(
+            &store,
+            &[spec],
+            OnInvalid::Fail,
+            &mut |_| {},
+        ))
         .unwrap();
     started.elapsed().as_secs_f64()
 }
 
 fn pyarrow(file: &Path, out: &Path) -> Option<f64> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/pyarrow_peaks.py");
-    let result = Command::new("python3").arg(script).arg(file).arg(out).output().ok()?;
+    let result = Command::new("python3")
+        .arg(script)
+        .arg(file)
+        .arg(out)
+        .output()
+        .ok()?;
     if !result.status.success() {
-        eprintln!("pyarrow baseline skipped: {}", String::from_utf8_lossy(&result.stderr).lines().last().unwrap_or(""));
+        eprintln!(
+            "pyarrow baseline skipped: {}",
+            String::from_utf8_lossy(&result.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
         return None;
     }
     let text = String::from_utf8_lossy(&result.stdout);
-    let seconds = text.split("\"seconds\": ").nth(1)?.trim_end_matches(['}', '\n']).parse().ok()?;
+    let seconds = text
+        .split("\"seconds\": ")
+        .nth(1)?
+        .trim_end_matches(['}', '\n'])
+        .parse()
+        .ok()?;
     Some(seconds)
 }
 
 fn write_bigwig(path: &Path, intervals: usize) {
     let per_chrom = intervals / 4;
     let chroms: Vec<String> = (1..=4).map(|c| format!("chr{c}")).collect();
-    let sizes: HashMap<String, u32> = chroms.iter().map(|c| (c.clone(), (per_chrom * 50) as u32)).collect();
+    let sizes: HashMap<String, u32> = chroms
+        .iter()
+        .map(|c| (c.clone(), (per_chrom * 50) as u32))
+        .collect();
     let values = chroms.iter().flat_map(move |c| {
         (0..per_chrom).map(move |i| {
             (
@@ -88,14 +112,21 @@ fn write_bigwig(path: &Path, intervals: usize) {
 
 fn main() {
     // `cargo bench` passes --bench; a plain run of this binary ignores arguments.
-    let rows: usize = std::env::var("DNABENCH_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(5_000_000);
+    let rows: usize = std::env::var("DNABENCH_BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000_000);
     let dir = tempfile::tempdir().unwrap();
 
     let peaks = dir.path().join("bench.narrowPeak");
     write_narrowpeak(&peaks, rows);
     let mb = std::fs::metadata(&peaks).unwrap().len() as f64 / 1e6;
     let ours = ingest_peaks(&dir.path().join("store"), &peaks);
-    println!("peaks ingest ({rows} rows, {mb:.0} MB narrowPeak): {:.2} s, {:.0} rows/s", ours, rows as f64 / ours);
+    println!(
+        "peaks ingest ({rows} rows, {mb:.0} MB narrowPeak): {:.2} s, {:.0} rows/s",
+        ours,
+        rows as f64 / ours
+    );
     if let Some(theirs) = pyarrow(&peaks, &dir.path().join("peaks.parquet")) {
         println!(
             "pyarrow read_csv + write Parquet, same file: {:.2} s, {:.0} rows/s; dnabench/pyarrow time ratio {:.2}",
@@ -116,8 +147,16 @@ fn main() {
         ..Default::default()
     };
     runtime
-        .block_on(ingest::ingest_tracks::<ingest::signal::Signal>(&store, &[spec], OnInvalid::Fail, &mut |_| {}))
+        .block_on(ingest::ingest_tracks::<ingest::signal::Signal>(
+            &store,
+            &[spec],
+            OnInvalid::Fail,
+            &mut |_| {},
+        ))
         .unwrap();
     let s = started.elapsed().as_secs_f64();
-    println!("bigWig ingest ({intervals} intervals): {s:.2} s, {:.0} rows/s", intervals as f64 / s);
+    println!(
+        "bigWig ingest ({intervals} intervals): {s:.2} s, {:.0} rows/s",
+        intervals as f64 / s
+    );
 }

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::Path;
 
-use crate::error::{Location, Result};
+use crate::error::Result;
 use crate::fields::Fields;
 use crate::input::InputFile;
 
@@ -153,8 +153,7 @@ impl PeakFileReader {
                 }
                 continue;
             }
-            let location = Location::line(&self.input.path, number);
-            let record = parse_record(line, location, &mut self.format)?;
+            let record = parse_record(line, &self.input.path, number, &mut self.format)?;
             return Ok(Some((number, record)));
         }
     }
@@ -162,14 +161,15 @@ impl PeakFileReader {
 
 fn parse_record(
     line: &str,
-    location: Location,
+    path: &Path,
+    number: u64,
     format: &mut Option<PeakFormat>,
 ) -> Result<PeakRecord> {
     let names: &[&str] = match format {
         Some(PeakFormat::NarrowPeak | PeakFormat::BroadPeak) => &PEAK_COLUMN_NAMES,
         _ => &COLUMN_NAMES,
     };
-    let f = Fields::split(line, location, names);
+    let f = Fields::split(line, path, number, names);
     let format = match *format {
         Some(known) => known,
         None => {

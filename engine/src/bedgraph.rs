@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::error::{Location, Result};
+use crate::error::Result;
 use crate::fields::Fields;
 use crate::input::InputFile;
 
@@ -45,7 +45,7 @@ impl BedGraphReader {
             {
                 continue;
             }
-            let f = Fields::split(line, Location::line(&self.input.path, number), &COLUMNS);
+            let f = Fields::split(line, &self.input.path, number, &COLUMNS);
             if f.len() != 4 {
                 return Err(f.error(format!(
                     "{} tab-separated columns, expected 4 (chrom, start, end, value)",

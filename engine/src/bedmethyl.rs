@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::error::{Location, Result};
+use crate::error::Result;
 use crate::fields::Fields;
 use crate::input::InputFile;
 
@@ -61,7 +61,7 @@ impl BedMethylReader {
             {
                 continue;
             }
-            let f = Fields::split(line, Location::line(&self.input.path, number), &COLUMNS);
+            let f = Fields::split(line, &self.input.path, number, &COLUMNS);
             if f.len() != 11 {
                 return Err(f.error(format!(
                     "{} tab-separated columns, expected 11 (BED9 + coverage + percent methylated)",

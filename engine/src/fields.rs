@@ -1,23 +1,33 @@
 //! Splitting a tab-separated line into fields and parsing them, with errors
 //! that name the file, the line, the column and what was expected.
 
+use std::path::Path;
+
 use crate::error::{Error, Location};
 
 /// The fields of one line of a tab-separated file, and where it came from.
 pub struct Fields<'a> {
-    pub location: Location,
+    path: &'a Path,
+    line: u64,
     fields: Vec<&'a str>,
     names: &'a [&'a str],
 }
 
 impl<'a> Fields<'a> {
-    /// Splits `line` on tabs; `names` names the columns for error messages.
-    pub fn split(line: &'a str, location: Location, names: &'a [&'a str]) -> Self {
+    /// Splits `text`, line `line` of `path`, on tabs; `names` names the
+    /// columns for error messages.
+    pub fn split(text: &'a str, path: &'a Path, line: u64, names: &'a [&'a str]) -> Self {
         Fields {
-            location,
-            fields: line.split('\t').collect(),
+            path,
+            line,
+            fields: text.split('\t').collect(),
             names,
         }
+    }
+
+    /// Where the line is (built only when an error needs it).
+    pub fn location(&self) -> Location {
+        Location::line(self.path, self.line)
     }
 
     pub fn len(&self) -> usize {
@@ -36,7 +46,7 @@ impl<'a> Fields<'a> {
     }
 
     pub fn error(&self, message: impl Into<String>) -> Error {
-        Error::parse(self.location.clone(), message)
+        Error::parse(self.location(), message)
     }
 
     fn bad(&self, i: usize, expected: &str) -> Error {
@@ -187,18 +197,12 @@ impl Header {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
 
     #[test]
     fn each_kind_of_bad_field_names_line_column_and_expectation() {
         let names = ["chrom", "start", "end", "name", "score", "strand"];
-        let f = Fields::split(
-            "chr1\t-5\tx\t.\tNA\t*",
-            Location::line(Path::new("p.bed"), 7),
-            &names,
-        );
+        let f = Fields::split("chr1\t-5\tx\t.\tNA\t*", Path::new("p.bed"), 7, &names);
         assert_eq!(
             f.coordinate(1).unwrap_err().to_string(),
             "p.bed:7: column 2 (start): expected a non-negative integer, found '-5'"
@@ -220,7 +224,7 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("column 10 is missing"));
-        let f = Fields::split("10,20,\t1,x", Location::line(Path::new("p.bed"), 1), &[]);
+        let f = Fields::split("10,20,\t1,x", Path::new("p.bed"), 1, &[]);
         assert_eq!(f.int_list(0).unwrap(), vec![10, 20]);
         assert!(f.int_list(1).is_err());
     }

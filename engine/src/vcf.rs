@@ -139,7 +139,7 @@ pub fn read_snp_list(
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        let f = Fields::split(line, Location::line(path, number), &SNP_COLUMNS);
+        let f = Fields::split(line, path, number, &SNP_COLUMNS);
         if f.len() != 5 {
             return Err(f.error(format!(
                 "{} tab-separated columns, expected 5 (id, type, contig, offset, alt)",

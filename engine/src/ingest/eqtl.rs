@@ -106,7 +106,7 @@ pub fn read_eqtl(path: &Path) -> Result<Vec<(u64, EqtlRecord)>> {
             });
             continue;
         };
-        let f = Fields::split(line, location, &[]);
+        let f = Fields::split(line, path, number, &[]);
         if f.len() != c.count {
             return Err(f.error(format!(
                 "{} tab-separated columns, expected {} as in the header",

@@ -68,7 +68,7 @@ fn read_table(path: &Path) -> Result<Table> {
 
 fn fields<'a>(
     table: &Table,
-    path: &Path,
+    path: &'a Path,
     number: u64,
     line: &'a str,
     owned: &'a mut String,
@@ -79,7 +79,7 @@ fn fields<'a>(
     } else {
         line
     };
-    let f = Fields::split(text, Location::line(path, number), &[]);
+    let f = Fields::split(text, path, number, &[]);
     if f.len() != table.header.len() {
         return Err(f.error(format!(
             "{} columns, expected {} as in the header",

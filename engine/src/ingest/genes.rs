@@ -73,7 +73,7 @@ fn read_bed_genes(path: &Path) -> Result<Vec<(u64, GeneRecord)>> {
         {
             continue;
         }
-        let f = Fields::split(line, Location::line(path, number), &BED_COLUMNS);
+        let f = Fields::split(line, path, number, &BED_COLUMNS);
         if f.len() < 4 {
             return Err(f.error(format!(
                 "{} tab-separated columns, expected at least 4 (chrom, start, end, name)",

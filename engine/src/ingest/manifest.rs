@@ -45,7 +45,7 @@ pub fn read_manifest(path: &Path) -> Result<Vec<TrackSpec>> {
             continue;
         };
         let names: Vec<&str> = columns.iter().map(String::as_str).collect();
-        let f = Fields::split(line, location, &names);
+        let f = Fields::split(line, path, number, &names);
         if f.len() != columns.len() {
             return Err(f.error(format!(
                 "{} tab-separated columns, expected {} as in the header",

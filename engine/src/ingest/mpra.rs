@@ -118,7 +118,7 @@ pub fn read_mpra(path: &Path) -> Result<Vec<(u64, MpraRecord)>> {
         } else {
             line.to_string()
         };
-        let f = Fields::split(&line, location, &[]);
+        let f = Fields::split(&line, path, number, &[]);
         if f.len() != *count {
             return Err(f.error(format!(
                 "{} columns, expected {count} as in the header",

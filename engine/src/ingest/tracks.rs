@@ -465,22 +465,39 @@ pub fn check_intervals<R: IntervalRecord>(
     Ok(records.len() as u64)
 }
 
-/// Sorts by (chrom in genome order, or by name without a genome; start; end).
-pub fn sort_records<R: IntervalRecord>(records: &mut [(u64, R)], names: &ChromNames) {
-    let rank: HashMap<&str, usize> = names
+/// Sorts by (chrom in genome order, then by name for chroms the genome
+/// lacks; start; end), keeping file order among equals. Sorts small keys and
+/// moves each record once, since records are wide.
+pub fn sort_records<R: IntervalRecord>(records: &mut Vec<(u64, R)>, names: &ChromNames) {
+    let mut rank: HashMap<&str, u32> = names
         .names()
         .iter()
         .enumerate()
-        .map(|(i, n)| (n.as_str(), i))
+        .map(|(i, n)| (n.as_str(), i as u32))
         .collect();
-    records.sort_by(|(_, a), (_, b)| {
-        let ra = rank.get(a.chrom()).copied().unwrap_or(usize::MAX);
-        let rb = rank.get(b.chrom()).copied().unwrap_or(usize::MAX);
-        ra.cmp(&rb)
-            .then_with(|| a.chrom().cmp(b.chrom()))
-            .then(a.start().cmp(&b.start()))
-            .then(a.end().cmp(&b.end()))
-    });
+    let mut others: Vec<&str> = records
+        .iter()
+        .map(|(_, r)| r.chrom())
+        .filter(|c| !rank.contains_key(c))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    others.sort_unstable();
+    let known = rank.len() as u32;
+    for (i, c) in others.into_iter().enumerate() {
+        rank.insert(c, known + i as u32);
+    }
+    let mut keys: Vec<(u32, i64, i64, usize)> = records
+        .iter()
+        .enumerate()
+        .map(|(i, (_, r))| (rank[r.chrom()], r.start(), r.end(), i))
+        .collect();
+    if keys.windows(2).all(|w| w[0] <= w[1]) {
+        return;
+    }
+    keys.sort_unstable();
+    let mut slots: Vec<Option<(u64, R)>> = records.drain(..).map(Some).collect();
+    records.extend(keys.iter().filter_map(|k| slots[k.3].take()));
 }
 
 /// MD5 of a file's bytes, hex.
@@ -542,7 +559,11 @@ mod tests {
         let (_, records) = Peaks::read(&bed).unwrap();
         let rows: Vec<_> = records.into_iter().map(|(_, r)| r).collect();
         store
-            .append("peaks", Peaks::schema(), vec![Peaks::to_batch(1, &rows).unwrap()])
+            .append(
+                "peaks",
+                Peaks::schema(),
+                vec![Peaks::to_batch(1, &rows).unwrap()],
+            )
             .await
             .unwrap();
         let spec = TrackSpec {
@@ -563,8 +584,14 @@ mod tests {
 
     #[test]
     fn track_names_drop_format_and_compression_suffixes() {
-        assert_eq!(track_name_of(Path::new("/x/ENCFF001.narrowPeak.gz")), "ENCFF001");
-        assert_eq!(track_name_of(Path::new("refseq.chr1.exons.bed")), "refseq.chr1.exons");
+        assert_eq!(
+            track_name_of(Path::new("/x/ENCFF001.narrowPeak.gz")),
+            "ENCFF001"
+        );
+        assert_eq!(
+            track_name_of(Path::new("refseq.chr1.exons.bed")),
+            "refseq.chr1.exons"
+        );
         assert_eq!(track_name_of(Path::new("noext")), "noext");
     }
 }

@@ -70,11 +70,17 @@ impl ScalarUDFImpl for HashUniformUdf {
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         let [key, seed] = arg_types else {
-            return plan_err!("hash_uniform() takes 2 arguments: hash_uniform(key, seed), got {}", arg_types.len());
+            return plan_err!(
+                "hash_uniform() takes 2 arguments: hash_uniform(key, seed), got {}",
+                arg_types.len()
+            );
         };
         let key = if key.is_integer() {
             DataType::Int64
-        } else if matches!(key, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null) {
+        } else if matches!(
+            key,
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null
+        ) {
             DataType::Utf8
         } else {
             return plan_err!("hash_uniform(): the key must be a string or an integer, got {key}");
@@ -126,13 +132,19 @@ mod tests {
         assert_eq!(hash_uniform(b"chr1:1000", 7), hash_uniform(b"chr1:1000", 7));
         assert_ne!(hash_uniform(b"chr1:1000", 7), hash_uniform(b"chr1:1000", 8));
         let n = 100_000;
-        let values: Vec<f64> = (0..n).map(|i: i64| hash_uniform(&i.to_le_bytes(), 42)).collect();
+        let values: Vec<f64> = (0..n)
+            .map(|i: i64| hash_uniform(&i.to_le_bytes(), 42))
+            .collect();
         assert!(values.iter().all(|v| (0.0..1.0).contains(v)));
         let mean = values.iter().sum::<f64>() / n as f64;
         assert!((mean - 0.5).abs() < 0.005, "{mean}");
         for decile in 0..10 {
             let lo = decile as f64 / 10.0;
-            let share = values.iter().filter(|v| **v >= lo && **v < lo + 0.1).count() as f64 / n as f64;
+            let share = values
+                .iter()
+                .filter(|v| **v >= lo && **v < lo + 0.1)
+                .count() as f64
+                / n as f64;
             assert!((share - 0.1).abs() < 0.005, "decile {decile}: {share}");
         }
     }

@@ -71,7 +71,13 @@ impl ScalarUDFImpl for MutateUdf {
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         use Kind::*;
-        coerce("mutate", USAGE, &[String, Integer, String, Integer], 3, arg_types)
+        coerce(
+            "mutate",
+            USAGE,
+            &[String, Integer, String, Integer],
+            3,
+            arg_types,
+        )
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
@@ -113,7 +119,9 @@ mod tests {
         assert_eq!(mutate("ACGTA", 1, "C", 3).unwrap(), "ACA");
         assert_eq!(mutate("ACGTA", 1, "CGGG", 1).unwrap(), "ACGGGGTA");
         assert_eq!(mutate("ACGTA", 5, "G", 0).unwrap(), "ACGTAG");
-        assert!(mutate("ACGTA", 5, "G", 1).unwrap_err().contains("outside the 5 bp sequence"));
+        assert!(mutate("ACGTA", 5, "G", 1)
+            .unwrap_err()
+            .contains("outside the 5 bp sequence"));
         assert!(mutate("ACGTA", -1, "G", 1).is_err());
     }
 }

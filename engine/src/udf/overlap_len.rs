@@ -70,13 +70,21 @@ impl ScalarUDFImpl for OverlapLenUdf {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let (arrays, all_scalar) = to_arrays(&args.args, args.number_rows)?;
-        let a: Vec<_> = arrays.iter().map(|x| x.as_primitive::<Int64Type>()).collect();
+        let a: Vec<_> = arrays
+            .iter()
+            .map(|x| x.as_primitive::<Int64Type>())
+            .collect();
         let out: Int64Array = (0..a[0].len())
             .map(|i| {
                 if a.iter().any(|x| x.is_null(i)) {
                     None
                 } else {
-                    Some(overlap_len(a[0].value(i), a[1].value(i), a[2].value(i), a[3].value(i)))
+                    Some(overlap_len(
+                        a[0].value(i),
+                        a[1].value(i),
+                        a[2].value(i),
+                        a[3].value(i),
+                    ))
                 }
             })
             .collect();
