@@ -1,41 +1,13 @@
 //! End-to-end tests: the built `dnabench` binary on the bundled real chr22 slice.
 
+mod common;
+
+use common::{csv, fails, ok, repo};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 const CHR22: &str = "data/genome/grch37_chr22_20-21M.fa";
 const CHR22_NAME: &str = "22:20000001-21000000";
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-fn dnabench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dnabench"))
-        .args(args)
-        .env_remove("DNABENCH_STORE")
-        .output()
-        .expect("the dnabench binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = dnabench(args);
-    assert!(
-        out.status.success(),
-        "dnabench {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = dnabench(args);
-    assert!(!out.status.success(), "dnabench {args:?} should fail");
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
 
 /// The slice's bases read plainly from the FASTA text.
 fn chr22_bases() -> Vec<u8> {
@@ -88,18 +60,6 @@ fn ingested_store(dir: &Path) -> PathBuf {
     ]);
     assert!(out.contains("1 chromosome, 1000000 bp (100000 N"), "{out}");
     store
-}
-
-fn csv(store: &Path, sql: &str) -> Vec<String> {
-    let out = ok(&[
-        "sql",
-        "--store",
-        store.to_str().unwrap(),
-        "--format",
-        "csv",
-        sql,
-    ]);
-    out.lines().skip(1).map(str::to_string).collect()
 }
 
 #[test]

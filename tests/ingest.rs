@@ -1,52 +1,12 @@
 //! End-to-end tests of `dnabench ingest KIND` on the real files of `data/`
 //! and on malformed inputs.
 
+mod common;
+
+use common::{csv, fails, ok, repo};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-fn dnabench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dnabench"))
-        .args(args)
-        .env_remove("DNABENCH_STORE")
-        .output()
-        .expect("the dnabench binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = dnabench(args);
-    assert!(
-        out.status.success(),
-        "dnabench {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = dnabench(args);
-    assert!(!out.status.success(), "dnabench {args:?} should fail");
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
-
-fn csv(store: &Path, sql: &str) -> Vec<String> {
-    let out = ok(&[
-        "sql",
-        "--store",
-        store.to_str().unwrap(),
-        "--format",
-        "csv",
-        sql,
-    ]);
-    out.lines().skip(1).map(str::to_string).collect()
-}
 
 fn count(store: &Path, sql: &str) -> u64 {
     csv(store, sql)[0].parse().unwrap()

@@ -33,33 +33,23 @@ impl BedGraphReader {
 
     /// The next record and its line number, or `None` at the end.
     pub fn read_record(&mut self) -> Result<Option<(u64, SignalRecord)>> {
-        loop {
-            let Some((number, line)) = self.input.read_line(&mut self.buf)? else {
-                return Ok(None);
-            };
-            let t = line.trim_start();
-            if t.is_empty()
-                || t.starts_with('#')
-                || t.starts_with("track")
-                || t.starts_with("browser")
-            {
-                continue;
-            }
-            let f = Fields::split(line, &self.input.path, number, &COLUMNS);
-            if f.len() != 4 {
-                return Err(f.error(format!(
-                    "{} tab-separated columns, expected 4 (chrom, start, end, value)",
-                    f.len()
-                )));
-            }
-            let record = SignalRecord {
-                chrom: f.required(0)?.to_string(),
-                start: f.coordinate(1)?,
-                end: f.coordinate(2)?,
-                value: f.float(3)? as f32,
-            };
-            return Ok(Some((number, record)));
+        let Some((number, line)) = self.input.read_record_line(&mut self.buf)? else {
+            return Ok(None);
+        };
+        let f = Fields::split(line, &self.input.path, number, &COLUMNS);
+        if f.len() != 4 {
+            return Err(f.error(format!(
+                "{} tab-separated columns, expected 4 (chrom, start, end, value)",
+                f.len()
+            )));
         }
+        let record = SignalRecord {
+            chrom: f.required(0)?.to_string(),
+            start: f.coordinate(1)?,
+            end: f.coordinate(2)?,
+            value: f.float(3)? as f32,
+        };
+        Ok(Some((number, record)))
     }
 }
 

@@ -49,48 +49,38 @@ impl BedMethylReader {
 
     /// The next call and its line number, or `None` at the end.
     pub fn read_record(&mut self) -> Result<Option<(u64, MethylationRecord)>> {
-        loop {
-            let Some((number, line)) = self.input.read_line(&mut self.buf)? else {
-                return Ok(None);
-            };
-            let t = line.trim_start();
-            if t.is_empty()
-                || t.starts_with('#')
-                || t.starts_with("track")
-                || t.starts_with("browser")
-            {
-                continue;
-            }
-            let f = Fields::split(line, &self.input.path, number, &COLUMNS);
-            if f.len() != 11 {
-                return Err(f.error(format!(
-                    "{} tab-separated columns, expected 11 (BED9 + coverage + percent methylated)",
-                    f.len()
-                )));
-            }
-            let coverage = f.coordinate(9)?;
-            let percent = f.float(10)?;
-            if !(0.0..=100.0).contains(&percent) {
-                return Err(f.error(format!(
-                    "column 11 (percentMethylated): {percent} is not a percentage (0 to 100)"
-                )));
-            }
-            let coverage = i32::try_from(coverage).map_err(|_| {
-                f.error(format!(
-                    "column 10 (coverage): {coverage} reads is too many"
-                ))
-            })?;
-            let record = MethylationRecord {
-                chrom: f.required(0)?.to_string(),
-                start: f.coordinate(1)?,
-                end: f.coordinate(2)?,
-                strand: f.strand(5)?.unwrap_or("."),
-                coverage,
-                methylated: (f64::from(coverage) * percent / 100.0).round() as i32,
-                fraction: percent / 100.0,
-            };
-            return Ok(Some((number, record)));
+        let Some((number, line)) = self.input.read_record_line(&mut self.buf)? else {
+            return Ok(None);
+        };
+        let f = Fields::split(line, &self.input.path, number, &COLUMNS);
+        if f.len() != 11 {
+            return Err(f.error(format!(
+                "{} tab-separated columns, expected 11 (BED9 + coverage + percent methylated)",
+                f.len()
+            )));
         }
+        let coverage = f.coordinate(9)?;
+        let percent = f.float(10)?;
+        if !(0.0..=100.0).contains(&percent) {
+            return Err(f.error(format!(
+                "column 11 (percentMethylated): {percent} is not a percentage (0 to 100)"
+            )));
+        }
+        let coverage = i32::try_from(coverage).map_err(|_| {
+            f.error(format!(
+                "column 10 (coverage): {coverage} reads is too many"
+            ))
+        })?;
+        let record = MethylationRecord {
+            chrom: f.required(0)?.to_string(),
+            start: f.coordinate(1)?,
+            end: f.coordinate(2)?,
+            strand: f.strand(5)?.unwrap_or("."),
+            coverage,
+            methylated: (f64::from(coverage) * percent / 100.0).round() as i32,
+            fraction: percent / 100.0,
+        };
+        Ok(Some((number, record)))
     }
 }
 

@@ -52,6 +52,38 @@ fn feature_of(ty: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// 0-based half-open coordinates and strand from a record's 1-based fields.
+fn interval(
+    path: &Path,
+    line: u64,
+    start: std::io::Result<noodles::core::Position>,
+    end: std::io::Result<noodles::core::Position>,
+    strand: std::io::Result<Strand>,
+) -> Result<(i64, i64, &'static str)> {
+    let start = start.map_err(|e| {
+        bad(
+            path,
+            line,
+            format!("column 4 (start): {e}, expected a 1-based position"),
+        )
+    })?;
+    let end = end.map_err(|e| {
+        bad(
+            path,
+            line,
+            format!("column 5 (end): {e}, expected a 1-based position"),
+        )
+    })?;
+    let strand = strand.map_err(|e| {
+        bad(
+            path,
+            line,
+            format!("column 7 (strand): {e}, expected '+', '-' or '.'"),
+        )
+    })?;
+    Ok((start.get() as i64 - 1, end.get() as i64, strand_of(strand)))
+}
+
 fn bad(path: &Path, line: u64, message: impl std::fmt::Display) -> Error {
     Error::parse(Location::line(path, line), message.to_string())
 }
@@ -78,27 +110,8 @@ pub fn read_gtf(path: &Path) -> Result<Vec<(u64, GeneRecord)>> {
         let Some(feature) = feature_of(record.ty()) else {
             continue;
         };
-        let start = record.start().map_err(|e| {
-            bad(
-                path,
-                number,
-                format!("column 4 (start): {e}, expected a 1-based position"),
-            )
-        })?;
-        let end = record.end().map_err(|e| {
-            bad(
-                path,
-                number,
-                format!("column 5 (end): {e}, expected a 1-based position"),
-            )
-        })?;
-        let strand = record.strand().map_err(|e| {
-            bad(
-                path,
-                number,
-                format!("column 7 (strand): {e}, expected '+', '-' or '.'"),
-            )
-        })?;
+        let (start, end, strand) =
+            interval(path, number, record.start(), record.end(), record.strand())?;
         let attributes = record
             .attributes()
             .map_err(|e| bad(path, number, format!("column 9 (attributes): {e}")))?;
@@ -121,9 +134,9 @@ pub fn read_gtf(path: &Path) -> Result<Vec<(u64, GeneRecord)>> {
                 gene_id,
                 name: attr(b"gene_name"),
                 chrom: record.reference_sequence_name().to_string(),
-                start: start.get() as i64 - 1,
-                end: end.get() as i64,
-                strand: strand_of(strand),
+                start,
+                end,
+                strand,
                 feature,
                 biotype: attr(b"gene_type").or_else(|| attr(b"gene_biotype")),
             },
@@ -159,27 +172,8 @@ pub fn read_gff3(path: &Path) -> Result<Vec<(u64, GeneRecord)>> {
         let Some(feature) = feature_of(record.ty().as_ref()) else {
             continue;
         };
-        let start = record.start().map_err(|e| {
-            bad(
-                path,
-                number,
-                format!("column 4 (start): {e}, expected a 1-based position"),
-            )
-        })?;
-        let end = record.end().map_err(|e| {
-            bad(
-                path,
-                number,
-                format!("column 5 (end): {e}, expected a 1-based position"),
-            )
-        })?;
-        let strand = record.strand().map_err(|e| {
-            bad(
-                path,
-                number,
-                format!("column 7 (strand): {e}, expected '+', '-' or '.'"),
-            )
-        })?;
+        let (start, end, strand) =
+            interval(path, number, record.start(), record.end(), record.strand())?;
         let attributes = record.attributes();
         let attr = |key: &[u8]| -> Option<String> {
             // A multi-valued attribute reads as its raw text ("a,b").
@@ -206,9 +200,9 @@ pub fn read_gff3(path: &Path) -> Result<Vec<(u64, GeneRecord)>> {
                 gene_id,
                 name: attr(b"gene_name").or_else(|| attr(b"Name")),
                 chrom: record.reference_sequence_name().to_string(),
-                start: start.get() as i64 - 1,
-                end: end.get() as i64,
-                strand: strand_of(strand),
+                start,
+                end,
+                strand,
                 feature,
                 biotype: attr(b"gene_type")
                     .or_else(|| attr(b"gene_biotype"))

@@ -163,6 +163,28 @@ impl InputFile {
         }
     }
 
+    /// Like [`InputFile::read_line`], skipping blank lines and the header
+    /// lines of BED-like files (`#…`, `track …`, `browser …`).
+    pub fn read_record_line<'b>(&mut self, buf: &'b mut Vec<u8>) -> Result<Option<(u64, &'b str)>> {
+        loop {
+            let (number, is_record) = match self.read_line(buf)? {
+                None => return Ok(None),
+                Some((number, line)) => {
+                    let t = line.trim_start();
+                    let header = t.is_empty()
+                        || t.starts_with('#')
+                        || t.starts_with("track")
+                        || t.starts_with("browser");
+                    (number, !header)
+                }
+            };
+            if is_record {
+                // Re-borrow: the line is still in `buf`.
+                return Ok(Some((number, std::str::from_utf8(buf).unwrap_or_default())));
+            }
+        }
+    }
+
     /// The place of the next unread byte.
     pub fn location(&self) -> Location {
         Location::line(&self.path, self.reader.line())

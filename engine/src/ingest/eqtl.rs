@@ -5,15 +5,13 @@
 //! (`gene_id`, `gene`), variant (`variant_id`, `variant`), PIP (`pip`,
 //! `variant_pip`, `posterior`), and optionally `cluster_id`, `cluster_pip`.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use arrow::array::{Float64Array, RecordBatch, StringArray};
 
-use super::sources::{append_file_rows, ingested_from, FileIngestReport};
-use super::tracks::{check_intervals, chrom_names, file_md5, IntervalRecord, OnInvalid};
+use super::sources::{append_file_rows, FileIngest, FileIngestReport};
+use super::tracks::{IntervalRecord, OnInvalid};
 use super::variants::{new_variants, variants_batch};
 use crate::error::{Location, Result};
 use crate::fields::{Fields, Header};
@@ -157,33 +155,28 @@ pub async fn ingest_eqtl(
     path: &Path,
     on_invalid: OnInvalid,
 ) -> Result<FileIngestReport> {
-    let started = Instant::now();
-    let mut report = FileIngestReport {
-        tables: vec!["eqtl", "variants"],
-        path: path.to_path_buf(),
-        ..Default::default()
+    let mut ingest = match FileIngest::begin(
+        store,
+        path,
+        vec!["eqtl", "variants"],
+        "variant positions",
+    )
+    .await?
+    {
+        Ok(ingest) => ingest,
+        Err(done) => return Ok(done),
     };
-    let md5 = file_md5(path)?;
-    if let Some(from) = ingested_from(store, "eqtl", &md5).await? {
-        report.already_from = Some(from);
-        return Ok(report);
-    }
     let mut records = read_eqtl(path)?;
-    let names = chrom_names(store).await?;
-    if !names.is_checked() {
-        report
-            .warnings
-            .push("the store has no genome: variant positions were not checked".into());
-    }
-    let mut skipped = BTreeMap::new();
-    check_intervals(&mut records, &names, on_invalid, &mut skipped, &|line| {
-        Location::line(path, line)
-    })?;
-    report.skipped.extend(skipped);
+    ingest.check(&mut records, on_invalid)?;
     let rows: Vec<EqtlRecord> = records.into_iter().map(|(_, r)| r).collect();
-    let variants = new_variants(store, rows.iter().map(|r| r.variant.clone()), &mut report).await?;
+    let variants = new_variants(
+        store,
+        rows.iter().map(|r| r.variant.clone()),
+        &mut ingest.report,
+    )
+    .await?;
     // Variants seen again within the file are not news.
-    report.skipped.remove("already in variants");
+    ingest.report.skipped.remove("already in variants");
     if !variants.is_empty() {
         append_file_rows(
             store,
@@ -191,11 +184,11 @@ pub async fn ingest_eqtl(
             dnabench_schemas::variants_schema(),
             vec![variants_batch(&variants, &path.display().to_string())?],
             path,
-            &md5,
+            &ingest.md5,
         )
         .await?;
     }
-    report.rows = rows.len() as u64;
+    ingest.report.rows = rows.len() as u64;
     if !rows.is_empty() {
         let batch = RecordBatch::try_new(
             dnabench_schemas::eqtl_schema(),
@@ -224,12 +217,11 @@ pub async fn ingest_eqtl(
             dnabench_schemas::eqtl_schema(),
             vec![batch],
             path,
-            &md5,
+            &ingest.md5,
         )
         .await?;
     }
-    report.seconds = started.elapsed().as_secs_f64();
-    Ok(report)
+    Ok(ingest.finish())
 }
 
 #[cfg(test)]

@@ -1,37 +1,20 @@
 //! `dnabench ingest genes`: GTF, GFF3 or BED (name = gene id, strand in
 //! column 6) into `genes`, with the strand-aware TSS.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use arrow::array::{Int64Array, RecordBatch, StringArray};
 
-use super::sources::{append_file_rows, ingested_from, FileIngestReport};
-use super::tracks::{
-    check_intervals, chrom_names, file_md5, sort_records, IntervalRecord, OnInvalid,
-};
-use crate::error::{Location, Result};
+use super::sources::{append_file_rows, FileIngest, FileIngestReport};
+use super::tracks::{interval_record, OnInvalid};
+use crate::error::Result;
 use crate::fields::Fields;
 use crate::gff::{read_gff3, read_gtf, GeneRecord};
 use crate::input::InputFile;
 use crate::store::Store;
 
-impl IntervalRecord for GeneRecord {
-    fn chrom(&self) -> &str {
-        &self.chrom
-    }
-    fn set_chrom(&mut self, chrom: String) {
-        self.chrom = chrom;
-    }
-    fn start(&self) -> i64 {
-        self.start
-    }
-    fn end(&self) -> i64 {
-        self.end
-    }
-}
+interval_record!(GeneRecord);
 
 /// Gene annotation layouts, told by the file name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,12 +50,7 @@ fn read_bed_genes(path: &Path) -> Result<Vec<(u64, GeneRecord)>> {
     let mut input = InputFile::open(path)?;
     let mut buf = Vec::new();
     let mut out = Vec::new();
-    while let Some((number, line)) = input.read_line(&mut buf)? {
-        let t = line.trim_start();
-        if t.is_empty() || t.starts_with('#') || t.starts_with("track") || t.starts_with("browser")
-        {
-            continue;
-        }
+    while let Some((number, line)) = input.read_record_line(&mut buf)? {
         let f = Fields::split(line, path, number, &BED_COLUMNS);
         if f.len() < 4 {
             return Err(f.error(format!(
@@ -113,41 +91,23 @@ pub async fn ingest_genes(
     path: &Path,
     on_invalid: OnInvalid,
 ) -> Result<FileIngestReport> {
-    let started = Instant::now();
-    let mut report = FileIngestReport {
-        tables: vec!["genes"],
-        path: path.to_path_buf(),
-        ..Default::default()
-    };
-    let md5 = file_md5(path)?;
-    if let Some(from) = ingested_from(store, "genes", &md5).await? {
-        report.already_from = Some(from);
-        return Ok(report);
-    }
-    let format = GeneFormat::of(path);
-    let mut records = match format {
+    let mut ingest =
+        match FileIngest::begin(store, path, vec!["genes"], "gene chromosomes and bounds").await? {
+            Ok(ingest) => ingest,
+            Err(done) => return Ok(done),
+        };
+    let mut records = match GeneFormat::of(path) {
         GeneFormat::Gtf => read_gtf(path)?,
         GeneFormat::Gff3 => read_gff3(path)?,
         GeneFormat::Bed => read_bed_genes(path)?,
     };
-    let names = chrom_names(store).await?;
-    if !names.is_checked() {
-        report
-            .warnings
-            .push("the store has no genome: gene chromosomes and bounds were not checked".into());
-    }
-    let mut skipped = BTreeMap::new();
-    report.rows = check_intervals(&mut records, &names, on_invalid, &mut skipped, &|line| {
-        Location::line(path, line)
-    })?;
-    report.skipped = skipped;
+    ingest.report.rows = ingest.check(&mut records, on_invalid)?;
     let unstranded = records.iter().filter(|(_, g)| g.strand == ".").count();
     if unstranded > 0 {
-        report.warnings.push(format!(
+        ingest.report.warnings.push(format!(
             "{unstranded} genes have no strand; their TSS is taken as their start"
         ));
     }
-    sort_records(&mut records, &names);
     let rows: Vec<GeneRecord> = records.into_iter().map(|(_, g)| g).collect();
     if !rows.is_empty() {
         append_file_rows(
@@ -156,12 +116,11 @@ pub async fn ingest_genes(
             dnabench_schemas::genes_schema(),
             vec![genes_batch(&rows)?],
             path,
-            &md5,
+            &ingest.md5,
         )
         .await?;
     }
-    report.seconds = started.elapsed().as_secs_f64();
-    Ok(report)
+    Ok(ingest.finish())
 }
 
 pub fn genes_batch(rows: &[GeneRecord]) -> Result<RecordBatch> {

@@ -6,27 +6,14 @@ use std::sync::Arc;
 use arrow::array::{Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::SchemaRef;
 
-use super::tracks::{IntervalRecord, Positioned, TrackFormat};
+use super::tracks::{interval_record, Positioned, TrackFormat};
 use crate::bedmethyl::{BedMethylReader, MethylationRecord};
 use crate::error::Result;
 
 /// Methylation samples as tracks.
 pub struct Methylation;
 
-impl IntervalRecord for MethylationRecord {
-    fn chrom(&self) -> &str {
-        &self.chrom
-    }
-    fn set_chrom(&mut self, chrom: String) {
-        self.chrom = chrom;
-    }
-    fn start(&self) -> i64 {
-        self.start
-    }
-    fn end(&self) -> i64 {
-        self.end
-    }
-}
+interval_record!(MethylationRecord);
 
 impl TrackFormat for Methylation {
     type Record = MethylationRecord;

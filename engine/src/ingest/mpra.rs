@@ -5,17 +5,13 @@
 //! `log2_effect`, `log2fc`), `p_value` (`pvalue`), and `element`. SNVs and
 //! small indels are kept; a task's SQL chooses SNVs.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use arrow::array::{Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
 
-use super::sources::{append_file_rows, ingested_from, FileIngestReport};
-use super::tracks::{
-    check_intervals, chrom_names, file_md5, sort_records, IntervalRecord, OnInvalid,
-};
+use super::sources::{append_file_rows, FileIngest, FileIngestReport};
+use super::tracks::{IntervalRecord, OnInvalid};
 use crate::error::{Error, Location, Result};
 use crate::fields::{Fields, Header};
 use crate::input::InputFile;
@@ -174,30 +170,12 @@ pub async fn ingest_mpra(
     path: &Path,
     on_invalid: OnInvalid,
 ) -> Result<FileIngestReport> {
-    let started = Instant::now();
-    let mut report = FileIngestReport {
-        tables: vec!["mpra"],
-        path: path.to_path_buf(),
-        ..Default::default()
+    let mut ingest = match FileIngest::begin(store, path, vec!["mpra"], "MPRA positions").await? {
+        Ok(ingest) => ingest,
+        Err(done) => return Ok(done),
     };
-    let md5 = file_md5(path)?;
-    if let Some(from) = ingested_from(store, "mpra", &md5).await? {
-        report.already_from = Some(from);
-        return Ok(report);
-    }
     let mut records = read_mpra(path)?;
-    let names = chrom_names(store).await?;
-    if !names.is_checked() {
-        report
-            .warnings
-            .push("the store has no genome: MPRA positions were not checked".into());
-    }
-    let mut skipped = BTreeMap::new();
-    report.rows = check_intervals(&mut records, &names, on_invalid, &mut skipped, &|line| {
-        Location::line(path, line)
-    })?;
-    report.skipped = skipped;
-    sort_records(&mut records, &names);
+    ingest.report.rows = ingest.check(&mut records, on_invalid)?;
     let rows: Vec<MpraRecord> = records.into_iter().map(|(_, r)| r).collect();
     if !rows.is_empty() {
         let batch = RecordBatch::try_new(
@@ -231,12 +209,11 @@ pub async fn ingest_mpra(
             dnabench_schemas::mpra_schema(),
             vec![batch],
             path,
-            &md5,
+            &ingest.md5,
         )
         .await?;
     }
-    report.seconds = started.elapsed().as_secs_f64();
-    Ok(report)
+    Ok(ingest.finish())
 }
 
 #[cfg(test)]

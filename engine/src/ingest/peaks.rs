@@ -8,27 +8,14 @@ use arrow::array::{
 };
 use arrow::datatypes::SchemaRef;
 
-use super::tracks::{IntervalRecord, Positioned, TrackFormat};
+use super::tracks::{interval_record, Positioned, TrackFormat};
 use crate::bed::{PeakFileReader, PeakRecord};
 use crate::error::Result;
 
 /// Peak files as tracks.
 pub struct Peaks;
 
-impl IntervalRecord for PeakRecord {
-    fn chrom(&self) -> &str {
-        &self.chrom
-    }
-    fn set_chrom(&mut self, chrom: String) {
-        self.chrom = chrom;
-    }
-    fn start(&self) -> i64 {
-        self.start
-    }
-    fn end(&self) -> i64 {
-        self.end
-    }
-}
+interval_record!(PeakRecord);
 
 impl TrackFormat for Peaks {
     type Record = PeakRecord;

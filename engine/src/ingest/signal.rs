@@ -6,7 +6,7 @@ use std::sync::Arc;
 use arrow::array::{Float32Array, Int32Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::SchemaRef;
 
-use super::tracks::{IntervalRecord, Positioned, TrackFormat};
+use super::tracks::{interval_record, Positioned, TrackFormat};
 use crate::bedgraph::{BedGraphReader, SignalRecord};
 use crate::bigwig::{is_bigwig, read_bigwig};
 use crate::error::{Location, Result};
@@ -14,20 +14,7 @@ use crate::error::{Location, Result};
 /// Signal files (bigWig, told by its magic number, else bedGraph) as tracks.
 pub struct Signal;
 
-impl IntervalRecord for SignalRecord {
-    fn chrom(&self) -> &str {
-        &self.chrom
-    }
-    fn set_chrom(&mut self, chrom: String) {
-        self.chrom = chrom;
-    }
-    fn start(&self) -> i64 {
-        self.start
-    }
-    fn end(&self) -> i64 {
-        self.end
-    }
-}
+interval_record!(SignalRecord);
 
 impl TrackFormat for Signal {
     type Record = SignalRecord;

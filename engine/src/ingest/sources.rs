@@ -9,7 +9,13 @@ use std::path::{Path, PathBuf};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
-use crate::error::Result;
+use std::time::Instant;
+
+use super::tracks::{
+    check_intervals, chrom_names, file_md5, sort_records, IntervalRecord, OnInvalid, Positioned,
+};
+use crate::chrom_names::ChromNames;
+use crate::error::{Location, Result};
 use crate::store::Store;
 
 const CONTENT_MD5: &str = "dnabench.content_md5";
@@ -88,4 +94,71 @@ pub async fn append_file_rows(
         .append_with(table, schema, batches, properties)
         .await?;
     Ok(())
+}
+
+/// A one-file ingest under way: its report, the file's content hash, and
+/// the genome's names to check against.
+pub struct FileIngest {
+    pub report: FileIngestReport,
+    pub md5: String,
+    pub names: ChromNames,
+    started: Instant,
+}
+
+impl FileIngest {
+    /// Starts ingesting `path` into `tables` (the first decides whether the
+    /// file was seen before): `Err(report)` when it was, and nothing is to do.
+    pub async fn begin(
+        store: &Store,
+        path: &Path,
+        tables: Vec<&'static str>,
+        what: &str,
+    ) -> Result<std::result::Result<FileIngest, FileIngestReport>> {
+        let started = Instant::now();
+        let mut report = FileIngestReport {
+            tables,
+            path: path.to_path_buf(),
+            ..Default::default()
+        };
+        let md5 = file_md5(path)?;
+        if let Some(from) = ingested_from(store, report.tables[0], &md5).await? {
+            report.already_from = Some(from);
+            return Ok(Err(report));
+        }
+        let names = chrom_names(store).await?;
+        if !names.is_checked() {
+            report
+                .warnings
+                .push(format!("the store has no genome: {what} were not checked"));
+        }
+        Ok(Ok(FileIngest {
+            report,
+            md5,
+            names,
+            started,
+        }))
+    }
+
+    /// Reconciles names and checks bounds (see [`check_intervals`]), then sorts.
+    pub fn check<R: IntervalRecord>(
+        &mut self,
+        records: &mut Positioned<R>,
+        on_invalid: OnInvalid,
+    ) -> Result<u64> {
+        let path = self.report.path.clone();
+        let kept = check_intervals(
+            records,
+            &self.names,
+            on_invalid,
+            &mut self.report.skipped,
+            &|line| Location::line(&path, line),
+        )?;
+        sort_records(records, &self.names);
+        Ok(kept)
+    }
+
+    pub fn finish(mut self) -> FileIngestReport {
+        self.report.seconds = self.started.elapsed().as_secs_f64();
+        self.report
+    }
 }

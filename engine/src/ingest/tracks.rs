@@ -124,6 +124,27 @@ pub trait IntervalRecord {
     fn end(&self) -> i64;
 }
 
+/// Implements [`IntervalRecord`] for a record with `chrom`, `start` and `end` fields.
+macro_rules! interval_record {
+    ($record:ty) => {
+        impl $crate::ingest::tracks::IntervalRecord for $record {
+            fn chrom(&self) -> &str {
+                &self.chrom
+            }
+            fn set_chrom(&mut self, chrom: String) {
+                self.chrom = chrom;
+            }
+            fn start(&self) -> i64 {
+                self.start
+            }
+            fn end(&self) -> i64 {
+                self.end
+            }
+        }
+    };
+}
+pub(crate) use interval_record;
+
 /// Records with the line (or record number) each came from.
 pub type Positioned<R> = Vec<(u64, R)>;
 

@@ -1,18 +1,15 @@
 //! `dnabench ingest variants`: a VCF, or the SNP list layout of `data/`, into `variants`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use arrow::array::{Int64Array, RecordBatch, StringArray};
 use futures::TryStreamExt;
 
-use super::sources::{append_file_rows, ingested_from, FileIngestReport};
-use super::tracks::{
-    check_intervals, chrom_names, file_md5, sort_records, IntervalRecord, OnInvalid,
-};
-use crate::error::{Location, Result};
+use super::sources::{append_file_rows, FileIngest, FileIngestReport};
+use super::tracks::{IntervalRecord, OnInvalid};
+use crate::error::Result;
 use crate::genome::Genome;
 use crate::ingest::genome::column;
 use crate::store::Store;
@@ -53,21 +50,16 @@ pub async fn ingest_variants(
     path: &Path,
     on_invalid: OnInvalid,
 ) -> Result<FileIngestReport> {
-    let started = Instant::now();
-    let mut report = FileIngestReport {
-        tables: vec!["variants"],
-        path: path.to_path_buf(),
-        ..Default::default()
-    };
-    let md5 = file_md5(path)?;
-    if let Some(from) = ingested_from(store, "variants", &md5).await? {
-        report.already_from = Some(from);
-        return Ok(report);
-    }
+    let mut ingest =
+        match FileIngest::begin(store, path, vec!["variants"], "variant positions").await? {
+            Ok(ingest) => ingest,
+            Err(done) => return Ok(done),
+        };
     let mut records = if is_vcf(path) {
         let (records, symbolic) = read_vcf(path)?;
         if symbolic > 0 {
-            report
+            ingest
+                .report
                 .skipped
                 .insert("symbolic or missing ALT alleles".into(), symbolic);
         }
@@ -87,20 +79,14 @@ pub async fn ingest_variants(
         };
         read_snp_list(path, &base)?
     };
-    let names = chrom_names(store).await?;
-    if !names.is_checked() {
-        report
-            .warnings
-            .push("the store has no genome: variant positions were not checked".into());
-    }
-    let mut skipped = BTreeMap::new();
-    check_intervals(&mut records, &names, on_invalid, &mut skipped, &|line| {
-        Location::line(path, line)
-    })?;
-    report.skipped.extend(skipped);
-    sort_records(&mut records, &names);
-    let rows = new_variants(store, records.into_iter().map(|(_, v)| v), &mut report).await?;
-    report.rows = rows.len() as u64;
+    ingest.check(&mut records, on_invalid)?;
+    let rows = new_variants(
+        store,
+        records.into_iter().map(|(_, v)| v),
+        &mut ingest.report,
+    )
+    .await?;
+    ingest.report.rows = rows.len() as u64;
     if !rows.is_empty() {
         append_file_rows(
             store,
@@ -108,12 +94,11 @@ pub async fn ingest_variants(
             dnabench_schemas::variants_schema(),
             vec![variants_batch(&rows, &path.display().to_string())?],
             path,
-            &md5,
+            &ingest.md5,
         )
         .await?;
     }
-    report.seconds = started.elapsed().as_secs_f64();
-    Ok(report)
+    Ok(ingest.finish())
 }
 
 /// The variants not yet in the store (nor earlier in `variants`), once each.
