@@ -17,6 +17,7 @@ pub mod output;
 pub mod session;
 pub mod sql;
 pub mod store;
+pub mod table_functions;
 pub mod udf;
 pub mod vcf;
 

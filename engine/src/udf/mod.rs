@@ -1,4 +1,5 @@
-//! Genomic SQL functions, one file each.
+//! Genomic SQL functions, one file each; `register_all` also registers the
+//! table functions of [`crate::table_functions`].
 
 mod args;
 pub mod gc_content;
@@ -17,7 +18,11 @@ use crate::genome::Genome;
 
 /// Registers every dnabench function with `ctx`; `genome` serves `seq()`.
 pub fn register_all(ctx: &SessionContext, genome: Option<Arc<Genome>>) {
-    ctx.register_udf(ScalarUDF::from(seq::SeqUdf::new(genome)));
+    ctx.register_udf(ScalarUDF::from(seq::SeqUdf::new(genome.clone())));
+    ctx.register_udtf(
+        "tiles",
+        Arc::new(crate::table_functions::tiles::TilesFunction::new(genome)),
+    );
     ctx.register_udf(ScalarUDF::from(revcomp::RevcompUdf::new()));
     ctx.register_udf(ScalarUDF::from(gc_content::GcContentUdf::new()));
     ctx.register_udf(ScalarUDF::from(mutate::MutateUdf::new()));

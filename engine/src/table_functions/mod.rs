@@ -1,0 +1,35 @@
+//! Table functions over the genome, one file each.
+
+pub mod tiles;
+
+use datafusion::common::{plan_err, Result, ScalarValue};
+use datafusion::logical_expr::Expr;
+
+/// The integer literal at `args[i]`, named for errors.
+pub(crate) fn int_arg(
+    function: &str,
+    usage: &str,
+    args: &[Expr],
+    i: usize,
+    what: &str,
+) -> Result<i64> {
+    match args.get(i) {
+        Some(Expr::Literal(v, _)) => match v {
+            ScalarValue::Int8(Some(x)) => Ok(i64::from(*x)),
+            ScalarValue::Int16(Some(x)) => Ok(i64::from(*x)),
+            ScalarValue::Int32(Some(x)) => Ok(i64::from(*x)),
+            ScalarValue::Int64(Some(x)) => Ok(*x),
+            ScalarValue::UInt8(Some(x)) => Ok(i64::from(*x)),
+            ScalarValue::UInt16(Some(x)) => Ok(i64::from(*x)),
+            ScalarValue::UInt32(Some(x)) => Ok(i64::from(*x)),
+            ScalarValue::UInt64(Some(x)) => {
+                i64::try_from(*x).or_else(|_| plan_err!("{function}(): {what} {x} is too large"))
+            }
+            other => plan_err!("{function}(): {what} must be an integer, got {other} ({usage})"),
+        },
+        Some(other) => {
+            plan_err!("{function}(): {what} must be an integer literal, got {other} ({usage})")
+        }
+        None => plan_err!("{function}(): {what} is missing ({usage})"),
+    }
+}
