@@ -325,6 +325,16 @@ async fn quickstart(store_path: &Path, data: Option<PathBuf>) -> Result<()> {
         store_path.display()
     );
     println!("{}", ingest::ingest_genome(&store, &fasta).await?);
+    let snps = data.join("variants/grch37_chr22_20-21M.snp");
+    println!(
+        "\n$ dnabench ingest variants {} --store {}",
+        snps.display(),
+        store_path.display()
+    );
+    println!(
+        "{}",
+        ingest::ingest_variants(&store, &snps, ingest::OnInvalid::Fail).await?
+    );
     println!("\n$ dnabench tables --store {}", store_path.display());
     print_tables(&store).await?;
     let ctx = open_session(&store).await?;
@@ -332,6 +342,8 @@ async fn quickstart(store_path: &Path, data: Option<PathBuf>) -> Result<()> {
         "SELECT chrom, length, md5, n_bases FROM chroms",
         "SELECT seq(chrom, 0, 20) AS plus, seq(chrom, 0, 20, '-') AS minus, seq(chrom, -5, 5) AS padded FROM chroms",
         "SELECT start / 100000 * 100000 AS bin_start, round(avg(gc_content(seq)), 3) AS gc FROM genome GROUP BY 1 ORDER BY 1 LIMIT 10",
+        "SELECT name, pos, ref, alt, seq(chrom, pos - 5, pos + 6) AS ref_window, mutate(seq(chrom, pos - 5, pos + 6), 5, alt, length(ref)) AS alt_window FROM variants WHERE length(ref) = 1 AND length(alt) = 1 ORDER BY pos LIMIT 3",
+        "SELECT count(*) AS tiles, sum(CASE WHEN hash_uniform(start, 42) < 0.8 THEN 1 ELSE 0 END) AS train FROM tiles(200)",
     ];
     for q in queries {
         println!("\n$ dnabench sql --store {} \"{q}\"", store_path.display());
