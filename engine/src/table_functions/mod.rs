@@ -1,5 +1,6 @@
 //! Table functions over the genome, one file each.
 
+pub mod random_windows;
 pub mod tiles;
 
 use datafusion::common::{plan_err, Result, ScalarValue};

@@ -21,7 +21,13 @@ pub fn register_all(ctx: &SessionContext, genome: Option<Arc<Genome>>) {
     ctx.register_udf(ScalarUDF::from(seq::SeqUdf::new(genome.clone())));
     ctx.register_udtf(
         "tiles",
-        Arc::new(crate::table_functions::tiles::TilesFunction::new(genome)),
+        Arc::new(crate::table_functions::tiles::TilesFunction::new(
+            genome.clone(),
+        )),
+    );
+    ctx.register_udtf(
+        "random_windows",
+        Arc::new(crate::table_functions::random_windows::RandomWindowsFunction::new(genome)),
     );
     ctx.register_udf(ScalarUDF::from(revcomp::RevcompUdf::new()));
     ctx.register_udf(ScalarUDF::from(gc_content::GcContentUdf::new()));
