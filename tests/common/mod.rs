@@ -49,3 +49,24 @@ pub fn csv(store: &Path, sql: &str) -> Vec<String> {
     ]);
     out.lines().skip(1).map(str::to_string).collect()
 }
+
+/// Every file under a store with its size: what a failed command must not change.
+pub fn snapshot(store: &Path) -> Vec<(PathBuf, u64)> {
+    let mut files = Vec::new();
+    let mut stack = vec![store.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p.clone());
+            }
+            let len = p.metadata().map(|m| m.len()).unwrap_or(0);
+            files.push((p, len));
+        }
+    }
+    files.sort();
+    files
+}
