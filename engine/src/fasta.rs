@@ -139,11 +139,7 @@ impl FastaReader {
     }
 
     fn read_error(&self, source: std::io::Error) -> Error {
-        let message = match self.compression {
-            crate::input::Compression::None => format!("read failed: {source}"),
-            c => format!("the {c} stream is truncated or corrupt: {source}"),
-        };
-        Error::parse(self.here(), message)
+        crate::input::read_failed(self.here(), self.compression, source)
     }
 
     /// The next chunk, or `None` at the end of the file.

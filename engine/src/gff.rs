@@ -7,7 +7,7 @@ use std::path::Path;
 use noodles::gff::feature::record::Strand;
 
 use crate::error::{Error, Location, Result};
-use crate::input::InputFile;
+use crate::input::{read_failed, InputFile};
 
 /// A gene or transcript.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +101,7 @@ pub fn read_gtf(path: &Path) -> Result<Vec<(u64, GeneRecord)>> {
         match reader.read_line(&mut line) {
             Ok(0) => break,
             Ok(_) => {}
-            Err(e) => return Err(read_failed(path, number, compression, e)),
+            Err(e) => return Err(read_failed(Location::line(path, number), compression, e)),
         }
         let Some(record) = line.as_record() else {
             continue;
@@ -158,7 +158,7 @@ pub fn read_gff3(path: &Path) -> Result<Vec<(u64, GeneRecord)>> {
         match reader.read_line(&mut line) {
             Ok(0) => break,
             Ok(_) => {}
-            Err(e) => return Err(read_failed(path, number, compression, e)),
+            Err(e) => return Err(read_failed(Location::line(path, number), compression, e)),
         }
         // ##FASTA ends the features of a GFF3 file.
         if line.as_ref().starts_with(b"##FASTA") {
@@ -211,20 +211,4 @@ pub fn read_gff3(path: &Path) -> Result<Vec<(u64, GeneRecord)>> {
         ));
     }
     Ok(out)
-}
-
-fn read_failed(
-    path: &Path,
-    line: u64,
-    compression: crate::input::Compression,
-    e: std::io::Error,
-) -> Error {
-    match compression {
-        crate::input::Compression::None => bad(path, line, format!("read failed: {e}")),
-        c => bad(
-            path,
-            line,
-            format!("the {c} stream is truncated or corrupt: {e}"),
-        ),
-    }
 }

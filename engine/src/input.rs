@@ -190,15 +190,20 @@ impl InputFile {
         Location::line(&self.path, self.reader.line())
     }
 
-    /// An error for a failed read at the current place; a failure inside a
-    /// compressed stream almost always means the file is truncated or corrupt.
+    /// An error for a failed read at the current place.
     pub fn read_error(&self, source: io::Error) -> Error {
-        let message = match self.compression {
-            Compression::None => format!("read failed: {source}"),
-            c => format!("the {c} stream is truncated or corrupt: {source}"),
-        };
-        Error::parse(self.location(), message)
+        read_failed(self.location(), self.compression, source)
     }
+}
+
+/// An error for a read that failed at `location`; a failure inside a
+/// compressed stream almost always means the file is truncated or corrupt.
+pub fn read_failed(location: Location, compression: Compression, source: io::Error) -> Error {
+    let message = match compression {
+        Compression::None => format!("read failed: {source}"),
+        c => format!("the {c} stream is truncated or corrupt: {source}"),
+    };
+    Error::parse(location, message)
 }
 
 #[cfg(test)]
