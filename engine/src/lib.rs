@@ -13,6 +13,7 @@ pub mod genome;
 pub mod gff;
 pub mod ingest;
 pub mod input;
+pub mod interval_index;
 pub mod output;
 pub mod session;
 pub mod sql;

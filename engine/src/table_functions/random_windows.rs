@@ -1,31 +1,45 @@
-//! `random_windows(n, width, seed)`: `n` windows of `width` bp drawn
-//! uniformly from the genome, the same ones on every machine for a seed.
+//! `random_windows(n, width, seed[, exclude])`: `n` windows of `width` bp
+//! drawn uniformly from the genome, the same ones on every machine for a
+//! seed, optionally avoiding every interval of an exclusion table.
 //!
 //! ```sql
 //! -- promoter negatives: as many random 500 bp windows as there are genes
 //! SELECT chrom, start, "end", seq(chrom, start, "end") AS seq
 //! FROM random_windows(20000, 500, 7);
+//! -- the same, never touching a blacklisted region or a gene body
+//! CREATE VIEW avoid AS SELECT chrom, start, "end" FROM peaks WHERE track_id = 3
+//!     UNION ALL SELECT chrom, start, "end" FROM genes;
+//! SELECT * FROM random_windows(20000, 500, 7, 'avoid');
 //! ```
 //!
 //! Columns `window_id` (0..n), `chrom`, `start`, `end`. Attempt k draws its
 //! genomic offset from `hash_uniform(k, seed)`, weighting chromosomes by
-//! the number of whole windows they hold; a window with more than 1% `N`
-//! is rejected and the next attempt drawn. Asking for more windows than
-//! 100 × n attempts can find is an error, never a silently short table.
+//! the number of whole windows they hold; a window with more than 1% `N`,
+//! or overlapping a row (`chrom`, `start`, `end`) of the exclusion table or
+//! view, is rejected and the next attempt drawn. Asking for more windows
+//! than 100 × n attempts can find is an error, never a silently short table.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{plan_err, Result};
-use datafusion::datasource::MemTable;
+use arrow::array::{Array, AsArray, Int64Array, RecordBatch, StringArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::{plan_err, Result, ScalarValue};
+use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::datasource::TableType;
+use datafusion::execution::context::{SessionContext, SessionState};
+use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::ExecutionPlan;
 
 use super::int_arg;
 use crate::genome::Genome;
+use crate::interval_index::IntervalIndex;
 use crate::udf::hash_uniform::hash_uniform;
 
-const USAGE: &str = "random_windows(n, width, seed)";
+const USAGE: &str = "random_windows(n, width, seed[, 'exclude_table'])";
 
 /// Most `N` a window may hold: 1% of its width.
 pub fn max_n(width: i64) -> usize {
@@ -53,12 +67,14 @@ pub fn random_windows_schema() -> SchemaRef {
 }
 
 /// The (chrom index, start) of `n` accepted windows, or the number found
-/// when the attempts ran out.
+/// when the attempts ran out. `excluded`, when given, holds one index per
+/// chromosome of `genome`.
 pub fn draw_windows(
     genome: &Genome,
     n: usize,
     width: i64,
     seed: i64,
+    excluded: Option<&[IntervalIndex]>,
 ) -> Result<Vec<(usize, i64)>, usize> {
     // Whole windows per chromosome, as cumulative offsets.
     let mut cumulative = Vec::new();
@@ -85,39 +101,116 @@ pub fn draw_windows(
         let before = if chrom == 0 { 0 } else { cumulative[chrom - 1] };
         let start = (offset - before) as i64;
         let seq = &genome.chrom(chrom).seq[start as usize..(start + width) as usize];
-        if seq.iter().filter(|&&b| b == b'N').count() <= max_n(width) {
-            out.push((chrom, start));
+        if seq.iter().filter(|&&b| b == b'N').count() > max_n(width) {
+            continue;
         }
+        if excluded.is_some_and(|ex| ex[chrom].overlaps(start, start + width)) {
+            continue;
+        }
+        out.push((chrom, start));
     }
     Ok(out)
+}
+
+/// The exclusion argument: a table or view name, quoted or not.
+fn exclude_arg(args: &[Expr]) -> Result<Option<String>> {
+    match args.get(3) {
+        None => Ok(None),
+        Some(Expr::Literal(ScalarValue::Utf8(Some(name)), _)) => Ok(Some(name.clone())),
+        Some(Expr::Column(c)) => Ok(Some(c.name.clone())),
+        Some(other) => plan_err!(
+            "random_windows(): exclude must name a table with chrom, start and end columns, got {other} ({USAGE})"
+        ),
+    }
 }
 
 impl TableFunctionImpl for RandomWindowsFunction {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
         let exprs = args.exprs();
-        if exprs.len() != 3 {
+        if !(3..=4).contains(&exprs.len()) {
             return plan_err!(
-                "random_windows() takes 3 arguments: {USAGE}, got {}",
+                "random_windows() takes 3 or 4 arguments: {USAGE}, got {}",
                 exprs.len()
             );
         }
         let n = int_arg("random_windows", USAGE, exprs, 0, "n")?;
         let width = int_arg("random_windows", USAGE, exprs, 1, "width")?;
         let seed = int_arg("random_windows", USAGE, exprs, 2, "seed")?;
+        let exclude = exclude_arg(exprs)?;
         if n < 0 || width <= 0 {
             return plan_err!("random_windows(): n must be 0 or more and width positive, got n {n}, width {width}");
         }
-        let Some(genome) = self.genome.as_deref() else {
+        let Some(genome) = self.genome.clone() else {
             return plan_err!("random_windows(): this store has no genome; load one with 'dnabench ingest genome FILE'");
         };
-        let windows = match draw_windows(genome, n as usize, width, seed) {
+        if let Some(name) = &exclude {
+            let known = args
+                .session()
+                .as_any()
+                .downcast_ref::<SessionState>()
+                .and_then(|s| s.schema_for_ref(name.as_str()).ok())
+                .is_some_and(|schema| schema.table_exist(name));
+            if !known {
+                return plan_err!("random_windows(): exclusion table '{name}' does not exist");
+            }
+        }
+        Ok(Arc::new(RandomWindowsTable {
+            genome,
+            n,
+            width,
+            seed,
+            exclude,
+        }))
+    }
+}
+
+/// The windows are drawn when the table is scanned, because reading the
+/// exclusion table is asynchronous.
+#[derive(Debug)]
+struct RandomWindowsTable {
+    genome: Arc<Genome>,
+    n: i64,
+    width: i64,
+    seed: i64,
+    exclude: Option<String>,
+}
+
+#[async_trait]
+impl TableProvider for RandomWindowsTable {
+    fn schema(&self) -> SchemaRef {
+        random_windows_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Temporary
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let genome = self.genome.as_ref();
+        let excluded = match &self.exclude {
+            Some(name) => Some(load_exclusion(state, name, genome).await?),
+            None => None,
+        };
+        let (n, width) = (self.n, self.width);
+        let windows = match draw_windows(genome, n as usize, width, self.seed, excluded.as_deref())
+        {
             Ok(w) => w,
             Err(found) => {
+                let avoiding = match &self.exclude {
+                    Some(name) => format!(" outside '{name}'"),
+                    None => String::new(),
+                };
                 return plan_err!(
-                    "random_windows(): found only {found} of {n} windows of {width} bp with at most {} N in {} attempts; ask for fewer or narrower windows",
+                    "random_windows(): found only {found} of {n} windows of {width} bp with at most {} N{avoiding} in {} attempts; ask for fewer or narrower windows",
                     max_n(width),
                     n * 100
-                )
+                );
             }
         };
         let schema = random_windows_schema();
@@ -136,8 +229,71 @@ impl TableFunctionImpl for RandomWindowsFunction {
                 )),
             ],
         )?;
-        Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+        let exec: Arc<dyn ExecutionPlan> =
+            MemorySourceConfig::try_new_exec(&[vec![batch]], schema, projection.cloned())?;
+        Ok(exec)
     }
+}
+
+/// One interval index per genome chromosome from the table `name`.
+async fn load_exclusion(
+    state: &dyn Session,
+    name: &str,
+    genome: &Genome,
+) -> Result<Vec<IntervalIndex>> {
+    let Some(state) = state.as_any().downcast_ref::<SessionState>() else {
+        return plan_err!("random_windows(): cannot read '{name}' from this session");
+    };
+    let ctx = SessionContext::new_with_state(state.clone());
+    let frame = ctx.table(name).await?;
+    let fields = frame.schema().clone();
+    for column in ["chrom", "start", "end"] {
+        if fields.field_with_unqualified_name(column).is_err() {
+            return plan_err!(
+                "random_windows(): exclusion table '{name}' has no column '{column}' (it needs chrom, start, end)"
+            );
+        }
+    }
+    let batches = frame
+        .select_columns(&["chrom", "start", "end"])?
+        .collect()
+        .await?;
+    let mut per_chrom: HashMap<&str, Vec<(i64, i64, u32)>> = HashMap::new();
+    let (mut rows, mut unknown) = (0usize, None);
+    for batch in &batches {
+        let chrom = cast(batch.column(0), &DataType::Utf8)?;
+        let chrom = chrom.as_string::<i32>();
+        let start = cast(batch.column(1), &DataType::Int64)?;
+        let end = cast(batch.column(2), &DataType::Int64)?;
+        let (start, end) = (
+            start.as_primitive::<Int64Type>(),
+            end.as_primitive::<Int64Type>(),
+        );
+        for i in 0..batch.num_rows() {
+            if chrom.is_null(i) || start.is_null(i) || end.is_null(i) {
+                continue;
+            }
+            rows += 1;
+            match genome.index(chrom.value(i)) {
+                Some(c) => per_chrom
+                    .entry(genome.chrom(c).name.as_str())
+                    .or_default()
+                    .push((start.value(i), end.value(i), 0)),
+                None => unknown = Some(chrom.value(i).to_string()),
+            }
+        }
+    }
+    if rows > 0 && per_chrom.is_empty() {
+        return plan_err!(
+            "random_windows(): no chromosome of exclusion table '{name}' is in the genome (it has '{}')",
+            unknown.unwrap_or_default()
+        );
+    }
+    Ok(genome
+        .chroms()
+        .iter()
+        .map(|c| IntervalIndex::new(per_chrom.remove(c.name.as_str()).unwrap_or_default()))
+        .collect())
 }
 
 #[cfg(test)]
@@ -156,9 +312,9 @@ mod tests {
     #[test]
     fn windows_are_deterministic_inside_chromosomes_and_avoid_n() {
         let g = genome();
-        let a = draw_windows(&g, 500, 100, 7).unwrap();
-        assert_eq!(a, draw_windows(&g, 500, 100, 7).unwrap());
-        assert_ne!(a, draw_windows(&g, 500, 100, 8).unwrap());
+        let a = draw_windows(&g, 500, 100, 7, None).unwrap();
+        assert_eq!(a, draw_windows(&g, 500, 100, 7, None).unwrap());
+        assert_ne!(a, draw_windows(&g, 500, 100, 8, None).unwrap());
         for &(c, s) in &a {
             let seq = &g.chrom(c).seq[s as usize..s as usize + 100];
             assert!(seq.iter().filter(|&&b| b == b'N').count() <= 1);
@@ -166,7 +322,7 @@ mod tests {
         // Both chromosomes are drawn from, in proportion to their whole windows.
         let on_chr2 = a.iter().filter(|(c, _)| *c == 1).count();
         assert!((150..300).contains(&on_chr2), "{on_chr2}");
-        assert_eq!(draw_windows(&g, 3, 20_000, 1), Err(0));
+        assert_eq!(draw_windows(&g, 3, 20_000, 1, None), Err(0));
     }
 
     #[tokio::test]
@@ -187,10 +343,60 @@ mod tests {
         let err = ctx
             .sql("SELECT * FROM random_windows(5, 50000, 3)")
             .await
+            .unwrap()
+            .collect()
+            .await
             .unwrap_err();
         assert!(
             err.to_string().contains("found only 0 of 5 windows"),
             "{err}"
         );
+    }
+
+    #[tokio::test]
+    async fn exclusion_table_is_avoided() {
+        let ctx = datafusion::execution::context::SessionContext::new();
+        crate::udf::register_all(&ctx, Some(Arc::new(genome())));
+        let run = |sql: &'static str| {
+            let ctx = ctx.clone();
+            async move {
+                let batches = ctx.sql(sql).await?.collect().await?;
+                Ok::<_, datafusion::error::DataFusionError>(
+                    arrow::util::pretty::pretty_format_batches(&batches)
+                        .unwrap()
+                        .to_string(),
+                )
+            }
+        };
+        run("CREATE VIEW avoid AS SELECT * FROM (VALUES ('chr2', 0, 4000), ('chr1', 100, 1500)) AS t(chrom, start, \"end\")")
+            .await
+            .unwrap();
+        // No window touches an excluded interval, and chr2 keeps only [4000, 5000).
+        let text = run(
+            "SELECT count(*) AS hits FROM random_windows(200, 100, 3, 'avoid') w JOIN avoid a \
+                        ON w.chrom = a.chrom AND w.start < a.\"end\" AND a.start < w.\"end\"",
+        )
+        .await
+        .unwrap();
+        assert!(text.contains("| 0    |"), "{text}");
+        let text = run("SELECT count(*) AS n FROM random_windows(200, 100, 3, avoid) WHERE chrom = 'chr2' AND start < 4000")
+            .await
+            .unwrap();
+        assert!(text.contains("| 0 |"), "{text}");
+        let err = run("SELECT * FROM random_windows(5, 100, 3, 'nope')")
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("exclusion table 'nope' does not exist"),
+            "{err}"
+        );
+        run("CREATE VIEW bad AS SELECT 'chr1' AS chrom, 1 AS start")
+            .await
+            .unwrap();
+        let err = run("SELECT * FROM random_windows(5, 100, 3, 'bad')")
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("has no column 'end'"), "{err}");
     }
 }
