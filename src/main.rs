@@ -278,8 +278,17 @@ async fn sql(args: SqlArgs) -> Result<()> {
         let (k, v) = dnabench_queries::parse_assignment(p)?;
         params.insert(k, v);
     }
-    let store = Store::open(&args.store.store)?;
-    let ctx = open_session(&store).await?;
+    // Without a store, SQL still runs over tables the file declares itself
+    // (CREATE EXTERNAL TABLE … STORED AS CSV|PARQUET) and over file paths.
+    let ctx = if args.store.store.exists() {
+        open_session(&Store::open(&args.store.store)?).await?
+    } else {
+        eprintln!(
+            "note: no store at {}; only tables the SQL declares or reads from files are visible",
+            args.store.store.display()
+        );
+        dnabench_engine::session::open_session_without_store()
+    };
     let result = run_sql(&ctx, &origin, &text, &params).await?;
     match &args.output {
         Some(path) => write_batches_to_file(&result.schema, &result.batches, format, path)?,

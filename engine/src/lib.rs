@@ -14,6 +14,7 @@ pub mod gff;
 pub mod ingest;
 pub mod input;
 pub mod interval_index;
+pub mod interval_join;
 pub mod output;
 pub mod session;
 pub mod sql;

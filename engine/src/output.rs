@@ -161,17 +161,19 @@ fn shorten_strings(batch: &RecordBatch) -> Result<RecordBatch> {
                 return Ok(c.clone());
             }
             let s = c.as_string::<i32>();
-            if s.iter().flatten().all(|v| v.len() <= TABLE_CELL_CHARS) {
+            // Multi-line text (an EXPLAIN plan) is meant to be read whole.
+            let keep = |v: &str| v.len() <= TABLE_CELL_CHARS || v.contains('\n');
+            if s.iter().flatten().all(keep) {
                 return Ok(c.clone());
             }
             Ok(Arc::new(
                 s.iter()
                     .map(|v| {
                         v.map(|v| match v.char_indices().nth(TABLE_CELL_CHARS) {
-                            Some((cut, _)) => {
+                            Some((cut, _)) if !keep(v) => {
                                 format!("{}… ({} chars)", &v[..cut], v.chars().count())
                             }
-                            None => v.to_string(),
+                            _ => v.to_string(),
                         })
                     })
                     .collect::<StringArray>(),
