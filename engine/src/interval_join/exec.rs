@@ -53,6 +53,9 @@ pub struct IntervalJoinExec {
     build: Arc<OnceCell<Arc<BuildSide>>>,
 }
 
+/// `(start, end, row)` of one build-side row.
+type Interval = (i64, i64, u32);
+
 /// The left side, collected and indexed by join key.
 struct BuildSide {
     batch: RecordBatch,
@@ -267,7 +270,7 @@ impl BuildSide {
             starts.as_primitive::<Int64Type>(),
             ends.as_primitive::<Int64Type>(),
         );
-        let mut grouped: HashMap<Box<[u8]>, Vec<(i64, i64, u32)>> = HashMap::new();
+        let mut grouped: HashMap<Box<[u8]>, Vec<Interval>> = HashMap::new();
         for row in 0..batch.num_rows() {
             // A NULL key or bound never satisfies the join condition.
             if key_columns.iter().any(|c| c.is_null(row))

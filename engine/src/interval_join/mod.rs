@@ -147,7 +147,9 @@ mod tests {
     use super::*;
     use crate::session::new_context;
 
-    type Intervals = Vec<(String, i64, i64, i64)>;
+    type Row = (String, i64, i64, i64);
+    type Intervals = Vec<Row>;
+    type Keep = dyn Fn(&Row, &Row) -> bool;
 
     /// Deterministic pseudo-random intervals with ids, on three chromosomes.
     fn intervals(n: i64, seed: i64, max_len: i64) -> Intervals {
@@ -222,7 +224,7 @@ mod tests {
             let ctx = new_context();
             register(&ctx, "a", &a, partitions);
             register(&ctx, "b", &b, partitions);
-            let cases: [(&str, &dyn Fn(&(String, i64, i64, i64), &(String, i64, i64, i64)) -> bool); 4] = [
+            let cases: [(&str, &Keep); 4] = [
                 (
                     "a.chrom = b.chrom AND a.start < b.\"end\" AND b.start < a.\"end\"",
                     &|x, y| x.0 == y.0 && x.1 < y.2 && y.1 < x.2,
