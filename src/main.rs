@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use dnabench_engine::output::{write_batches, write_batches_to_file, OutputFormat};
-use dnabench_engine::{ingest, open_session, sql::run_sql, Store};
+use dnabench_engine::{ingest, materialize, open_session, simulate, sql::run_sql, Store};
+use dnabench_queries::{Task, TASKS};
 
 #[derive(Parser)]
 #[command(
@@ -42,6 +43,27 @@ enum Command {
     },
     /// Run SQL over the store (statements of a file run in order; the last one's rows are printed).
     Sql(SqlArgs),
+    /// Write a mini benchmark in the source formats, from the bundled data.
+    Simulate {
+        /// Folder to write the files into (created; must be empty or absent)
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Also ingest what was written into this store
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// The bundled data folder (default: ./data)
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Run a task's SQL and write its rows into `examples` (or print them).
+    Materialize(MaterializeArgs),
+    /// List the tasks, their parameters and the datasets materialized from them.
+    Tasks {
+        #[command(flatten)]
+        store: StoreArg,
+    },
     /// Ingest the bundled genome into a store and run sample queries.
     Quickstart {
         /// Where the quickstart store is written (replaced if it exists).
@@ -139,6 +161,28 @@ struct SqlArgs {
     store: StoreArg,
 }
 
+#[derive(Args)]
+struct MaterializeArgs {
+    /// A task name (promoter, methylation, chromatin, expression, causal_snp, mpra)
+    #[arg(long)]
+    task: String,
+    /// Run this SQL file instead of the task's own query
+    #[arg(long)]
+    sql: Option<PathBuf>,
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// Name of the dataset in `examples` (default: the task name)
+    #[arg(long)]
+    name: Option<String>,
+    /// Print the rows in this format instead of writing them
+    #[arg(long)]
+    format: Option<String>,
+    #[arg(short, long, requires = "format")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArg,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -178,6 +222,14 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Ingest { kind } => ingest_file(kind).await?,
         Command::Tables { store } => print_tables(&Store::open(&store.store)?).await?,
         Command::Sql(args) => sql(args).await?,
+        Command::Simulate {
+            out,
+            seed,
+            store,
+            data,
+        } => simulate(&out, seed, store.as_deref(), data).await?,
+        Command::Materialize(args) => materialize(args).await?,
+        Command::Tasks { store } => tasks(&Store::open(&store.store)?).await?,
         Command::Quickstart { store, data } => quickstart(&store, data).await?,
     }
     Ok(())
@@ -273,11 +325,7 @@ async fn sql(args: SqlArgs) -> Result<()> {
         ),
         _ => bail!("give the SQL as an argument or with -f FILE"),
     };
-    let mut params = BTreeMap::new();
-    for p in &args.params {
-        let (k, v) = dnabench_queries::parse_assignment(p)?;
-        params.insert(k, v);
-    }
+    let params = parse_params(&args.params)?;
     // Without a store, SQL still runs over tables the file declares itself
     // (CREATE EXTERNAL TABLE … STORED AS CSV|PARQUET) and over file paths.
     let ctx = if args.store.store.exists() {
@@ -305,6 +353,152 @@ async fn sql(args: SqlArgs) -> Result<()> {
     Ok(())
 }
 
+fn parse_params(given: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut params = BTreeMap::new();
+    for p in given {
+        let (k, v) = dnabench_queries::parse_assignment(p)?;
+        params.insert(k, v);
+    }
+    Ok(params)
+}
+
+async fn simulate(
+    out: &Path,
+    seed: u64,
+    store: Option<&Path>,
+    data: Option<PathBuf>,
+) -> Result<()> {
+    let data = data_dir(data)?;
+    if out.exists() && std::fs::read_dir(out)?.next().is_some() {
+        bail!(
+            "{} is not empty; give a new or empty folder to --out",
+            out.display()
+        );
+    }
+    let sim = simulate::simulate(&data, out, seed)?;
+    println!(
+        "simulated {} chromosomes, {} genes, {} peak tracks, {} CpGs, {} variants, {} MPRA rows into {} (seed {seed}; see its README.md)",
+        sim.planter.seqs.len(),
+        sim.genes.len(),
+        sim.tracks.len(),
+        sim.cpgs.len(),
+        sim.variants.len(),
+        sim.mpra.len(),
+        out.display()
+    );
+    if let Some(path) = store {
+        let store = Store::create(path)?;
+        let files = simulate::SimulatedFiles { dir: out.into() };
+        for report in simulate::ingest_simulated(&store, &files).await? {
+            println!("{report}");
+        }
+    }
+    Ok(())
+}
+
+/// The SQL of a materialization: the user's file or the task's own query.
+fn task_sql(task: &str, file: Option<&Path>) -> Result<(String, String)> {
+    match file {
+        Some(f) => Ok((
+            f.display().to_string(),
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?,
+        )),
+        None => match Task::named(task) {
+            Some(t) => Ok((format!("queries/{}.sql", t.name), t.sql.to_string())),
+            None => bail!(
+                "unknown task '{task}' (tasks: {}); give --sql FILE for a task of your own",
+                TASKS.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+            ),
+        },
+    }
+}
+
+async fn materialize(args: MaterializeArgs) -> Result<()> {
+    let params = parse_params(&args.params)?;
+    let (origin, text) = task_sql(&args.task, args.sql.as_deref())?;
+    let store = Store::open(&args.store.store)?;
+    let ctx = open_session(&store).await?;
+    let dataset = args.name.clone().unwrap_or_else(|| args.task.clone());
+    let started = std::time::Instant::now();
+    let m = materialize::materialize(&ctx, &dataset, &args.task, &origin, &text, &params).await?;
+    if let Some(format) = &args.format {
+        let format: OutputFormat = format.parse()?;
+        let schema = dnabench_schemas::examples_schema();
+        match &args.output {
+            Some(path) => write_batches_to_file(&schema, &m.batches, format, path)?,
+            None => write_batches(
+                &schema,
+                &m.batches,
+                format,
+                std::io::BufWriter::new(std::io::stdout()),
+            )?,
+        }
+        return Ok(());
+    }
+    materialize::write_examples(&store, &m).await?;
+    println!("{}", materialized_line(&m, started.elapsed()));
+    Ok(())
+}
+
+fn materialized_line(m: &materialize::Materialized, took: std::time::Duration) -> String {
+    let splits: Vec<String> = m
+        .per_split
+        .iter()
+        .map(|(s, n)| format!("{s} {n}"))
+        .collect();
+    format!(
+        "materialized {}: {} examples ({}) from {} in {:.1} s, {:.0} examples/s",
+        m.dataset,
+        m.rows(),
+        splits.join(", "),
+        m.origin,
+        took.as_secs_f64(),
+        m.rows() as f64 / took.as_secs_f64().max(1e-9)
+    )
+}
+
+async fn tasks(store: &Store) -> Result<()> {
+    // Rows per (dataset, task, split) of what is materialized.
+    let mut counts: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if store.has_table("examples") {
+        let ctx = open_session(store).await?;
+        let q = "SELECT task, dataset, split, count(*) AS n FROM examples GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
+        let result = run_sql(&ctx, "tasks", q, &BTreeMap::new()).await?;
+        for b in &result.batches {
+            use arrow::array::AsArray;
+            let (task, dataset, split) = (
+                b.column(0).as_string::<i32>(),
+                b.column(1).as_string::<i32>(),
+                b.column(2).as_string::<i32>(),
+            );
+            let n = b.column(3).as_primitive::<arrow::datatypes::Int64Type>();
+            for i in 0..b.num_rows() {
+                counts
+                    .entry(task.value(i).to_string())
+                    .or_default()
+                    .push(format!(
+                        "{} {}: {}",
+                        dataset.value(i),
+                        split.value(i),
+                        n.value(i)
+                    ));
+            }
+        }
+    }
+    for task in TASKS {
+        println!("{}\n  {}", task.name, task.summary());
+        for p in task.template()?.params {
+            println!("  --param {}={}  {}", p.name, p.default, p.description);
+        }
+        match counts.get(task.name) {
+            Some(rows) => println!("  materialized: {}", rows.join(", ")),
+            None => println!("  materialized: none yet"),
+        }
+        println!();
+    }
+    Ok(())
+}
+
 /// The bundled data folder: `--data`, else `./data`, else the one beside the sources.
 fn data_dir(given: Option<PathBuf>) -> Result<PathBuf> {
     let candidates = match given {
@@ -322,37 +516,53 @@ fn data_dir(given: Option<PathBuf>) -> Result<PathBuf> {
 
 async fn quickstart(store_path: &Path, data: Option<PathBuf>) -> Result<()> {
     let data = data_dir(data)?;
-    if store_path.exists() {
-        std::fs::remove_dir_all(store_path)
-            .with_context(|| format!("cannot replace {}", store_path.display()))?;
+    let out = store_path.with_file_name(format!(
+        "{}-sources",
+        store_path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("quickstart")
+    ));
+    for dir in [store_path, out.as_path()] {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)
+                .with_context(|| format!("cannot replace {}", dir.display()))?;
+        }
     }
-    let store = Store::create(store_path)?;
-    let fasta = data.join("genome/grch37_chr22_20-21M.fa");
     println!(
-        "$ dnabench ingest genome {} --store {}",
-        fasta.display(),
+        "$ dnabench simulate --out {} --seed 1 --store {}",
+        out.display(),
         store_path.display()
     );
-    println!("{}", ingest::ingest_genome(&store, &fasta).await?);
-    let snps = data.join("variants/grch37_chr22_20-21M.snp");
-    println!(
-        "\n$ dnabench ingest variants {} --store {}",
-        snps.display(),
-        store_path.display()
-    );
-    println!(
-        "{}",
-        ingest::ingest_variants(&store, &snps, ingest::OnInvalid::Fail).await?
-    );
+    simulate(&out, 1, Some(store_path), Some(data)).await?;
+    let store = Store::open(store_path)?;
+    let ctx = open_session(&store).await?;
+    for task in TASKS {
+        println!(
+            "\n$ dnabench materialize --task {} --store {}",
+            task.name,
+            store_path.display()
+        );
+        let started = std::time::Instant::now();
+        let origin = format!("queries/{}.sql", task.name);
+        let m = materialize::materialize(
+            &ctx,
+            task.name,
+            task.name,
+            &origin,
+            task.sql,
+            &BTreeMap::new(),
+        )
+        .await?;
+        materialize::write_examples(&store, &m).await?;
+        println!("{}", materialized_line(&m, started.elapsed()));
+    }
     println!("\n$ dnabench tables --store {}", store_path.display());
     print_tables(&store).await?;
     let ctx = open_session(&store).await?;
     let queries = [
-        "SELECT chrom, length, md5, n_bases FROM chroms",
-        "SELECT seq(chrom, 0, 20) AS plus, seq(chrom, 0, 20, '-') AS minus, seq(chrom, -5, 5) AS padded FROM chroms",
-        "SELECT start / 100000 * 100000 AS bin_start, round(avg(gc_content(seq)), 3) AS gc FROM genome GROUP BY 1 ORDER BY 1 LIMIT 10",
-        "SELECT name, pos, ref, alt, seq(chrom, pos - 5, pos + 6) AS ref_window, mutate(seq(chrom, pos - 5, pos + 6), 5, alt, length(ref)) AS alt_window FROM variants WHERE length(ref) = 1 AND length(alt) = 1 ORDER BY pos LIMIT 3",
-        "SELECT count(*) AS tiles, sum(CASE WHEN hash_uniform(start, 42) < 0.8 THEN 1 ELSE 0 END) AS train FROM tiles(200)",
+        "SELECT dataset, split, count(*) AS examples, round(avg(label), 3) AS mean_label, max(length(seq)) AS seq_len FROM examples GROUP BY 1, 2 ORDER BY 1, 2",
+        "SELECT example_id, split, substr(seq, 1, 40) AS seq_start, positive_tracks FROM examples WHERE task = 'chromatin' ORDER BY cardinality(positive_tracks) DESC, example_id LIMIT 3",
     ];
     for q in queries {
         println!("\n$ dnabench sql --store {} \"{q}\"", store_path.display());

@@ -10,6 +10,9 @@
 //!
 //! and a caller fills them with `--param width=1000`.
 
+mod tasks;
 mod template;
+
+pub use tasks::{Task, TASKS};
 
 pub use template::{parse_assignment, render, ParamError, ParamSpec, SqlTemplate};

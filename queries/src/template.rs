@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-/// A parameter a query declares with `-- @param NAME DEFAULT [DESCRIPTION]`.
+/// A parameter a query declares with `-- @param NAME DEFAULT [DESCRIPTION]`;
+/// a DEFAULT in single quotes is a string (`''` is the empty one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParamSpec {
     pub name: String,
@@ -101,9 +102,17 @@ impl SqlTemplate {
                     text: line.trim().to_string(),
                 });
             }
+            // A quoted default ('12,13', '') is the text inside the quotes.
+            let default = match default
+                .strip_prefix('\'')
+                .and_then(|d| d.strip_suffix('\''))
+            {
+                Some(inner) if default.len() >= 2 => inner.replace("''", "'"),
+                _ => default.to_string(),
+            };
             params.push(ParamSpec {
                 name: name.to_string(),
-                default: default.to_string(),
+                default,
                 description: parts.collect::<Vec<_>>().join(" "),
             });
         }

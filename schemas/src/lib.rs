@@ -5,6 +5,7 @@
 //! ASCII `ACGTN`.
 
 mod annotation;
+mod examples;
 mod genome;
 mod intervals;
 mod tracks;
@@ -12,6 +13,7 @@ mod validate;
 mod variants;
 
 pub use annotation::{expression_schema, genes_schema};
+pub use examples::{examples_schema, REQUIRED_EXAMPLE_COLUMNS, SPLITS};
 pub use genome::{chroms_schema, genome_schema, GENOME_CHUNK_LEN};
 pub use intervals::{methylation_schema, peaks_schema, signal_schema};
 pub use tracks::{tracks_schema, TRACK_KINDS};
