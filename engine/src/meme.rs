@@ -166,7 +166,7 @@ mod tests {
         .unwrap();
         let err = read_meme(&path).unwrap_err().to_string();
         assert!(
-            err.contains("m.meme:6 (M1)") && err.contains("found 2"),
+            err.contains("m.meme:6 (record 'M1')") && err.contains("found 2"),
             "{err}"
         );
         std::fs::write(
