@@ -553,6 +553,21 @@ fn materialize_records_the_query_and_refuses_a_second_copy() {
     let store = fixture().store.to_str().unwrap();
     let err = fails(&["materialize", "--task", "mpra", "--store", store]);
     assert!(err.contains("already holds dataset 'mpra'"), "{err}");
+    // Each dataset's commit records its query and every parameter's value.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let commits = runtime.block_on(async {
+        let store = dnabench_engine::Store::open(&fixture().store).unwrap();
+        store.commit_properties("examples").await.unwrap()
+    });
+    let promoter = commits
+        .iter()
+        .find(|c| c.get("dnabench.dataset").map(String::as_str) == Some("promoter"))
+        .expect("a commit for the promoter dataset");
+    assert!(promoter["dnabench.query"].contains("random_windows($max_negatives"));
+    let params: BTreeMap<String, String> =
+        serde_json::from_str(&promoter["dnabench.params"]).unwrap();
+    assert_eq!(params["neg_ratio"], "1");
+    assert_eq!(params["max_shift"], "100");
     let out = ok(&["tasks", "--store", store]);
     assert!(out.contains("--param neg_ratio=1"), "{out}");
     assert!(out.contains("materialized: chromatin test:"), "{out}");
