@@ -441,10 +441,9 @@ async fn materialize(args: MaterializeArgs) -> Result<()> {
 }
 
 fn materialized_line(m: &materialize::Materialized, took: std::time::Duration) -> String {
-    let splits: Vec<String> = m
-        .per_split
+    let splits: Vec<String> = dnabench_schemas::SPLITS
         .iter()
-        .map(|(s, n)| format!("{s} {n}"))
+        .map(|s| format!("{s} {}", m.per_split.get(*s).copied().unwrap_or(0)))
         .collect();
     format!(
         "materialized {}: {} examples ({}) from {} in {:.1} s, {:.0} examples/s",

@@ -638,3 +638,39 @@ fn bad_parameters_and_sql_name_the_query_and_the_parameter() {
     );
     let _ = dnabench;
 }
+
+#[test]
+fn quickstart_simulates_ingests_and_materializes_every_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("qs");
+    let out = ok(&[
+        "quickstart",
+        "--store",
+        store.to_str().unwrap(),
+        "--data",
+        repo("data").to_str().unwrap(),
+    ]);
+    for task in [
+        "promoter",
+        "methylation",
+        "chromatin",
+        "expression",
+        "causal_snp",
+        "mpra",
+    ] {
+        assert!(out.contains(&format!("materialized {task}: ")), "{out}");
+    }
+    assert!(dir.path().join("qs-sources/README.md").is_file());
+    // A second run replaces both folders rather than failing or appending.
+    let again = ok(&[
+        "quickstart",
+        "--store",
+        store.to_str().unwrap(),
+        "--data",
+        repo("data").to_str().unwrap(),
+    ]);
+    assert!(
+        again.contains("examples            10992") || again.contains("examples"),
+        "{again}"
+    );
+}
