@@ -17,7 +17,7 @@ use std::io::Write;
 
 use dnabench_engine::ingest::{self, peaks::Peaks, OnInvalid, TrackSpec};
 use dnabench_engine::simulate::{ingest_simulated, simulate, SimulatedFiles};
-use dnabench_engine::{materialize::materialize, open_session, Store};
+use dnabench_engine::{materialize::materialize_task, open_session, Store};
 use dnabench_queries::{Task, TASKS};
 use rand::{Rng, SeedableRng};
 
@@ -33,18 +33,10 @@ async fn main() {
         .unwrap();
     let ctx = open_session(&store).await.unwrap();
     for task in TASKS {
-        let origin = format!("queries/{}.sql", task.name);
         let started = Instant::now();
-        let m = materialize(
-            &ctx,
-            task.name,
-            task.name,
-            &origin,
-            task.sql,
-            &BTreeMap::new(),
-        )
-        .await
-        .unwrap();
+        let m = materialize_task(&ctx, task, task.name, &BTreeMap::new())
+            .await
+            .unwrap();
         let secs = started.elapsed().as_secs_f64();
         println!(
             "{:<12} {:>7} examples in {:.3} s: {:>9.0} examples/s",
@@ -103,16 +95,9 @@ async fn chromatin_at_scale(dir: &Path) {
     let ctx = open_session(&store).await.unwrap();
     let task = Task::named("chromatin").unwrap();
     let started = Instant::now();
-    let m = materialize(
-        &ctx,
-        "chromatin",
-        "chromatin",
-        "queries/chromatin.sql",
-        task.sql,
-        &BTreeMap::new(),
-    )
-    .await
-    .unwrap();
+    let m = materialize_task(&ctx, &task, "chromatin", &BTreeMap::new())
+        .await
+        .unwrap();
     let secs = started.elapsed().as_secs_f64();
     println!(
         "chromatin at scale (20 Mb, {tracks} tracks x 10,000 peaks): {} examples in {secs:.3} s: {:.0} examples/s",

@@ -543,16 +543,7 @@ async fn quickstart(store_path: &Path, data: Option<PathBuf>) -> Result<()> {
             store_path.display()
         );
         let started = std::time::Instant::now();
-        let origin = format!("queries/{}.sql", task.name);
-        let m = materialize::materialize(
-            &ctx,
-            task.name,
-            task.name,
-            &origin,
-            task.sql,
-            &BTreeMap::new(),
-        )
-        .await?;
+        let m = materialize::materialize_task(&ctx, task, task.name, &BTreeMap::new()).await?;
         materialize::write_examples(&store, &m).await?;
         println!("{}", materialized_line(&m, started.elapsed()));
     }

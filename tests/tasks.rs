@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::{dnabench, fails, ok, repo};
+use common::{fails, ok, repo};
+use dnabench_queries::TASKS;
 use serde_json::Value;
 
 /// One simulation and store shared by the tests of this file.
@@ -35,14 +36,7 @@ fn fixture() -> &'static Fixture {
             "--data",
             repo("data").to_str().unwrap(),
         ]);
-        for task in [
-            "promoter",
-            "methylation",
-            "chromatin",
-            "expression",
-            "causal_snp",
-            "mpra",
-        ] {
+        for task in TASKS.iter().map(|t| t.name) {
             ok(&[
                 "materialize",
                 "--task",
@@ -636,7 +630,6 @@ fn bad_parameters_and_sql_name_the_query_and_the_parameter() {
         err.contains("task 'methylation': the valid split is empty"),
         "{err}"
     );
-    let _ = dnabench;
 }
 
 #[test]
@@ -650,14 +643,7 @@ fn quickstart_simulates_ingests_and_materializes_every_task() {
         "--data",
         repo("data").to_str().unwrap(),
     ]);
-    for task in [
-        "promoter",
-        "methylation",
-        "chromatin",
-        "expression",
-        "causal_snp",
-        "mpra",
-    ] {
+    for task in TASKS.iter().map(|t| t.name) {
         assert!(out.contains(&format!("materialized {task}: ")), "{out}");
     }
     assert!(dir.path().join("qs-sources/README.md").is_file());

@@ -9,7 +9,7 @@ use arrow::array::{new_null_array, Array, ArrayRef, AsArray, RecordBatch, String
 use arrow::compute::cast;
 use arrow::datatypes::SchemaRef;
 use datafusion::execution::context::SessionContext;
-use dnabench_queries::SqlTemplate;
+use dnabench_queries::{SqlTemplate, Task};
 use dnabench_schemas::{examples_schema, REQUIRED_EXAMPLE_COLUMNS, SPLITS};
 
 use crate::error::{Error, Result};
@@ -74,6 +74,17 @@ pub async fn materialize(
         batches,
         per_split,
     })
+}
+
+/// Runs one of the built-in tasks (`queries/NAME.sql`) as dataset `dataset`.
+pub async fn materialize_task(
+    ctx: &SessionContext,
+    task: &Task,
+    dataset: &str,
+    params: &BTreeMap<String, String>,
+) -> Result<Materialized> {
+    let origin = format!("queries/{}.sql", task.name);
+    materialize(ctx, dataset, task.name, &origin, task.sql, params).await
 }
 
 /// `batch` with the columns of `examples`: found by name and cast, NULL
