@@ -1,0 +1,378 @@
+//! The streaming loader: batches of one split of one dataset of `examples`,
+//! shuffled each epoch by Lance row id and read with random takes, so memory
+//! holds the row ids plus `prefetch` batches whatever the table's size.
+//!
+//! Takes run on a background runtime (`threads` workers, up to `prefetch`
+//! batches in flight and waiting) while the caller trains; batches come out
+//! in the epoch's order, and every example of the split is in exactly one
+//! batch per epoch. With `reverse_complement`, half of the examples (chosen
+//! per epoch from the seed) have `seq` and `alt_seq` read on the other strand.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, UInt64Array};
+use dnabench_engine::genome::reverse_complement_in_place;
+use dnabench_engine::udf::hash_uniform::hash_uniform;
+use dnabench_engine::{Error, Result, Store};
+use futures::{StreamExt, TryStreamExt};
+use lance::dataset::ProjectionRequest;
+use lance::Dataset;
+
+/// What to read and how.
+#[derive(Debug, Clone)]
+pub struct LoaderConfig {
+    pub dataset: String,
+    pub split: String,
+    /// Columns of `examples` each batch carries.
+    pub columns: Vec<String>,
+    pub batch_size: usize,
+    pub shuffle: bool,
+    pub reverse_complement: bool,
+    pub seed: u64,
+    /// Batches read ahead of the one being trained on.
+    pub prefetch: usize,
+    /// Worker threads of the background runtime.
+    pub threads: usize,
+}
+
+impl LoaderConfig {
+    pub fn new(dataset: &str, split: &str, columns: &[&str]) -> Self {
+        LoaderConfig {
+            dataset: dataset.to_string(),
+            split: split.to_string(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            batch_size: 64,
+            shuffle: true,
+            reverse_complement: false,
+            seed: 0,
+            prefetch: 4,
+            threads: 2,
+        }
+    }
+}
+
+/// A split of a dataset, ready to be read epoch after epoch.
+pub struct Loader {
+    config: LoaderConfig,
+    dataset: Arc<Dataset>,
+    row_ids: Vec<u64>,
+    projection: ProjectionRequest,
+    runtime: Arc<tokio::runtime::Runtime>,
+}
+
+impl Loader {
+    /// Finds the rows of the split (their ids only) in `store`'s `examples`.
+    pub fn open(store: &Store, config: LoaderConfig) -> Result<Loader> {
+        let runtime = Arc::new(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(config.threads.max(1))
+                .thread_name("dnabench-loader")
+                .enable_all()
+                .build()?,
+        );
+        let (dataset, row_ids, projection) = runtime.block_on(async {
+            let dataset = store.dataset("examples").await?;
+            let schema = dataset.schema();
+            for c in &config.columns {
+                if schema.field(c).is_none() {
+                    return Err(Error::Invalid(format!(
+                        "examples has no column '{c}' to load"
+                    )));
+                }
+            }
+            let projection = ProjectionRequest::from_schema(
+                schema
+                    .project(&config.columns)
+                    .map_err(|e| Error::Invalid(e.to_string()))?,
+            );
+            let filter = format!(
+                "dataset = '{}' AND split = '{}'",
+                config.dataset.replace('\'', "''"),
+                config.split.replace('\'', "''")
+            );
+            let mut scan = dataset.scan();
+            scan.filter(&filter)?
+                .with_row_id()
+                .project(&["example_id"])?;
+            let batches: Vec<RecordBatch> = scan.try_into_stream().await?.try_collect().await?;
+            let mut ids = Vec::new();
+            for b in &batches {
+                let column = b
+                    .column_by_name("_rowid")
+                    .ok_or_else(|| Error::Invalid("the scan gave no _rowid".into()))?;
+                let column: &UInt64Array = column.as_primitive();
+                ids.extend(column.values().iter().copied());
+            }
+            Ok((Arc::new(dataset), ids, projection))
+        })?;
+        if row_ids.is_empty() {
+            return Err(Error::Invalid(format!(
+                "examples has no rows of dataset '{}' in split '{}'; materialize the task first",
+                config.dataset, config.split
+            )));
+        }
+        Ok(Loader {
+            config,
+            dataset,
+            row_ids,
+            projection,
+            runtime,
+        })
+    }
+
+    /// Examples in the split.
+    pub fn len(&self) -> usize {
+        self.row_ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.row_ids.is_empty()
+    }
+
+    /// Batches per epoch.
+    pub fn batches_per_epoch(&self) -> usize {
+        self.row_ids.len().div_ceil(self.config.batch_size.max(1))
+    }
+
+    /// The row ids of `epoch` in the order they will be read.
+    pub fn epoch_order(&self, epoch: u64) -> Vec<u64> {
+        let mut order = self.row_ids.clone();
+        if self.config.shuffle {
+            let seed = self.config.seed.wrapping_mul(1_000_003).wrapping_add(epoch) as i64;
+            let mut keyed: Vec<(f64, u64)> = order
+                .iter()
+                .map(|&id| (hash_uniform(&id.to_le_bytes(), seed), id))
+                .collect();
+            keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            order = keyed.into_iter().map(|(_, id)| id).collect();
+        }
+        order
+    }
+
+    /// The batches of one epoch, read ahead on the background runtime.
+    pub fn epoch(&self, epoch: u64) -> EpochBatches {
+        let order = self.epoch_order(epoch);
+        let chunks: Vec<Vec<u64>> = order
+            .chunks(self.config.batch_size.max(1))
+            .map(<[u64]>::to_vec)
+            .collect();
+        let (sender, receiver) = tokio::sync::mpsc::channel(self.config.prefetch.max(1));
+        let dataset = self.dataset.clone();
+        let projection = self.projection.clone();
+        let config = self.config.clone();
+        self.runtime.spawn(async move {
+            let mut batches = futures::stream::iter(chunks)
+                .map(|ids| {
+                    let dataset = dataset.clone();
+                    let projection = projection.clone();
+                    let config = config.clone();
+                    tokio::spawn(async move {
+                        let batch = dataset.take_rows(&ids, projection).await?;
+                        if config.reverse_complement {
+                            flip_strands(&batch, &ids, config.seed, epoch)
+                        } else {
+                            Ok(batch)
+                        }
+                    })
+                })
+                .buffered(config.prefetch.max(1));
+            while let Some(joined) = batches.next().await {
+                let batch = match joined {
+                    Ok(result) => result,
+                    Err(e) => Err(Error::Invalid(format!("a loader task failed: {e}"))),
+                };
+                if sender.send(batch).await.is_err() {
+                    break; // the epoch was dropped
+                }
+            }
+        });
+        EpochBatches { receiver }
+    }
+}
+
+/// The batches of one epoch, in order; blocking, for a training loop.
+pub struct EpochBatches {
+    receiver: tokio::sync::mpsc::Receiver<Result<RecordBatch>>,
+}
+
+impl Iterator for EpochBatches {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.receiver.blocking_recv()
+    }
+}
+
+/// `batch` with `seq` and `alt_seq` reverse-complemented in the rows whose
+/// id draws below one half this epoch.
+fn flip_strands(batch: &RecordBatch, ids: &[u64], seed: u64, epoch: u64) -> Result<RecordBatch> {
+    let key = |id: u64| {
+        let mut k = id.to_le_bytes().to_vec();
+        k.extend(epoch.to_le_bytes());
+        hash_uniform(&k, seed as i64) < 0.5
+    };
+    let flip: Vec<bool> = ids.iter().map(|&id| key(id)).collect();
+    let schema = batch.schema();
+    let columns = schema
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .map(|(field, column)| -> ArrayRef {
+            if !matches!(field.name().as_str(), "seq" | "alt_seq") {
+                return column.clone();
+            }
+            let strings = column.as_string::<i32>();
+            let flipped: StringArray = (0..strings.len())
+                .map(|i| {
+                    (!strings.is_null(i)).then(|| {
+                        let mut bases = strings.value(i).as_bytes().to_vec();
+                        if flip[i] {
+                            reverse_complement_in_place(&mut bases);
+                        }
+                        String::from_utf8(bases).unwrap_or_default()
+                    })
+                })
+                .collect();
+            Arc::new(flipped)
+        })
+        .collect();
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use arrow::array::{Float32Array, Int64Array};
+    use dnabench_schemas::examples_schema;
+
+    use super::*;
+
+    /// A store whose `examples` holds `n` train and 10 valid rows of dataset `d`.
+    fn store_with_examples(dir: &std::path::Path, n: usize) -> Store {
+        let store = Store::create(dir).unwrap();
+        let schema = examples_schema();
+        let rows = n + 10;
+        let id = |i: usize| format!("ex{i}");
+        let columns: Vec<ArrayRef> = schema
+            .fields()
+            .iter()
+            .map(|f| -> ArrayRef {
+                match f.name().as_str() {
+                    "dataset" => Arc::new(StringArray::from(vec!["d"; rows])),
+                    "task" => Arc::new(StringArray::from(vec!["t"; rows])),
+                    "example_id" => Arc::new(StringArray::from_iter_values((0..rows).map(id))),
+                    "split" => Arc::new(StringArray::from_iter_values((0..rows).map(|i| {
+                        if i < n {
+                            "train"
+                        } else {
+                            "valid"
+                        }
+                    }))),
+                    "chrom" => Arc::new(StringArray::from(vec!["chr1"; rows])),
+                    "start" | "end" => Arc::new(Int64Array::from_iter_values(0..rows as i64)),
+                    "seq" => Arc::new(StringArray::from_iter_values((0..rows).map(|i| {
+                        if i % 2 == 0 {
+                            "AACG"
+                        } else {
+                            "ATTT"
+                        }
+                    }))),
+                    "label" => {
+                        Arc::new(Float32Array::from_iter_values((0..rows).map(|i| i as f32)))
+                    }
+                    _ => arrow::array::new_null_array(f.data_type(), rows),
+                }
+            })
+            .collect();
+        let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(store.append("examples", schema, vec![batch]))
+            .unwrap();
+        store
+    }
+
+    fn ids_of(batch: &RecordBatch) -> Vec<String> {
+        let ids = batch
+            .column_by_name("example_id")
+            .unwrap()
+            .as_string::<i32>();
+        (0..ids.len()).map(|i| ids.value(i).to_string()).collect()
+    }
+
+    #[test]
+    fn every_example_once_per_epoch_for_any_batch_size_and_thread_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_examples(dir.path(), 250);
+        let want: BTreeSet<String> = (0..250).map(|i| format!("ex{i}")).collect();
+        for batch_size in [1, 7, 64, 250, 1000] {
+            for threads in [1, 3] {
+                let mut config = LoaderConfig::new("d", "train", &["example_id", "seq", "label"]);
+                config.batch_size = batch_size;
+                config.threads = threads;
+                config.prefetch = threads * 2;
+                let loader = Loader::open(&store, config).unwrap();
+                assert_eq!(loader.len(), 250);
+                let mut orders = Vec::new();
+                for epoch in 0..2 {
+                    let batches: Vec<RecordBatch> =
+                        loader.epoch(epoch).collect::<Result<_>>().unwrap();
+                    assert_eq!(batches.len(), loader.batches_per_epoch());
+                    assert!(batches.iter().all(|b| b.num_rows() <= batch_size));
+                    let seen: Vec<String> = batches.iter().flat_map(ids_of).collect();
+                    assert_eq!(seen.len(), 250, "batch {batch_size}, threads {threads}");
+                    assert_eq!(seen.iter().cloned().collect::<BTreeSet<_>>(), want);
+                    orders.push(seen);
+                }
+                assert_ne!(orders[0], orders[1], "epochs are shuffled differently");
+            }
+        }
+    }
+
+    #[test]
+    fn reverse_complement_flips_about_half_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_examples(dir.path(), 400);
+        let mut config = LoaderConfig::new("d", "train", &["example_id", "seq"]);
+        config.reverse_complement = true;
+        let loader = Loader::open(&store, config).unwrap();
+        let mut flipped = 0;
+        for batch in loader.epoch(0) {
+            let batch = batch.unwrap();
+            let seqs = batch.column_by_name("seq").unwrap().as_string::<i32>();
+            for (i, id) in ids_of(&batch).iter().enumerate() {
+                let n: usize = id[2..].parse().unwrap();
+                let (forward, reverse) = if n % 2 == 0 {
+                    ("AACG", "CGTT")
+                } else {
+                    ("ATTT", "AAAT")
+                };
+                match seqs.value(i) {
+                    s if s == reverse => flipped += 1,
+                    s => assert_eq!(s, forward),
+                }
+            }
+        }
+        assert!((120..280).contains(&flipped), "{flipped}");
+    }
+
+    #[test]
+    fn a_missing_split_or_column_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_examples(dir.path(), 5);
+        let err = Loader::open(&store, LoaderConfig::new("d", "test", &["seq"]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("no rows of dataset 'd' in split 'test'"),
+            "{err}"
+        );
+        let err = Loader::open(&store, LoaderConfig::new("d", "train", &["sequence"]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("no column 'sequence'"), "{err}");
+    }
+}
