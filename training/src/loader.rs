@@ -343,7 +343,7 @@ mod tests {
             let seqs = batch.column_by_name("seq").unwrap().as_string::<i32>();
             for (i, id) in ids_of(&batch).iter().enumerate() {
                 let n: usize = id[2..].parse().unwrap();
-                let (forward, reverse) = if n % 2 == 0 {
+                let (forward, reverse) = if n.is_multiple_of(2) {
                     ("AACG", "CGTT")
                 } else {
                     ("ATTT", "AAAT")
