@@ -2,6 +2,8 @@
 //! the train and predict loops. Tensors live here and nowhere else.
 
 pub mod loader;
+pub mod losses;
+pub mod models;
 pub mod tokenizers;
 
 pub use loader::{Loader, LoaderConfig};
