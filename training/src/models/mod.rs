@@ -2,5 +2,6 @@
 //! and `forward`.
 
 pub mod cnn;
+pub mod conv;
 
 pub use cnn::{CnnConfig, CnnFc};
