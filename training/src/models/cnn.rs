@@ -108,7 +108,7 @@ impl CnnFc {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use candle_core::{DType, Device};
     use candle_nn::VarMap;
 
@@ -171,7 +171,7 @@ mod tests {
     }
 
     /// Held-out AUROC by counting correctly ordered (positive, negative) pairs.
-    fn auroc(scores: &[f32], labels: &[bool]) -> f64 {
+    pub(crate) fn auroc(scores: &[f32], labels: &[bool]) -> f64 {
         let (mut good, mut pairs) = (0.0, 0.0);
         for (s, l) in scores.iter().zip(labels) {
             for (t, m) in scores.iter().zip(labels) {
@@ -191,7 +191,7 @@ mod tests {
     }
 
     /// Random 60 bp sequences, half with a planted TATAAAA somewhere.
-    fn planted(n: usize, seed: u64) -> (Vec<Vec<u8>>, Vec<bool>) {
+    pub(crate) fn planted(n: usize, seed: u64) -> (Vec<Vec<u8>>, Vec<bool>) {
         let mut state = seed;
         let mut next = move || {
             state = state

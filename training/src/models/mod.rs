@@ -3,5 +3,7 @@
 
 pub mod cnn;
 pub mod conv;
+pub mod transformer;
 
 pub use cnn::{CnnConfig, CnnFc};
+pub use transformer::{Positions, Transformer, TransformerConfig};
