@@ -86,7 +86,7 @@ pub fn write_batches<W: Write + Send>(
                     .with_header(true)
                     .build(&mut out);
                 for b in batches {
-                    w.write(b)?;
+                    w.write(&lists_as_text(b)?)?;
                 }
             }
             if batches.is_empty() {
@@ -150,6 +150,47 @@ pub fn write_batches_to_file(
     )?;
     tmp.persist(path).map_err(|e| write_error(e.error))?;
     Ok(())
+}
+
+/// CSV has no lists: list columns (`targets`, `positive_tracks`) are
+/// written as their text, `[1, 2, 5]`.
+fn lists_as_text(batch: &RecordBatch) -> Result<RecordBatch> {
+    if !batch.columns().iter().any(|c| c.data_type().is_nested()) {
+        return Ok(batch.clone());
+    }
+    let fields: Vec<arrow::datatypes::Field> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            let t = if f.data_type().is_nested() {
+                DataType::Utf8
+            } else {
+                f.data_type().clone()
+            };
+            arrow::datatypes::Field::new(f.name(), t, f.is_nullable())
+        })
+        .collect();
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| -> Result<ArrayRef> {
+            if !c.data_type().is_nested() {
+                return Ok(c.clone());
+            }
+            let options = arrow::util::display::FormatOptions::default();
+            let formatter = arrow::util::display::ArrayFormatter::try_new(c.as_ref(), &options)?;
+            Ok(Arc::new(
+                (0..c.len())
+                    .map(|i| (!c.is_null(i)).then(|| formatter.value(i).to_string()))
+                    .collect::<StringArray>(),
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(
+        Arc::new(arrow::datatypes::Schema::new(fields)),
+        columns,
+    )?)
 }
 
 fn shorten_strings(batch: &RecordBatch) -> Result<RecordBatch> {
@@ -239,5 +280,23 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("xlsx"));
+    }
+
+    #[test]
+    fn csv_writes_list_columns_as_text() {
+        use arrow::array::ListArray;
+        use arrow::datatypes::Int32Type;
+        let lists = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
+            Some(vec![Some(1), Some(5)]),
+            None,
+        ]);
+        let batch =
+            RecordBatch::try_from_iter(vec![("tracks", Arc::new(lists) as ArrayRef)]).unwrap();
+        let mut out = Vec::new();
+        write_batches(&batch.schema(), &[batch], OutputFormat::Csv, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "tracks\n\"[1, 5]\"\n\"\"\n"
+        );
     }
 }
