@@ -108,12 +108,13 @@ impl CnnFc {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use candle_core::{DType, Device};
     use candle_nn::VarMap;
 
     use super::*;
     use crate::losses::bce_with_logits;
+    use crate::models::planted::train_and_score;
 
     pub(crate) fn tiny() -> CnnConfig {
         CnnConfig {
@@ -170,53 +171,8 @@ pub(crate) mod tests {
         }
     }
 
-    /// Held-out AUROC by counting correctly ordered (positive, negative) pairs.
-    pub(crate) fn auroc(scores: &[f32], labels: &[bool]) -> f64 {
-        let (mut good, mut pairs) = (0.0, 0.0);
-        for (s, l) in scores.iter().zip(labels) {
-            for (t, m) in scores.iter().zip(labels) {
-                if *l && !*m {
-                    pairs += 1.0;
-                    good += if s > t {
-                        1.0
-                    } else if s == t {
-                        0.5
-                    } else {
-                        0.0
-                    };
-                }
-            }
-        }
-        good / pairs
-    }
-
-    /// Random 60 bp sequences, half with a planted TATAAAA somewhere.
-    pub(crate) fn planted(n: usize, seed: u64) -> (Vec<Vec<u8>>, Vec<bool>) {
-        let mut state = seed;
-        let mut next = move || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) as usize
-        };
-        let mut seqs = Vec::new();
-        let mut labels = Vec::new();
-        for i in 0..n {
-            let mut s: Vec<u8> = (0..60).map(|_| b"ACGT"[next() % 4]).collect();
-            let positive = i % 2 == 0;
-            if positive {
-                let at = next() % (60 - 7);
-                s[at..at + 7].copy_from_slice(b"TATAAAA");
-            }
-            seqs.push(s);
-            labels.push(positive);
-        }
-        (seqs, labels)
-    }
-
     #[test]
     fn a_tiny_cnn_learns_a_planted_motif() {
-        use candle_nn::{AdamW, Optimizer, ParamsAdamW};
         let device = Device::Cpu;
         let map = VarMap::new();
         let vb = VarBuilder::from_varmap(&map, DType::F32, &device);
@@ -225,35 +181,11 @@ pub(crate) mod tests {
         cfg.kernels = vec![7, 3];
         cfg.channels = vec![16, 8];
         let model = CnnFc::new(vb, &cfg).unwrap();
-        let params = ParamsAdamW {
-            lr: 5e-3,
-            ..Default::default()
-        };
-        let mut opt = AdamW::new(map.all_vars(), params).unwrap();
-        let (train, train_labels) = planted(2048, 1);
-        for _ in 0..8 {
-            for start in (0..train.len()).step_by(32) {
-                let batch: Vec<&[u8]> = train[start..start + 32].iter().map(|s| &s[..]).collect();
-                let x = crate::one_hot(&batch, &device).unwrap();
-                let y: Vec<f32> = train_labels[start..start + 32]
-                    .iter()
-                    .map(|&l| f32::from(u8::from(l)))
-                    .collect();
-                let y = Tensor::from_vec(y, (32, 1), &device).unwrap();
-                let loss = bce_with_logits(&model.forward(&x, true).unwrap(), &y).unwrap();
-                opt.backward_step(&loss).unwrap();
-            }
-        }
-        let (test, test_labels) = planted(200, 2);
-        let refs: Vec<&[u8]> = test.iter().map(|s| &s[..]).collect();
-        let scores: Vec<f32> = model
-            .forward(&crate::one_hot(&refs, &device).unwrap(), false)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
-        let auc = auroc(&scores, &test_labels);
+        let auc = train_and_score(map.all_vars(), 5e-3, 8, |seqs, train| {
+            let refs: Vec<&[u8]> = seqs.iter().map(|s| &s[..]).collect();
+            let x = crate::one_hot(&refs, &device).unwrap();
+            model.forward(&x, train).unwrap()
+        });
         assert!(auc > 0.9, "held-out AUROC {auc}");
     }
 }

@@ -3,6 +3,8 @@
 
 pub mod cnn;
 pub mod conv;
+#[cfg(test)]
+mod planted;
 pub mod transformer;
 
 pub use cnn::{CnnConfig, CnnFc};

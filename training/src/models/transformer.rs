@@ -370,9 +370,8 @@ mod tests {
 
     #[test]
     fn a_tiny_transformer_learns_a_planted_motif() {
-        use crate::models::cnn::tests::{auroc, planted};
+        use crate::models::planted::train_and_score;
         use crate::tokenizers::{KpatchTokenizer, TokenIds};
-        use candle_nn::{AdamW, Optimizer, ParamsAdamW};
         let device = Device::Cpu;
         let map = VarMap::new();
         let vb = VarBuilder::from_varmap(&map, DType::F32, &device);
@@ -380,37 +379,11 @@ mod tests {
         cfg.dropout = 0.0;
         let model = Transformer::new(vb, &cfg).unwrap();
         let tokenizer = KpatchTokenizer::default();
-        let encode = |seqs: &[Vec<u8>]| {
+        let auc = train_and_score(map.all_vars(), 1e-2, 12, |seqs, train| {
             let ids: Vec<u32> = seqs.iter().flat_map(|s| tokenizer.encode(s)).collect();
-            Tensor::from_vec(ids, (seqs.len(), 15), &device).unwrap()
-        };
-        let params = ParamsAdamW {
-            lr: 1e-2,
-            ..Default::default()
-        };
-        let mut opt = AdamW::new(map.all_vars(), params).unwrap();
-        let (train, labels) = planted(2048, 1);
-        for _ in 0..12 {
-            for start in (0..train.len()).step_by(32) {
-                let x = encode(&train[start..start + 32]);
-                let y: Vec<f32> = labels[start..start + 32]
-                    .iter()
-                    .map(|&l| f32::from(u8::from(l)))
-                    .collect();
-                let y = Tensor::from_vec(y, (32, 1), &device).unwrap();
-                let loss = bce_with_logits(&model.forward(&x, true).unwrap(), &y).unwrap();
-                opt.backward_step(&loss).unwrap();
-            }
-        }
-        let (test, test_labels) = planted(200, 2);
-        let scores: Vec<f32> = model
-            .forward(&encode(&test), false)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
-        let auc = auroc(&scores, &test_labels);
+            let ids = Tensor::from_vec(ids, (seqs.len(), 15), &device).unwrap();
+            model.forward(&ids, train).unwrap()
+        });
         assert!(auc > 0.9, "held-out AUROC {auc}");
     }
 }
