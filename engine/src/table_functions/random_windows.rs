@@ -329,16 +329,12 @@ mod tests {
     async fn sql_gives_n_rows() {
         let ctx = datafusion::execution::context::SessionContext::new();
         crate::udf::register_all(&ctx, Some(Arc::new(genome())));
-        let batches = ctx
-            .sql("SELECT count(*), count(DISTINCT window_id), min(\"end\" - start) FROM random_windows(50, 200, 3)")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let text = arrow::util::pretty::pretty_format_batches(&batches)
-            .unwrap()
-            .to_string();
+        let text = crate::udf::pretty_sql(
+            &ctx,
+            "SELECT count(*), count(DISTINCT window_id), min(\"end\" - start) FROM random_windows(50, 200, 3)",
+        )
+        .await
+        .unwrap();
         assert!(text.contains("| 50       | 50"), "{text}");
         let err = ctx
             .sql("SELECT * FROM random_windows(5, 50000, 3)")
@@ -357,17 +353,7 @@ mod tests {
     async fn exclusion_table_is_avoided() {
         let ctx = datafusion::execution::context::SessionContext::new();
         crate::udf::register_all(&ctx, Some(Arc::new(genome())));
-        let run = |sql: &'static str| {
-            let ctx = ctx.clone();
-            async move {
-                let batches = ctx.sql(sql).await?.collect().await?;
-                Ok::<_, datafusion::error::DataFusionError>(
-                    arrow::util::pretty::pretty_format_batches(&batches)
-                        .unwrap()
-                        .to_string(),
-                )
-            }
-        };
+        let run = |sql: &'static str| crate::udf::pretty_sql(&ctx, sql);
         run("CREATE VIEW avoid AS SELECT * FROM (VALUES ('chr2', 0, 4000), ('chr1', 100, 1500)) AS t(chrom, start, \"end\")")
             .await
             .unwrap();

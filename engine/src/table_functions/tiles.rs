@@ -129,8 +129,7 @@ mod tests {
             ("chr2".to_string(), vec![b'C'; 150]),
         ]);
         crate::udf::register_all(&ctx, Some(Arc::new(genome)));
-        let batches = ctx.sql(sql).await?.collect().await?;
-        let text = arrow::util::pretty::pretty_format_batches(&batches)?.to_string();
+        let text = crate::udf::pretty_sql(&ctx, sql).await?;
         Ok(text
             .lines()
             .filter(|l| l.starts_with('|'))

@@ -106,16 +106,12 @@ mod tests {
     async fn sql_gives_a_fraction_or_null() {
         let ctx = SessionContext::new();
         crate::udf::register_all(&ctx, None);
-        let batches = ctx
-            .sql("SELECT gc_content('GGCA') AS a, gc_content('NNN') AS b, gc_content(NULL) AS c")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let text = arrow::util::pretty::pretty_format_batches(&batches)
-            .unwrap()
-            .to_string();
+        let text = crate::udf::pretty_sql(
+            &ctx,
+            "SELECT gc_content('GGCA') AS a, gc_content('NNN') AS b, gc_content(NULL) AS c",
+        )
+        .await
+        .unwrap();
         assert!(text.contains("| 0.75 |   |   |"), "{text}");
     }
 }

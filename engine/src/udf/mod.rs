@@ -35,3 +35,13 @@ pub fn register_all(ctx: &SessionContext, genome: Option<Arc<Genome>>) {
     ctx.register_udf(ScalarUDF::from(hash_uniform::HashUniformUdf::new()));
     ctx.register_udf(ScalarUDF::from(overlap_len::OverlapLenUdf::new()));
 }
+
+/// The result of `sql` in `ctx` as a pretty-printed table, for tests.
+#[cfg(test)]
+pub(crate) async fn pretty_sql(
+    ctx: &SessionContext,
+    sql: &str,
+) -> datafusion::error::Result<String> {
+    let batches = ctx.sql(sql).await?.collect().await?;
+    Ok(arrow::util::pretty::pretty_format_batches(&batches)?.to_string())
+}
