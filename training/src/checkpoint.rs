@@ -14,12 +14,31 @@ pub fn save(map: &VarMap, path: &Path) -> Result<()> {
 
 /// Loads `path` into the parameters of `map`.
 pub fn load(map: &VarMap, path: &Path, device: &Device) -> Result<()> {
+    load_matching(map, path, device, false).map(|_| ())
+}
+
+/// Loads a pre-trained backbone: every parameter except the task head
+/// (`head.*`) must be in `path` with its shape; the checkpoint's own head
+/// and MLM layers are left out. Returns how many tensors were loaded.
+pub fn load_backbone(map: &VarMap, path: &Path, device: &Device) -> Result<usize> {
+    load_matching(map, path, device, true)
+}
+
+fn is_head(name: &str) -> bool {
+    name.starts_with("head.")
+}
+
+fn load_matching(map: &VarMap, path: &Path, device: &Device, backbone: bool) -> Result<usize> {
     let tensors = candle_core::safetensors::load(path, device)
         .map_err(|e| candle_core::Error::Msg(format!("checkpoint {}: {e}", path.display())))?;
     let data = map.data().lock().expect("the VarMap lock is not poisoned");
     let mut names: Vec<&String> = data.keys().collect();
     names.sort();
+    let mut loaded = 0;
     for name in names {
+        if backbone && is_head(name) {
+            continue;
+        }
         let var = &data[name];
         let Some(tensor) = tensors.get(name) else {
             candle_core::bail!(
@@ -36,14 +55,17 @@ pub fn load(map: &VarMap, path: &Path, device: &Device) -> Result<()> {
             );
         }
         var.set(&tensor.to_dtype(var.dtype())?)?;
+        loaded += 1;
     }
-    if let Some(extra) = tensors.keys().find(|k| !data.contains_key(*k)) {
-        candle_core::bail!(
-            "checkpoint {}: tensor '{extra}' belongs to no parameter of the model",
-            path.display()
-        );
+    if !backbone {
+        if let Some(extra) = tensors.keys().find(|k| !data.contains_key(*k)) {
+            candle_core::bail!(
+                "checkpoint {}: tensor '{extra}' belongs to no parameter of the model",
+                path.display()
+            );
+        }
     }
-    Ok(())
+    Ok(loaded)
 }
 
 #[cfg(test)]
@@ -106,5 +128,38 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("missing.safetensors"), "{err}");
+    }
+
+    #[test]
+    fn a_backbone_loads_into_a_model_with_another_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.safetensors");
+        let pretrained = VarMap::new();
+        cnn(&pretrained, 6);
+        save(&pretrained, &path).unwrap();
+        let tuned = VarMap::new();
+        let cfg = CnnConfig {
+            length: 40,
+            channels: vec![6, 4],
+            kernels: vec![5, 3],
+            pool_kernel: 2,
+            pool_stride: 2,
+            dropout: 0.0,
+            outputs: 7,
+        };
+        CnnFc::new(VarBuilder::from_varmap(&tuned, DType::F32, &Device::Cpu), &cfg).unwrap();
+        assert!(load(&tuned, &path, &Device::Cpu).is_err(), "the heads differ");
+        assert_eq!(load_backbone(&tuned, &path, &Device::Cpu).unwrap(), 4);
+        let data = tuned.data().lock().unwrap();
+        let same = |name: &str| {
+            let a: Vec<f32> = data[name].flatten_all().unwrap().to_vec1().unwrap();
+            let b: Vec<f32> = pretrained.data().lock().unwrap()[name]
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            a == b
+        };
+        assert!(same("conv0.weight") && same("conv1.bias"));
     }
 }

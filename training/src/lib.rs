@@ -2,10 +2,16 @@
 //! the train and predict loops. Tensors live here and nowhere else.
 
 pub mod checkpoint;
+pub mod config;
+pub mod heads;
 pub mod loader;
 pub mod losses;
 pub mod models;
+pub mod network;
+pub mod optim;
+pub mod runs;
 pub mod tokenizers;
+pub mod train;
 
 pub use loader::{Loader, LoaderConfig};
 

@@ -6,23 +6,13 @@ use candle_core::{Result, Tensor};
 
 /// Binary cross-entropy on logits: `max(x, 0) − x·y + log(1 + e^(−|x|))`.
 pub fn bce_with_logits(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
-    elementwise_bce(logits, targets)?.mean_all()
-}
-
-fn elementwise_bce(x: &Tensor, y: &Tensor) -> Result<Tensor> {
-    let softplus_neg_abs = x.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?;
-    x.relu()? - (x * y)? + softplus_neg_abs
+    bce_elementwise(logits, targets)?.mean_all()
 }
 
 /// Focal loss (Lin et al. 2017) for the many rare labels of the chromatin
 /// task: BCE weighted by `α_t (1 − p_t)^γ`, so easy negatives count little.
 pub fn focal(logits: &Tensor, targets: &Tensor, gamma: f64, alpha: f64) -> Result<Tensor> {
-    let bce = elementwise_bce(logits, targets)?;
-    // p_t = exp(−bce): the probability given to the true class.
-    let p_t = bce.neg()?.exp()?;
-    let weight = p_t.affine(-1.0, 1.0)?.powf(gamma)?;
-    let alpha_t = targets.affine(2.0 * alpha - 1.0, 1.0 - alpha)?;
-    (bce * weight)?.mul(&alpha_t)?.mean_all()
+    focal_elementwise(logits, targets, gamma, alpha)?.mean_all()
 }
 
 /// Mean squared error.
@@ -32,10 +22,39 @@ pub fn mse(predictions: &Tensor, targets: &Tensor) -> Result<Tensor> {
 
 /// Huber loss: quadratic within `delta` of the target, linear beyond.
 pub fn huber(predictions: &Tensor, targets: &Tensor, delta: f64) -> Result<Tensor> {
+    huber_elementwise(predictions, targets, delta)?.mean_all()
+}
+
+pub fn bce_elementwise(x: &Tensor, y: &Tensor) -> Result<Tensor> {
+    let softplus_neg_abs = x.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?;
+    x.relu()? - (x * y)? + softplus_neg_abs
+}
+
+pub fn focal_elementwise(x: &Tensor, y: &Tensor, gamma: f64, alpha: f64) -> Result<Tensor> {
+    let bce = bce_elementwise(x, y)?;
+    // p_t = exp(−bce): the probability given to the true class.
+    let p_t = bce.neg()?.exp()?;
+    let weight = p_t.affine(-1.0, 1.0)?.powf(gamma)?;
+    let alpha_t = y.affine(2.0 * alpha - 1.0, 1.0 - alpha)?;
+    (bce * weight)?.mul(&alpha_t)
+}
+
+pub fn squared_error(predictions: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    (predictions - targets)?.sqr()
+}
+
+pub fn huber_elementwise(predictions: &Tensor, targets: &Tensor, delta: f64) -> Result<Tensor> {
     let error = (predictions - targets)?.abs()?;
     let quadratic = error.minimum(delta)?;
     let linear = (&error - &quadratic)?;
-    ((quadratic.sqr()? * 0.5)? + (linear * delta)?)?.mean_all()
+    (quadratic.sqr()? * 0.5)? + (linear * delta)?
+}
+
+/// The mean of `values` where `mask` is 1: labels that are NULL (a CpG
+/// with low coverage in one sample) count in no loss.
+pub fn masked_mean(values: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let count = mask.sum_all()?.maximum(1f32)?;
+    (values * mask)?.sum_all()?.div(&count)
 }
 
 #[cfg(test)]
@@ -90,6 +109,11 @@ mod tests {
             focal(x.as_tensor(), &y, 2.0, 0.25).unwrap(),
             mse(x.as_tensor(), &y).unwrap(),
             huber(x.as_tensor(), &y, 1.0).unwrap(),
+            masked_mean(
+                &bce_elementwise(x.as_tensor(), &y).unwrap(),
+                &t(&[1.0, 0.0, 1.0]),
+            )
+            .unwrap(),
         ] {
             let grads = loss.backward().unwrap();
             let g: Vec<f32> = grads.get(&x).unwrap().to_vec1().unwrap();

@@ -10,7 +10,7 @@ use candle_nn::{linear, Dropout, Linear, VarBuilder};
 use super::conv::Conv1d;
 
 /// Sizes of a [`CnnFc`]; [`CnnConfig::paper`] gives the benchmark's.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CnnConfig {
     /// Input length in bp.
     pub length: usize,
@@ -93,6 +93,13 @@ impl CnnFc {
 
     /// `(batch, 4, length)` one-hot in, `(batch, outputs)` logits out.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let h = self.embed(x, train)?;
+        self.head.forward(&self.dropout.forward(&h, train)?)
+    }
+
+    /// The flattened features before dropout and the head: `(batch,
+    /// channels · flat length)`.
+    pub fn embed(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
         let mut h = self.convs[0].forward(x)?.relu()?;
         h = h
             .unsqueeze(2)?
@@ -101,9 +108,7 @@ impl CnnFc {
         for conv in &self.convs[1..] {
             h = conv.forward(&h)?.relu()?;
         }
-        let h = h.flatten_from(D::Minus2)?;
-        let h = self.dropout.forward(&h, train)?;
-        self.head.forward(&h)
+        h.flatten_from(D::Minus2)
     }
 }
 

@@ -2,10 +2,13 @@
 //! and `forward`.
 
 pub mod cnn;
+pub mod cnn_lstm;
 pub mod conv;
+pub mod lstm;
 #[cfg(test)]
 mod planted;
 pub mod transformer;
 
 pub use cnn::{CnnConfig, CnnFc};
+pub use cnn_lstm::{CnnLstm, CnnLstmConfig};
 pub use transformer::{Positions, Transformer, TransformerConfig};

@@ -13,7 +13,8 @@ use candle_nn::{embedding, linear, ops, Dropout, Embedding, Init, Linear, VarBui
 use super::conv::Conv1d;
 
 /// How token positions enter attention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Positions {
     /// Rotary embeddings on queries and keys (RoFormer).
     Rotary,
@@ -23,7 +24,7 @@ pub enum Positions {
     Absolute,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TransformerConfig {
     pub vocab: usize,
     pub hidden: usize,
@@ -185,6 +186,15 @@ impl Transformer {
     /// The CLS state after the last layer: `(batch, hidden)`, the sequence
     /// embedding the downstream tasks reuse.
     pub fn embed(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
+        self.states(ids, train)?.narrow(1, 0, 1)?.squeeze(1)
+    }
+
+    /// Every state after the last layer and the final norm: `(batch,
+    /// 1 + tokens, hidden)`, CLS first. Padding ids ([`Special::Pad`], as
+    /// BPE batches of unequal lengths have) are masked out of attention.
+    ///
+    /// [`Special::Pad`]: crate::tokenizers::Special::Pad
+    pub fn states(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
         let (batch, length) = ids.dims2()?;
         if length > self.cfg.max_tokens {
             candle_core::bail!(
@@ -192,8 +202,14 @@ impl Transformer {
                 self.cfg.max_tokens
             );
         }
+        let is_pad = ids.eq(crate::tokenizers::Special::Pad as u32)?;
         let mut x = self.tokens.forward(ids)?;
         if let Some(conv) = &self.token_conv {
+            // Zeroed padding looks to the convolution like its own zero
+            // padding at the end, so a padded sequence convolves as the
+            // unpadded one does.
+            let keep = is_pad.to_dtype(x.dtype())?.affine(-1.0, 1.0)?.unsqueeze(2)?;
+            x = x.broadcast_mul(&keep)?;
             // Same-length convolution over the token axis.
             let k = self.cfg.token_conv.unwrap_or(1);
             let padded = x.transpose(1, 2)?.pad_with_zeros(2, (k - 1) / 2, k / 2)?;
@@ -217,11 +233,21 @@ impl Transformer {
             Positions::Relative => Some(distance_index(tokens, self.cfg.max_distance, x.device())?),
             _ => None,
         };
+        // (batch, 1, 1, tokens): a large negative score for padding keys.
+        let pad = is_pad
+            .to_dtype(x.dtype())?
+            .pad_with_zeros(1, 1, 0)?
+            .affine(-1e9, 0.0)?
+            .reshape((batch, 1, 1, tokens))?;
         x = self.dropout.forward(&x, train)?;
         for layer in &self.layers {
-            x = self.layer(layer, &x, rotary.as_ref(), distances.as_ref(), train)?;
+            x = self.layer(layer, &x, &pad, rotary.as_ref(), distances.as_ref(), train)?;
         }
-        self.final_norm.forward(&x.narrow(1, 0, 1)?.squeeze(1)?)
+        self.final_norm.forward(&x)
+    }
+
+    pub fn config(&self) -> &TransformerConfig {
+        &self.cfg
     }
 
     /// `(batch, tokens)` u32 ids in, `(batch, outputs)` out.
@@ -234,6 +260,7 @@ impl Transformer {
         &self,
         layer: &Layer,
         x: &Tensor,
+        pad: &Tensor,
         rotary: Option<&(Tensor, Tensor)>,
         distances: Option<&Tensor>,
         train: bool,
@@ -261,6 +288,7 @@ impl Transformer {
                 .reshape((heads, tokens, tokens))?;
             scores = scores.broadcast_add(&bias.unsqueeze(0)?)?;
         }
+        scores = scores.broadcast_add(pad)?;
         let attention = self
             .dropout
             .forward(&ops::softmax(&scores, D::Minus1)?, train)?;
@@ -366,6 +394,18 @@ mod tests {
         let ids = Tensor::zeros((1, 17), DType::U32, &Device::Cpu).unwrap();
         let err = model.forward(&ids, false).unwrap_err().to_string();
         assert!(err.contains("at most 16"), "{err}");
+    }
+
+    #[test]
+    fn padding_does_not_change_the_embedding() {
+        let vb = VarBuilder::from_varmap(&VarMap::new(), DType::F32, &Device::Cpu);
+        let model = Transformer::new(vb, &tiny(Positions::Rotary)).unwrap();
+        let ids = Tensor::new(&[[10u32, 20, 30]], &Device::Cpu).unwrap();
+        let padded = Tensor::new(&[[10u32, 20, 30, 0, 0]], &Device::Cpu).unwrap();
+        let a = model.embed(&ids, false).unwrap();
+        let b = model.embed(&padded, false).unwrap();
+        let diff = (a - b).unwrap().abs().unwrap().max_all().unwrap();
+        assert!(diff.to_scalar::<f32>().unwrap() < 1e-5);
     }
 
     #[test]

@@ -6,14 +6,17 @@
 //! - [`kpatch`]: non-overlapping k-patches (k = 4) over `NAGCT`, the paper's
 //!   Transformer vocabulary (5⁴ patches + 4 specials); a convolution of
 //!   kernel 7 over their embeddings follows in the model.
+//! - [`bpe`]: byte-pair encoding learned from the genome (16k tokens).
 //!
 //! Token tokenizers share the [`TokenIds`] trait and the special ids of
 //! [`Special`], so models and the MLM objective treat them alike.
 
+pub mod bpe;
 pub mod kmer;
 pub mod kpatch;
 pub mod one_hot;
 
+pub use bpe::{BpeConfig, BpeTokenizer};
 pub use kmer::KmerTokenizer;
 pub use kpatch::KpatchTokenizer;
 pub use one_hot::one_hot;

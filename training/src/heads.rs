@@ -1,0 +1,276 @@
+//! Task heads: how a task's label columns become target tensors, which
+//! loss trains them, and what a model's output means.
+//!
+//! | task | input | outputs | loss |
+//! | --- | --- | --- | --- |
+//! | promoter | `seq` | 1 logit from `label` | BCE |
+//! | chromatin | `seq` | one logit per track in `positive_tracks` | focal (or BCE) |
+//! | methylation | `seq` | one value per sample of `targets`; NULL ones masked | MSE |
+//! | expression | `seq` | one value per sample of `targets` | Huber |
+//! | causal_snp | `seq`, `alt_seq` | 1 logit from `label` | BCE |
+//! | mpra | `seq`, `alt_seq` | 1 value from `label` | MSE |
+//!
+//! Variant tasks are siamese: the model reads the reference and the
+//! alternative sequence, and its output is `f(alt) − f(ref)`.
+
+use std::collections::HashMap;
+
+use anyhow::{bail, Context, Result};
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{Float32Type, Int32Type};
+use candle_core::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::losses;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Head {
+    /// One logit against the 0/1 `label`.
+    Binary,
+    /// One logit per track: output `i` is track `tracks[i]`.
+    MultiLabel { tracks: Vec<i32>, focal: bool },
+    /// Values against `targets` (one per sample) or the one `label`.
+    Regression {
+        outputs: usize,
+        from_targets: bool,
+        huber: bool,
+    },
+}
+
+/// The focal loss's γ and α (Lin et al.'s defaults).
+const FOCAL_GAMMA: f64 = 2.0;
+const FOCAL_ALPHA: f64 = 0.25;
+const HUBER_DELTA: f64 = 1.0;
+
+/// The tasks a head is known for.
+pub const TASKS: &[&str] = &[
+    "promoter",
+    "methylation",
+    "chromatin",
+    "expression",
+    "causal_snp",
+    "mpra",
+];
+
+impl Head {
+    /// The head of `task`. `tracks` (chromatin) and `samples` (methylation,
+    /// expression) come from the dataset.
+    pub fn for_task(task: &str, tracks: Vec<i32>, samples: usize, focal: bool) -> Result<Head> {
+        Ok(match task {
+            "promoter" | "causal_snp" => Head::Binary,
+            "chromatin" => {
+                if tracks.is_empty() {
+                    bail!("chromatin dataset has no positive track in any example");
+                }
+                Head::MultiLabel { tracks, focal }
+            }
+            "methylation" | "expression" => {
+                if samples == 0 {
+                    bail!("{task} dataset has no targets");
+                }
+                Head::Regression {
+                    outputs: samples,
+                    from_targets: true,
+                    huber: task == "expression",
+                }
+            }
+            "mpra" => Head::Regression {
+                outputs: 1,
+                from_targets: false,
+                huber: false,
+            },
+            other => bail!(
+                "no head for task '{other}'; tasks with heads: {}",
+                TASKS.join(", ")
+            ),
+        })
+    }
+
+    /// Whether examples carry an `alt_seq` the model reads as well.
+    pub fn is_pair(task: &str) -> bool {
+        matches!(task, "causal_snp" | "mpra")
+    }
+
+    pub fn outputs(&self) -> usize {
+        match self {
+            Head::Binary => 1,
+            Head::MultiLabel { tracks, .. } => tracks.len(),
+            Head::Regression { outputs, .. } => *outputs,
+        }
+    }
+
+    /// The `examples` column the targets come from.
+    pub fn label_column(&self) -> &'static str {
+        match self {
+            Head::Binary => "label",
+            Head::MultiLabel { .. } => "positive_tracks",
+            Head::Regression { from_targets, .. } => {
+                if *from_targets {
+                    "targets"
+                } else {
+                    "label"
+                }
+            }
+        }
+    }
+
+    /// `(batch, outputs)` targets and a mask of the same shape (0 where the
+    /// value is NULL, so it counts in no loss).
+    pub fn targets(&self, batch: &RecordBatch, device: &Device) -> Result<(Tensor, Tensor)> {
+        let column = self.label_column();
+        let array = batch
+            .column_by_name(column)
+            .with_context(|| format!("batch has no '{column}' column"))?;
+        let rows = batch.num_rows();
+        let outputs = self.outputs();
+        let mut values = vec![0f32; rows * outputs];
+        let mut mask = vec![1f32; rows * outputs];
+        match self {
+            Head::MultiLabel { tracks, .. } => {
+                let index: HashMap<i32, usize> =
+                    tracks.iter().enumerate().map(|(i, t)| (*t, i)).collect();
+                let lists = array.as_list::<i32>();
+                for row in 0..rows {
+                    if lists.is_null(row) {
+                        continue;
+                    }
+                    let ids = lists.value(row);
+                    for &t in ids.as_primitive::<Int32Type>().values() {
+                        // A track outside the head's (a subset run) is no label.
+                        if let Some(&i) = index.get(&t) {
+                            values[row * outputs + i] = 1.0;
+                        }
+                    }
+                }
+            }
+            Head::Regression {
+                from_targets: true,
+                ..
+            } => {
+                let lists = array.as_list::<i32>();
+                for row in 0..rows {
+                    let cells = if lists.is_null(row) {
+                        None
+                    } else {
+                        Some(lists.value(row))
+                    };
+                    let Some(cells) = cells else {
+                        mask[row * outputs..(row + 1) * outputs].fill(0.0);
+                        continue;
+                    };
+                    if cells.len() != outputs {
+                        bail!(
+                            "example {row} of the batch has {} targets, the head {outputs}",
+                            cells.len()
+                        );
+                    }
+                    let cells = cells.as_primitive::<Float32Type>();
+                    for i in 0..outputs {
+                        if cells.is_null(i) || cells.value(i).is_nan() {
+                            mask[row * outputs + i] = 0.0;
+                        } else {
+                            values[row * outputs + i] = cells.value(i);
+                        }
+                    }
+                }
+            }
+            Head::Binary | Head::Regression { .. } => {
+                let labels = array.as_primitive::<Float32Type>();
+                for row in 0..rows {
+                    if labels.is_null(row) || labels.value(row).is_nan() {
+                        mask[row] = 0.0;
+                    } else {
+                        values[row] = labels.value(row);
+                    }
+                }
+            }
+        }
+        Ok((
+            Tensor::from_vec(values, (rows, outputs), device)?,
+            Tensor::from_vec(mask, (rows, outputs), device)?,
+        ))
+    }
+
+    /// The loss of `outputs` against `targets`, over unmasked values.
+    pub fn loss(&self, outputs: &Tensor, targets: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        let values = match self {
+            Head::Binary | Head::MultiLabel { focal: false, .. } => {
+                losses::bce_elementwise(outputs, targets)?
+            }
+            Head::MultiLabel { focal: true, .. } => {
+                losses::focal_elementwise(outputs, targets, FOCAL_GAMMA, FOCAL_ALPHA)?
+            }
+            Head::Regression { huber: true, .. } => {
+                losses::huber_elementwise(outputs, targets, HUBER_DELTA)?
+            }
+            Head::Regression { huber: false, .. } => losses::squared_error(outputs, targets)?,
+        };
+        let loss = losses::masked_mean(&values, mask)?;
+        Ok(loss)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Float32Array, ListArray};
+    use arrow::datatypes::{Field, Schema};
+
+    use super::*;
+
+    fn batch(name: &str, array: Arc<dyn Array>) -> RecordBatch {
+        let schema = Schema::new(vec![Field::new(name, array.data_type().clone(), true)]);
+        RecordBatch::try_new(Arc::new(schema), vec![array]).unwrap()
+    }
+
+    #[test]
+    fn chromatin_tracks_become_multi_hot_rows_in_head_order() {
+        let head = Head::for_task("chromatin", vec![3, 7, 9], 0, true).unwrap();
+        let lists = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
+            Some(vec![Some(7)]),
+            Some(vec![Some(3), Some(9), Some(42)]),
+            None,
+        ]);
+        let (y, mask) = head
+            .targets(&batch("positive_tracks", Arc::new(lists)), &Device::Cpu)
+            .unwrap();
+        assert_eq!(
+            y.to_vec2::<f32>().unwrap(),
+            vec![vec![0., 1., 0.], vec![1., 0., 1.], vec![0., 0., 0.]]
+        );
+        assert_eq!(mask.sum_all().unwrap().to_scalar::<f32>().unwrap(), 9.0);
+    }
+
+    #[test]
+    fn null_targets_are_masked_out_of_the_loss() {
+        let head = Head::for_task("methylation", vec![], 2, true).unwrap();
+        let lists = ListArray::from_iter_primitive::<Float32Type, _, _>(vec![
+            Some(vec![Some(0.5), None]),
+            None,
+        ]);
+        let (y, mask) = head
+            .targets(&batch("targets", Arc::new(lists)), &Device::Cpu)
+            .unwrap();
+        assert_eq!(mask.to_vec2::<f32>().unwrap(), vec![vec![1., 0.], vec![0., 0.]]);
+        // Only the one unmasked value counts: (0.7 − 0.5)².
+        let out = Tensor::new(&[[0.7f32, 100.], [-5., 5.]], &Device::Cpu).unwrap();
+        let loss = head.loss(&out, &y, &mask).unwrap().to_scalar::<f32>().unwrap();
+        assert!((loss - 0.04).abs() < 1e-6, "{loss}");
+    }
+
+    #[test]
+    fn labels_and_unknown_tasks() {
+        let head = Head::for_task("promoter", vec![], 0, true).unwrap();
+        let labels = Float32Array::from(vec![Some(1.0), Some(0.0), None]);
+        let (y, mask) = head
+            .targets(&batch("label", Arc::new(labels)), &Device::Cpu)
+            .unwrap();
+        assert_eq!(y.flatten_all().unwrap().to_vec1::<f32>().unwrap(), vec![1., 0., 0.]);
+        assert_eq!(mask.flatten_all().unwrap().to_vec1::<f32>().unwrap(), vec![1., 1., 0.]);
+        let err = Head::for_task("splicing", vec![], 0, true).unwrap_err();
+        assert!(err.to_string().contains("promoter, methylation"), "{err}");
+        assert!(Head::for_task("chromatin", vec![], 0, true).is_err());
+    }
+}

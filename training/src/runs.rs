@@ -1,0 +1,173 @@
+//! Runs: each training or pre-training run has a folder in the store
+//! (`runs/RUN_ID/` with `model.safetensors`, `config.json` and, for BPE,
+//! `bpe.json`) and one row in the `runs` table, written when it finishes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use anyhow::{bail, Context, Result};
+use arrow::array::{
+    ArrayRef, AsArray, Float32Builder, Float64Array, Int32Array, Int64Array, ListBuilder,
+    RecordBatch, StringArray, TimestampMicrosecondArray, UInt64Array,
+};
+use dnabench_engine::Store;
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ModelKind, TokenizerKind, TrainConfig};
+use crate::heads::Head;
+use crate::network::NetworkConfig;
+
+/// Everything needed to rebuild a run's model and read its data again:
+/// written as `config.json` and into `runs.config`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub run_id: String,
+    /// `train` or `pretrain`.
+    pub kind: String,
+    pub task: String,
+    pub dataset: String,
+    pub model: ModelKind,
+    pub tokenizer: TokenizerKind,
+    pub network: NetworkConfig,
+    /// None for pre-training, whose head predicts masked tokens.
+    pub head: Option<Head>,
+    /// Whether the model reads `alt_seq` beside `seq` (variant tasks).
+    pub pair: bool,
+    /// Sequence length in bp.
+    pub length: usize,
+    pub train: TrainConfig,
+    /// The checkpoint this run started from.
+    pub init: Option<String>,
+}
+
+/// What a finished run measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRecord {
+    pub config: RunConfig,
+    pub data_table: String,
+    pub data_version: u64,
+    pub device: String,
+    pub parameters: usize,
+    pub started: SystemTime,
+    pub finished: SystemTime,
+    pub best_epoch: usize,
+    pub train_loss: Vec<f32>,
+    pub valid_loss: Vec<f32>,
+    pub examples_per_s: f64,
+}
+
+pub fn run_dir(store: &Store, run_id: &str) -> PathBuf {
+    store.root().join("runs").join(run_id)
+}
+
+pub fn checkpoint_path(store: &Store, run_id: &str) -> PathBuf {
+    run_dir(store, run_id).join("model.safetensors")
+}
+
+/// A new run id: `DATASET-MODEL-N`, N one more than the runs so far with
+/// that prefix (or folders left by runs that did not finish).
+pub fn new_run_id(store: &Store, dataset: &str, model: &str) -> String {
+    let prefix = format!("{dataset}-{model}-");
+    let used = std::fs::read_dir(store.root().join("runs"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()?
+                        .strip_prefix(&prefix)?
+                        .parse::<usize>()
+                        .ok()
+                })
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(0);
+    format!("{prefix}{}", used + 1)
+}
+
+fn micros(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+fn losses(values: &[f32]) -> ArrayRef {
+    let mut b = ListBuilder::new(Float32Builder::new());
+    b.values().append_slice(values);
+    b.append(true);
+    Arc::new(b.finish())
+}
+
+/// Appends `record` to `runs` in one commit.
+pub async fn write_run(store: &Store, record: &RunRecord) -> Result<()> {
+    let c = &record.config;
+    let checkpoint = Path::new("runs").join(&c.run_id).join("model.safetensors");
+    let utc = |t: SystemTime| {
+        Arc::new(TimestampMicrosecondArray::from(vec![micros(t)]).with_timezone("UTC")) as ArrayRef
+    };
+    let text = |s: &str| Arc::new(StringArray::from(vec![s])) as ArrayRef;
+    let columns: Vec<ArrayRef> = vec![
+        text(&c.run_id),
+        text(&c.kind),
+        text(&c.task),
+        text(&c.dataset),
+        text(&c.model.to_string()),
+        text(&c.tokenizer.to_string()),
+        text(&serde_json::to_string(c)?),
+        text(&record.data_table),
+        Arc::new(UInt64Array::from(vec![record.data_version])),
+        Arc::new(StringArray::from(vec![c.init.clone()])),
+        text(&record.device),
+        Arc::new(Int64Array::from(vec![record.parameters as i64])),
+        utc(record.started),
+        utc(record.finished),
+        Arc::new(Int32Array::from(vec![record.train_loss.len() as i32])),
+        Arc::new(Int32Array::from(vec![record.best_epoch as i32])),
+        losses(&record.train_loss),
+        losses(&record.valid_loss),
+        Arc::new(Float64Array::from(vec![record.examples_per_s])),
+        text(&checkpoint.to_string_lossy()),
+    ];
+    let schema = dnabench_schemas::runs_schema();
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    store.append("runs", schema, vec![batch]).await?;
+    Ok(())
+}
+
+/// The config of run `run_id`, from the `runs` table.
+pub async fn read_run(store: &Store, run_id: &str) -> Result<RunConfig> {
+    if !store.has_table("runs") {
+        bail!(
+            "store {} has no runs yet; train one with 'dnabench train'",
+            store.root().display()
+        );
+    }
+    let ds = store.dataset("runs").await?;
+    let filter = format!("run_id = '{}'", run_id.replace('\'', "''"));
+    let mut scan = ds.scan();
+    scan.filter(&filter)?.project(&["config"])?;
+    let batches: Vec<RecordBatch> = scan.try_into_stream().await?.try_collect().await?;
+    let Some(json) = batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .map(|b| b.column(0).as_string::<i32>().value(0).to_string())
+    else {
+        let mut scan = ds.scan();
+        scan.project(&["run_id"])?;
+        let all: Vec<RecordBatch> = scan.try_into_stream().await?.try_collect().await?;
+        let ids: Vec<String> = all
+            .iter()
+            .flat_map(|b| {
+                let c = b.column(0).as_string::<i32>();
+                (0..b.num_rows())
+                    .map(|i| c.value(i).to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        bail!("no run '{run_id}' in runs; the runs are: {}", ids.join(", "));
+    };
+    serde_json::from_str(&json).with_context(|| format!("runs.config of run '{run_id}'"))
+}
