@@ -68,6 +68,21 @@ names!(ModelKind, "model", ModelKind::Cnn => "cnn", ModelKind::CnnLstm => "cnn_l
 names!(TokenizerKind, "tokenizer", TokenizerKind::OneHot => "one_hot", TokenizerKind::Kmer => "kmer", TokenizerKind::Kpatch => "kpatch", TokenizerKind::Bpe => "bpe");
 names!(Positions, "position kind", Positions::Rotary => "rotary", Positions::Relative => "relative", Positions::Absolute => "absolute");
 
+/// `cpu`, `cuda` or `cuda:N`. CUDA needs a build with the `cuda` feature.
+pub fn parse_device(name: &str) -> Result<candle_core::Device> {
+    let ordinal = match name {
+        "cpu" => return Ok(candle_core::Device::Cpu),
+        "cuda" => 0,
+        other => match other.strip_prefix("cuda:").map(str::parse::<usize>) {
+            Some(Ok(n)) => n,
+            _ => bail!("unknown device '{other}'; give cpu, cuda or cuda:N"),
+        },
+    };
+    candle_core::Device::new_cuda(ordinal).with_context(|| {
+        format!("cannot open {name} (is this a build with --features cuda, on a machine with a GPU?)")
+    })
+}
+
 /// Optimizer and loop settings; the defaults are the paper's (AdamW,
 /// learning rate 1e-4 with warm-up, gradient clipping 1, batch 64).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,10 +9,13 @@ pub mod losses;
 pub mod models;
 pub mod network;
 pub mod optim;
+pub mod predict;
+pub mod pretrain;
 pub mod runs;
 pub mod tokenizers;
 pub mod train;
 
+pub use candle_core::Device;
 pub use loader::{Loader, LoaderConfig};
 
 pub use tokenizers::one_hot;

@@ -88,6 +88,39 @@ pub fn new_run_id(store: &Store, dataset: &str, model: &str) -> String {
     format!("{prefix}{}", used + 1)
 }
 
+/// A run folder being written: removed on drop unless the run finished,
+/// so a failed run leaves nothing behind.
+pub struct RunDirGuard {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl RunDirGuard {
+    pub fn create(path: &Path) -> Result<RunDirGuard> {
+        if path.exists() {
+            bail!("run folder {} exists already", path.display());
+        }
+        std::fs::create_dir_all(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(RunDirGuard {
+            path: path.to_path_buf(),
+            keep: false,
+        })
+    }
+
+    pub fn keep(mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for RunDirGuard {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
 fn micros(t: SystemTime) -> i64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_micros() as i64)

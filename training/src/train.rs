@@ -233,7 +233,7 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
         _ => None,
     };
     let encoder = Encoder::new(req.tokenizer, bpe.clone())?;
-    let network_cfg = NetworkConfig::new(
+    let mut network_cfg = NetworkConfig::new(
         req.model,
         &encoder,
         req.positions,
@@ -241,6 +241,27 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
         head.outputs(),
         &req.config.model,
     )?;
+    // Fine-tuning a pre-trained run keeps its sizes; only the head and,
+    // where positions allow, the input length are the task's.
+    if let (Some(i), NetworkConfig::Transformer(task_cfg)) = (&req.init, &network_cfg) {
+        if let Ok(pretrained) = rt.block_on(runs::read_run(store, i)) {
+            if pretrained.tokenizer != req.tokenizer {
+                bail!(
+                    "run '{i}' was trained with the {} tokenizer; fine-tune it with --tokenizer {}",
+                    pretrained.tokenizer,
+                    pretrained.tokenizer
+                );
+            }
+            if let NetworkConfig::Transformer(mut cfg) = pretrained.network {
+                cfg.outputs = task_cfg.outputs;
+                if cfg.positions != Positions::Absolute || task_cfg.max_tokens > cfg.max_tokens {
+                    cfg.max_tokens = task_cfg.max_tokens;
+                }
+                cfg.dropout = task_cfg.dropout;
+                network_cfg = NetworkConfig::Transformer(cfg);
+            }
+        }
+    }
     let run_id = match &req.run_id {
         Some(id) => id.clone(),
         None => runs::new_run_id(store, &req.dataset, &req.model.to_string()),
@@ -305,7 +326,7 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
         cfg.clip,
     )?;
 
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let guard = runs::RunDirGuard::create(&dir)?;
     // Written before the checkpoint, so a run folder always says what it is.
     std::fs::write(dir.join("config.json"), serde_json::to_string_pretty(&config)?)?;
     if let Some(bpe) = &bpe {
@@ -384,5 +405,6 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
         examples_per_s: examples as f64 / busy.max(1e-9),
     };
     rt.block_on(runs::write_run(store, &record))?;
+    guard.keep();
     Ok(record)
 }

@@ -101,10 +101,7 @@ impl CnnFc {
     /// channels · flat length)`.
     pub fn embed(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
         let mut h = self.convs[0].forward(x)?.relu()?;
-        h = h
-            .unsqueeze(2)?
-            .max_pool2d_with_stride((1, self.cfg.pool_kernel), (1, self.cfg.pool_stride))?
-            .squeeze(2)?;
+        h = super::pool::max_pool1d(&h, self.cfg.pool_kernel, self.cfg.pool_stride)?;
         for conv in &self.convs[1..] {
             h = conv.forward(&h)?.relu()?;
         }
@@ -126,7 +123,8 @@ mod tests {
             length: 60,
             channels: vec![8, 8],
             kernels: vec![9, 3],
-            pool_kernel: 4,
+            // Overlapping, as the paper's 5/4: candle's own pool has no gradient for it.
+            pool_kernel: 5,
             pool_stride: 4,
             dropout: 0.1,
             outputs: 2,

@@ -83,10 +83,7 @@ impl CnnLstm {
     /// The layer before the outputs: `(batch, fc)`.
     pub fn embed(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let h = self.conv.forward(x)?.relu()?;
-        let h = h
-            .unsqueeze(2)?
-            .max_pool2d_with_stride((1, self.cfg.pool_kernel), (1, self.cfg.pool_stride))?
-            .squeeze(2)?;
+        let h = super::pool::max_pool1d(&h, self.cfg.pool_kernel, self.cfg.pool_stride)?;
         let h = self.dropout.forward(&h, train)?;
         let h = self.lstm.forward(&h.transpose(1, 2)?.contiguous()?)?;
         let h = self.dropout.forward(&h.flatten_from(D::Minus2)?, train)?;
@@ -114,7 +111,7 @@ mod tests {
             channels: 8,
             kernel: 7,
             pool_kernel: 6,
-            pool_stride: 6,
+            pool_stride: 5,
             lstm_hidden: 6,
             fc: 8,
             dropout: 0.1,

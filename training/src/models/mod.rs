@@ -7,6 +7,7 @@ pub mod conv;
 pub mod lstm;
 #[cfg(test)]
 mod planted;
+pub mod pool;
 pub mod transformer;
 
 pub use cnn::{CnnConfig, CnnFc};

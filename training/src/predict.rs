@@ -1,0 +1,162 @@
+//! `dnabench predict`: runs a trained model over a split of its dataset and
+//! writes `predictions` (run_id, dataset, example_id, split, output) in one
+//! commit.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use arrow::array::{ArrayRef, AsArray, Float32Builder, ListBuilder, RecordBatch, StringArray};
+use candle_core::{DType, Device};
+use candle_nn::{VarBuilder, VarMap};
+use dnabench_engine::Store;
+
+use crate::checkpoint;
+use crate::config::TokenizerKind;
+use crate::loader::{Loader, LoaderConfig};
+use crate::network::{Encoder, Network};
+use crate::runs::{self, RunConfig};
+use crate::tokenizers::BpeTokenizer;
+use crate::train::{progress_bar, Predictor};
+
+/// What `dnabench predict` was asked for.
+#[derive(Debug, Clone)]
+pub struct PredictRequest {
+    pub run_id: String,
+    /// Splits to predict (`train`, `valid`, `test`).
+    pub splits: Vec<String>,
+    pub device: Device,
+    pub batch_size: usize,
+    pub progress: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PredictSummary {
+    pub rows: usize,
+    pub examples_per_s: f64,
+}
+
+/// The model of a finished run, with its best checkpoint loaded.
+pub fn load_predictor(store: &Store, config: &RunConfig, device: &Device) -> Result<Predictor> {
+    let dir = runs::run_dir(store, &config.run_id);
+    let bpe = match config.tokenizer {
+        TokenizerKind::Bpe => {
+            Some(BpeTokenizer::load(&dir.join("bpe.json")).map_err(anyhow::Error::msg)?)
+        }
+        _ => None,
+    };
+    let encoder = Encoder::new(config.tokenizer, bpe)?;
+    let map = VarMap::new();
+    let network = Network::new(
+        VarBuilder::from_varmap(&map, DType::F32, device),
+        &config.network,
+    )?;
+    checkpoint::load(&map, &dir.join("model.safetensors"), device)?;
+    Ok(Predictor {
+        network,
+        encoder,
+        pair: config.pair,
+        device: device.clone(),
+    })
+}
+
+pub fn predict(store: &Store, req: &PredictRequest) -> Result<PredictSummary> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let config = rt.block_on(runs::read_run(store, &req.run_id))?;
+    if config.head.is_none() {
+        bail!(
+            "run '{}' is a {} run with no task head; predict with a run that fine-tuned it",
+            req.run_id,
+            config.kind
+        );
+    }
+    rt.block_on(refuse_existing(store, &req.run_id, &req.splits))?;
+    let predictor = load_predictor(store, &config, &req.device)?;
+    let mut columns = vec!["example_id", "seq"];
+    if config.pair {
+        columns.push("alt_seq");
+    }
+    let clock = Instant::now();
+    let mut batches = Vec::new();
+    let mut rows = 0;
+    for split in &req.splits {
+        let loader = Loader::open(
+            store,
+            LoaderConfig {
+                batch_size: req.batch_size,
+                shuffle: false,
+                ..LoaderConfig::new(&config.dataset, split, &columns)
+            },
+        )?;
+        let bar = progress_bar(req.progress, loader.batches_per_epoch() as u64);
+        bar.set_prefix(format!("{} {split}", req.run_id));
+        for batch in loader.epoch(0) {
+            let batch = batch?;
+            let outputs = predictor.outputs(&batch, false)?.to_vec2::<f32>()?;
+            batches.push(prediction_batch(&config, split, &batch, &outputs)?);
+            rows += batch.num_rows();
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+    }
+    let per_s = rows as f64 / clock.elapsed().as_secs_f64().max(1e-9);
+    let schema = dnabench_schemas::predictions_schema();
+    rt.block_on(store.append("predictions", schema, batches))
+        .context("writing predictions")?;
+    Ok(PredictSummary {
+        rows,
+        examples_per_s: per_s,
+    })
+}
+
+fn prediction_batch(
+    config: &RunConfig,
+    split: &str,
+    batch: &RecordBatch,
+    outputs: &[Vec<f32>],
+) -> Result<RecordBatch> {
+    let n = batch.num_rows();
+    let ids = batch
+        .column_by_name("example_id")
+        .context("batch has no example_id")?
+        .as_string::<i32>()
+        .clone();
+    let mut output = ListBuilder::new(Float32Builder::new());
+    for row in outputs {
+        output.values().append_slice(row);
+        output.append(true);
+    }
+    let repeat = |s: &str| Arc::new(StringArray::from(vec![s; n])) as ArrayRef;
+    Ok(RecordBatch::try_new(
+        dnabench_schemas::predictions_schema(),
+        vec![
+            repeat(&config.run_id),
+            repeat(&config.dataset),
+            Arc::new(ids),
+            repeat(split),
+            Arc::new(output.finish()),
+        ],
+    )?)
+}
+
+/// Predictions are written once per run and split.
+async fn refuse_existing(store: &Store, run_id: &str, splits: &[String]) -> Result<()> {
+    if !store.has_table("predictions") {
+        return Ok(());
+    }
+    let ds = store.dataset("predictions").await?;
+    for split in splits {
+        let filter = format!(
+            "run_id = '{}' AND split = '{}'",
+            run_id.replace('\'', "''"),
+            split.replace('\'', "''")
+        );
+        let n = ds.count_rows(Some(filter)).await?;
+        if n > 0 {
+            bail!("predictions already holds {n} rows of run '{run_id}', split '{split}'");
+        }
+    }
+    Ok(())
+}
