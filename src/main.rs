@@ -412,9 +412,15 @@ fn pretrain(args: PretrainArgs) -> Result<()> {
 fn predict(args: PredictArgs) -> Result<()> {
     let store = Store::open(&args.store.store)?;
     let splits: Vec<String> = if args.split == "all" {
-        dnabench_schemas::SPLITS.iter().map(|s| s.to_string()).collect()
+        dnabench_schemas::SPLITS
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     } else {
-        args.split.split(',').map(|s| s.trim().to_string()).collect()
+        args.split
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .collect()
     };
     for s in &splits {
         if !dnabench_schemas::SPLITS.contains(&s.as_str()) {

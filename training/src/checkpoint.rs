@@ -147,8 +147,15 @@ mod tests {
             dropout: 0.0,
             outputs: 7,
         };
-        CnnFc::new(VarBuilder::from_varmap(&tuned, DType::F32, &Device::Cpu), &cfg).unwrap();
-        assert!(load(&tuned, &path, &Device::Cpu).is_err(), "the heads differ");
+        CnnFc::new(
+            VarBuilder::from_varmap(&tuned, DType::F32, &Device::Cpu),
+            &cfg,
+        )
+        .unwrap();
+        assert!(
+            load(&tuned, &path, &Device::Cpu).is_err(),
+            "the heads differ"
+        );
         assert_eq!(load_backbone(&tuned, &path, &Device::Cpu).unwrap(), 4);
         let data = tuned.data().lock().unwrap();
         let same = |name: &str| {

@@ -79,7 +79,9 @@ pub fn parse_device(name: &str) -> Result<candle_core::Device> {
         },
     };
     candle_core::Device::new_cuda(ordinal).with_context(|| {
-        format!("cannot open {name} (is this a build with --features cuda, on a machine with a GPU?)")
+        format!(
+            "cannot open {name} (is this a build with --features cuda, on a machine with a GPU?)"
+        )
     })
 }
 
@@ -185,7 +187,11 @@ pub fn override_fields<T: Serialize + serde::de::DeserializeOwned>(
             known.sort();
             bail!(
                 "{what} config has no field '{key}'; its fields: {}",
-                known.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                known
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
         fields.insert(key.clone(), v.clone());

@@ -145,8 +145,7 @@ impl Head {
                 }
             }
             Head::Regression {
-                from_targets: true,
-                ..
+                from_targets: true, ..
             } => {
                 let lists = array.as_list::<i32>();
                 for row in 0..rows {
@@ -253,10 +252,17 @@ mod tests {
         let (y, mask) = head
             .targets(&batch("targets", Arc::new(lists)), &Device::Cpu)
             .unwrap();
-        assert_eq!(mask.to_vec2::<f32>().unwrap(), vec![vec![1., 0.], vec![0., 0.]]);
+        assert_eq!(
+            mask.to_vec2::<f32>().unwrap(),
+            vec![vec![1., 0.], vec![0., 0.]]
+        );
         // Only the one unmasked value counts: (0.7 − 0.5)².
         let out = Tensor::new(&[[0.7f32, 100.], [-5., 5.]], &Device::Cpu).unwrap();
-        let loss = head.loss(&out, &y, &mask).unwrap().to_scalar::<f32>().unwrap();
+        let loss = head
+            .loss(&out, &y, &mask)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
         assert!((loss - 0.04).abs() < 1e-6, "{loss}");
     }
 
@@ -267,8 +273,14 @@ mod tests {
         let (y, mask) = head
             .targets(&batch("label", Arc::new(labels)), &Device::Cpu)
             .unwrap();
-        assert_eq!(y.flatten_all().unwrap().to_vec1::<f32>().unwrap(), vec![1., 0., 0.]);
-        assert_eq!(mask.flatten_all().unwrap().to_vec1::<f32>().unwrap(), vec![1., 1., 0.]);
+        assert_eq!(
+            y.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            vec![1., 0., 0.]
+        );
+        assert_eq!(
+            mask.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            vec![1., 1., 0.]
+        );
         let err = Head::for_task("splicing", vec![], 0, true).unwrap_err();
         assert!(err.to_string().contains("promoter, methylation"), "{err}");
         assert!(Head::for_task("chromatin", vec![], 0, true).is_err());

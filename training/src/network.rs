@@ -56,7 +56,8 @@ impl NetworkConfig {
                 "cnn_lstm",
             )?),
             ModelKind::Transformer => {
-                let mut cfg = TransformerConfig::paper(tokenizer.max_tokens(length), outputs, positions);
+                let mut cfg =
+                    TransformerConfig::paper(tokenizer.max_tokens(length), outputs, positions);
                 cfg.vocab = tokenizer.vocab_size();
                 // The kernel-7 convolution belongs to the k-patch tokenizer.
                 if !matches!(tokenizer, Encoder::Tokens(TokenizerKind::Kpatch, _)) {
@@ -187,12 +188,20 @@ mod tests {
         let err = NetworkConfig::new(ModelKind::Cnn, &kpatch, Positions::Rotary, 500, 1, &none)
             .unwrap_err();
         assert!(err.to_string().contains("--tokenizer one_hot"), "{err}");
-        let Ok(NetworkConfig::Transformer(cfg)) =
-            NetworkConfig::new(ModelKind::Transformer, &kpatch, Positions::Rotary, 500, 1, &none)
-        else {
+        let Ok(NetworkConfig::Transformer(cfg)) = NetworkConfig::new(
+            ModelKind::Transformer,
+            &kpatch,
+            Positions::Rotary,
+            500,
+            1,
+            &none,
+        ) else {
             panic!("a transformer config")
         };
-        assert_eq!((cfg.max_tokens, cfg.vocab, cfg.token_conv), (125, 629, Some(7)));
+        assert_eq!(
+            (cfg.max_tokens, cfg.vocab, cfg.token_conv),
+            (125, 629, Some(7))
+        );
         assert!(Encoder::new(TokenizerKind::Bpe, None).is_err());
     }
 

@@ -51,19 +51,35 @@ struct Window {
 
 /// Non-overlapping windows with at most 10 % N, each on both strands,
 /// split into training and validation windows by a hash of their place.
-fn windows(genome: &Genome, width: usize, valid_fraction: f64, seed: u64) -> (Vec<Window>, Vec<Window>) {
+fn windows(
+    genome: &Genome,
+    width: usize,
+    valid_fraction: f64,
+    seed: u64,
+) -> (Vec<Window>, Vec<Window>) {
     let (mut train, mut valid) = (Vec::new(), Vec::new());
     for (chrom, c) in genome.chroms().iter().enumerate() {
         for start in (0..c.seq.len() / width).map(|i| i * width) {
-            let ns = c.seq[start..start + width].iter().filter(|&&b| b == b'N').count();
+            let ns = c.seq[start..start + width]
+                .iter()
+                .filter(|&&b| b == b'N')
+                .count();
             if ns * 10 > width {
                 continue;
             }
             let key = format!("{}:{start}", c.name);
             let held_out = hash_uniform(key.as_bytes(), seed as i64) < valid_fraction;
             for reverse in [false, true] {
-                let w = Window { chrom, start, reverse };
-                if held_out { valid.push(w) } else { train.push(w) }
+                let w = Window {
+                    chrom,
+                    start,
+                    reverse,
+                };
+                if held_out {
+                    valid.push(w)
+                } else {
+                    train.push(w)
+                }
             }
         }
     }
@@ -72,12 +88,7 @@ fn windows(genome: &Genome, width: usize, valid_fraction: f64, seed: u64) -> (Ve
 
 /// Token ids with masking applied, the original ids, and a 0/1 weight per
 /// position (1 where the model must predict).
-fn mask_tokens(
-    ids: &[u32],
-    vocab: usize,
-    rate: f64,
-    rng: &mut ChaCha8Rng,
-) -> (Vec<u32>, Vec<f32>) {
+fn mask_tokens(ids: &[u32], vocab: usize, rate: f64, rng: &mut ChaCha8Rng) -> (Vec<u32>, Vec<f32>) {
     let mut input = ids.to_vec();
     let mut weight = vec![0f32; ids.len()];
     for (i, id) in ids.iter().enumerate() {
@@ -105,6 +116,10 @@ fn mask_tokens(
 struct Mlm {
     backbone: Transformer,
     to_vocab: Linear,
+    encoder: Encoder,
+    width: usize,
+    rate: f64,
+    device: Device,
 }
 
 impl Mlm {
@@ -112,25 +127,31 @@ impl Mlm {
     fn loss(
         &self,
         genome: &Genome,
-        encoder: &Encoder,
         windows: &[Window],
-        width: usize,
-        rate: f64,
         rng: &mut ChaCha8Rng,
-        device: &Device,
         train: bool,
     ) -> Result<Tensor> {
+        let (encoder, width, rate, device) = (&self.encoder, self.width, self.rate, &self.device);
         let mut seqs = Vec::with_capacity(windows.len());
         for w in windows {
             let mut s = Vec::with_capacity(width);
-            genome.window_into(w.chrom, w.start as i64, (w.start + width) as i64, w.reverse, &mut s);
+            genome.window_into(
+                w.chrom,
+                w.start as i64,
+                (w.start + width) as i64,
+                w.reverse,
+                &mut s,
+            );
             seqs.push(s);
         }
         let refs: Vec<&[u8]> = seqs.iter().map(|s| &s[..]).collect();
         let original = encoder.encode(&refs, device)?;
         let (rows, tokens) = original.dims2()?;
         let flat: Vec<u32> = original.flatten_all()?.to_vec1()?;
-        let (mut input, mut weight) = (Vec::with_capacity(flat.len()), Vec::with_capacity(flat.len()));
+        let (mut input, mut weight) = (
+            Vec::with_capacity(flat.len()),
+            Vec::with_capacity(flat.len()),
+        );
         for row in flat.chunks(tokens) {
             let (i, w) = mask_tokens(row, encoder.vocab_size(), rate, rng);
             input.extend(i);
@@ -139,7 +160,10 @@ impl Mlm {
         let input = Tensor::from_vec(input, (rows, tokens), device)?;
         let weight = Tensor::from_vec(weight, rows * tokens, device)?;
         let states = self.backbone.states(&input, train)?.narrow(1, 1, tokens)?;
-        let logits = self.to_vocab.forward(&states)?.reshape((rows * tokens, ()))?;
+        let logits = self
+            .to_vocab
+            .forward(&states)?
+            .reshape((rows * tokens, ()))?;
         let log_p = ops::log_softmax(&logits, D::Minus1)?;
         let picked = log_p
             .gather(&original.flatten_all()?.unsqueeze(1)?, 1)?
@@ -155,12 +179,14 @@ pub fn pretrain(store: &Store, req: &PretrainRequest) -> Result<RunRecord> {
     if !(0.0..1.0).contains(&req.mask_rate) || req.mask_rate == 0.0 {
         bail!("--mask-rate must be in (0, 1), not {}", req.mask_rate);
     }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let started = SystemTime::now();
     let cfg = &req.config.train;
-    let genome = rt
-        .block_on(Genome::load(store))?
-        .context("pre-training reads the genome, and the store has none (dnabench ingest genome)")?;
+    let genome = rt.block_on(Genome::load(store))?.context(
+        "pre-training reads the genome, and the store has none (dnabench ingest genome)",
+    )?;
     let version = rt.block_on(store.dataset("genome"))?.version_id();
     let (train, valid) = windows(&genome, req.window, req.valid_fraction, cfg.seed);
     if train.is_empty() || valid.is_empty() {
@@ -186,7 +212,10 @@ pub fn pretrain(store: &Store, req: &PretrainRequest) -> Result<RunRecord> {
         unreachable!("a transformer config")
     };
     let model_cfg: TransformerConfig = override_fields(&base, &req.config.model, "transformer")?;
-    let run_id = req.run_id.clone().unwrap_or_else(|| runs::new_run_id(store, "genome", "mlm"));
+    let run_id = req
+        .run_id
+        .clone()
+        .unwrap_or_else(|| runs::new_run_id(store, "genome", "mlm"));
     let dir = runs::run_dir(store, &run_id);
     if dir.exists() {
         bail!("run '{run_id}' exists already at {}", dir.display());
@@ -210,6 +239,10 @@ pub fn pretrain(store: &Store, req: &PretrainRequest) -> Result<RunRecord> {
     let mlm = Mlm {
         backbone: Transformer::new(vb.clone(), &model_cfg)?,
         to_vocab: linear(model_cfg.hidden, model_cfg.vocab, vb.pp("mlm"))?,
+        encoder,
+        width: req.window,
+        rate: req.mask_rate,
+        device: req.device.clone(),
     };
     let batch = cfg.batch_size.max(1);
     let mut per_epoch = train.len().div_ceil(batch);
@@ -225,7 +258,10 @@ pub fn pretrain(store: &Store, req: &PretrainRequest) -> Result<RunRecord> {
         cfg.clip,
     )?;
     let guard = runs::RunDirGuard::create(&dir)?;
-    std::fs::write(dir.join("config.json"), serde_json::to_string_pretty(&config)?)?;
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_string_pretty(&config)?,
+    )?;
     if let Some(bpe) = &bpe {
         bpe.save(&dir.join("bpe.json"))?;
     }
@@ -242,7 +278,7 @@ pub fn pretrain(store: &Store, req: &PretrainRequest) -> Result<RunRecord> {
         let clock = Instant::now();
         let (mut sum, mut seen) = (0f64, 0usize);
         for chunk in order.chunks(batch).take(per_epoch) {
-            let loss = mlm.loss(&genome, &encoder, chunk, req.window, req.mask_rate, &mut rng, &req.device, true)?;
+            let loss = mlm.loss(&genome, chunk, &mut rng, true)?;
             optim.backward_step(&loss)?;
             let loss = loss.to_scalar::<f32>()?;
             sum += f64::from(loss) * chunk.len() as f64;
@@ -261,7 +297,7 @@ pub fn pretrain(store: &Store, req: &PretrainRequest) -> Result<RunRecord> {
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5eed);
         let (mut vsum, mut vseen) = (0f64, 0usize);
         for chunk in valid.chunks(batch) {
-            let loss = mlm.loss(&genome, &encoder, chunk, req.window, req.mask_rate, &mut rng, &req.device, false)?;
+            let loss = mlm.loss(&genome, chunk, &mut rng, false)?;
             vsum += f64::from(loss.to_scalar::<f32>()?) * chunk.len() as f64;
             vseen += chunk.len();
         }

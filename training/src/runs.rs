@@ -200,7 +200,10 @@ pub async fn read_run(store: &Store, run_id: &str) -> Result<RunConfig> {
                     .collect::<Vec<_>>()
             })
             .collect();
-        bail!("no run '{run_id}' in runs; the runs are: {}", ids.join(", "));
+        bail!(
+            "no run '{run_id}' in runs; the runs are: {}",
+            ids.join(", ")
+        );
     };
     serde_json::from_str(&json).with_context(|| format!("runs.config of run '{run_id}'"))
 }

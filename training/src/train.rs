@@ -156,7 +156,8 @@ pub(crate) async fn bpe_for_run(
         vocab_size,
         ..BpeConfig::default()
     };
-    BpeTokenizer::train(genome.chroms().iter().map(|c| &c.seq[..]), &cfg).map_err(anyhow::Error::msg)
+    BpeTokenizer::train(genome.chroms().iter().map(|c| &c.seq[..]), &cfg)
+        .map_err(anyhow::Error::msg)
 }
 
 /// The checkpoint file `init` names: a run id of the store or a path.
@@ -225,11 +226,9 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
         None => None,
     };
     let bpe = match req.tokenizer {
-        TokenizerKind::Bpe => Some(rt.block_on(bpe_for_run(
-            store,
-            init.as_deref(),
-            cfg.bpe_vocab,
-        ))?),
+        TokenizerKind::Bpe => {
+            Some(rt.block_on(bpe_for_run(store, init.as_deref(), cfg.bpe_vocab))?)
+        }
         _ => None,
     };
     let encoder = Encoder::new(req.tokenizer, bpe.clone())?;
@@ -328,7 +327,10 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
 
     let guard = runs::RunDirGuard::create(&dir)?;
     // Written before the checkpoint, so a run folder always says what it is.
-    std::fs::write(dir.join("config.json"), serde_json::to_string_pretty(&config)?)?;
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_string_pretty(&config)?,
+    )?;
     if let Some(bpe) = &bpe {
         bpe.save(&dir.join("bpe.json"))?;
     }
@@ -349,7 +351,10 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
             optim.backward_step(&loss)?;
             let loss = loss.to_scalar::<f32>()?;
             if !loss.is_finite() {
-                bail!("run {run_id}: the loss became {loss} in epoch {}; try a lower lr", epoch + 1);
+                bail!(
+                    "run {run_id}: the loss became {loss} in epoch {}; try a lower lr",
+                    epoch + 1
+                );
             }
             sum += f64::from(loss) * batch.num_rows() as f64;
             seen += batch.num_rows();

@@ -134,9 +134,15 @@ mod tests {
         assert_eq!(logits.dims(), &[5, 2]);
         let grads = bce_with_logits(&logits, &y).unwrap().backward().unwrap();
         let data = map.data().lock().unwrap();
-        assert_eq!(data.len(), 12, "conv 2, two directions of 3 each, fc 2, head 2");
+        assert_eq!(
+            data.len(),
+            12,
+            "conv 2, two directions of 3 each, fc 2, head 2"
+        );
         for (name, var) in data.iter() {
-            let g = grads.get(var).unwrap_or_else(|| panic!("no gradient for {name}"));
+            let g = grads
+                .get(var)
+                .unwrap_or_else(|| panic!("no gradient for {name}"));
             let g: Vec<f32> = g.flatten_all().unwrap().to_vec1().unwrap();
             assert!(g.iter().all(|v| v.is_finite()), "{name}");
             assert!(g.iter().any(|v| *v != 0.0), "zero gradient for {name}");

@@ -101,8 +101,19 @@ mod tests {
             .unwrap()
             .squeeze(1)
             .unwrap();
-        let from_full = out.narrow(1, 6, 1).unwrap().squeeze(1).unwrap().narrow(1, 5, 5).unwrap();
-        let diff = (b_last - from_full).unwrap().abs().unwrap().max_all().unwrap();
+        let from_full = out
+            .narrow(1, 6, 1)
+            .unwrap()
+            .squeeze(1)
+            .unwrap()
+            .narrow(1, 5, 5)
+            .unwrap();
+        let diff = (b_last - from_full)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap();
         assert!(diff.to_scalar::<f32>().unwrap() < 1e-6);
     }
 }

@@ -10,7 +10,9 @@ pub fn max_pool1d(x: &Tensor, kernel: usize, stride: usize) -> Result<Tensor> {
     let length = x.dim(D::Minus1)?;
     let stride = stride.max(1);
     if length < kernel || kernel == 0 {
-        candle_core::bail!("max_pool1d: input of length {length} is shorter than the kernel {kernel}");
+        candle_core::bail!(
+            "max_pool1d: input of length {length} is shorter than the kernel {kernel}"
+        );
     }
     let windows = (length - kernel) / stride + 1;
     // One strided selection per offset in the window, then the max across them.
@@ -48,6 +50,9 @@ mod tests {
             .unwrap()
             .squeeze(2)
             .unwrap();
-        assert_eq!(same.to_vec3::<f32>().unwrap(), reference.to_vec3::<f32>().unwrap());
+        assert_eq!(
+            same.to_vec3::<f32>().unwrap(),
+            reference.to_vec3::<f32>().unwrap()
+        );
     }
 }

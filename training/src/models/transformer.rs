@@ -208,7 +208,10 @@ impl Transformer {
             // Zeroed padding looks to the convolution like its own zero
             // padding at the end, so a padded sequence convolves as the
             // unpadded one does.
-            let keep = is_pad.to_dtype(x.dtype())?.affine(-1.0, 1.0)?.unsqueeze(2)?;
+            let keep = is_pad
+                .to_dtype(x.dtype())?
+                .affine(-1.0, 1.0)?
+                .unsqueeze(2)?;
             x = x.broadcast_mul(&keep)?;
             // Same-length convolution over the token axis.
             let k = self.cfg.token_conv.unwrap_or(1);

@@ -119,8 +119,7 @@ impl BpeTokenizer {
     }
 
     pub fn from_json(json: &str) -> Result<BpeTokenizer, String> {
-        let model: BPE =
-            serde_json::from_str(json).map_err(|e| format!("bpe vocabulary: {e}"))?;
+        let model: BPE = serde_json::from_str(json).map_err(|e| format!("bpe vocabulary: {e}"))?;
         let tokenizer = BpeTokenizer { model };
         tokenizer.check_specials()?;
         Ok(tokenizer)
@@ -138,9 +137,7 @@ impl BpeTokenizer {
 
     /// The bases of token `id`, or None for a special or unknown id.
     pub fn token(&self, id: u32) -> Option<String> {
-        self.model
-            .id_to_token(id)
-            .filter(|t| !t.starts_with('['))
+        self.model.id_to_token(id).filter(|t| !t.starts_with('['))
     }
 }
 
