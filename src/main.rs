@@ -71,6 +71,15 @@ enum Command {
     Pretrain(PretrainArgs),
     /// Run a trained model over a split and write `predictions`.
     Predict(PredictArgs),
+    /// Score a run's predictions with its task's metric query; writes `metrics`.
+    Eval {
+        #[arg(long)]
+        run: String,
+        #[arg(long, default_value = "test")]
+        split: String,
+        #[command(flatten)]
+        store: StoreArg,
+    },
     /// Ingest the bundled genome into a store and run sample queries.
     Quickstart {
         /// Where the quickstart store is written (replaced if it exists).
@@ -328,6 +337,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Materialize(args) => materialize(args).await?,
         Command::Tasks { store } => tasks(&Store::open(&store.store)?).await?,
         Command::Quickstart { store, data } => quickstart(&store, data).await?,
+        Command::Eval { run, split, store } => {
+            eval(&Store::open(&store.store)?, &run, &split).await?
+        }
         Command::Train(_) | Command::Pretrain(_) | Command::Predict(_) => {
             bail!("training commands run outside the async runtime")
         }
@@ -442,6 +454,21 @@ fn predict(args: PredictArgs) -> Result<()> {
         splits.join(", "),
         summary.examples_per_s
     );
+    Ok(())
+}
+
+async fn eval(store: &Store, run: &str, split: &str) -> Result<()> {
+    let evaluation = dnabench_engine::eval::evaluate(store, run, split).await?;
+    dnabench_engine::eval::write_metrics(store, &evaluation).await?;
+    println!(
+        "run {run} ({}, {split} split): {} metrics written to metrics",
+        evaluation.task,
+        evaluation.scores.len()
+    );
+    for s in &evaluation.scores {
+        let value = s.value.map_or("NULL".to_string(), |v| format!("{v:.4}"));
+        println!("  {:<18} {:<16} {value}", s.metric, s.group);
+    }
     Ok(())
 }
 

@@ -7,6 +7,7 @@ pub mod bedmethyl;
 pub mod bigwig;
 pub mod chrom_names;
 pub mod error;
+pub mod eval;
 pub mod fasta;
 pub mod fields;
 pub mod genome;

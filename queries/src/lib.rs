@@ -10,9 +10,11 @@
 //!
 //! and a caller fills them with `--param width=1000`.
 
+mod metrics;
 mod tasks;
 mod template;
 
+pub use metrics::{MetricQuery, METRIC_QUERIES};
 pub use tasks::{Task, TASKS};
 
 pub use template::{parse_assignment, render, ParamError, ParamSpec, SqlTemplate};

@@ -17,7 +17,7 @@ pub use annotation::{expression_schema, genes_schema};
 pub use examples::{examples_schema, REQUIRED_EXAMPLE_COLUMNS, SPLITS};
 pub use genome::{chroms_schema, genome_schema, GENOME_CHUNK_LEN};
 pub use intervals::{methylation_schema, peaks_schema, signal_schema};
-pub use runs::{predictions_schema, runs_schema};
+pub use runs::{metrics_schema, predictions_schema, runs_schema};
 pub use tracks::{tracks_schema, TRACK_KINDS};
 pub use validate::{validate_batch, SchemaMismatch};
 pub use variants::{eqtl_schema, mpra_schema, variants_schema};

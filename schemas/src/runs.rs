@@ -1,5 +1,6 @@
-//! The tables training writes: `runs` (one row per training, pre-training
-//! or prediction run) and `predictions` (a model's outputs per example).
+//! The tables of runs: `runs` (one row per training or pre-training run),
+//! `predictions` (a model's outputs per example) and `metrics` (the scores
+//! `eval` computes from them).
 
 use std::sync::Arc;
 
@@ -54,5 +55,18 @@ pub fn predictions_schema() -> SchemaRef {
         Field::new("example_id", DataType::Utf8, false),
         Field::new("split", DataType::Utf8, false),
         Field::new("output", list_f32(), false),
+    ]))
+}
+
+/// One metric of one run: `group` is `all`, a tissue, an element, an assay
+/// group or a sample, as the task's metric query names it.
+pub fn metrics_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("run_id", DataType::Utf8, false),
+        Field::new("task", DataType::Utf8, false),
+        Field::new("split", DataType::Utf8, false),
+        Field::new("metric", DataType::Utf8, false),
+        Field::new("group", DataType::Utf8, false),
+        Field::new("value", DataType::Float64, true),
     ]))
 }

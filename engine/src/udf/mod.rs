@@ -4,6 +4,7 @@
 mod args;
 pub mod gc_content;
 pub mod hash_uniform;
+pub mod metrics;
 pub mod mutate;
 pub mod overlap_len;
 pub mod revcomp;
@@ -34,6 +35,9 @@ pub fn register_all(ctx: &SessionContext, genome: Option<Arc<Genome>>) {
     ctx.register_udf(ScalarUDF::from(mutate::MutateUdf::new()));
     ctx.register_udf(ScalarUDF::from(hash_uniform::HashUniformUdf::new()));
     ctx.register_udf(ScalarUDF::from(overlap_len::OverlapLenUdf::new()));
+    for metric in metrics::all() {
+        ctx.register_udaf(metric);
+    }
 }
 
 /// The result of `sql` in `ctx` as a pretty-printed table, for tests.
