@@ -147,6 +147,7 @@ fn loader_rate() -> (usize, f64) {
 }
 
 fn main() {
+    dnabench_training::allocator::keep_freed_memory();
     let steps: usize = std::env::var("DNABENCH_BENCH_STEPS")
         .ok()
         .and_then(|s| s.parse().ok())

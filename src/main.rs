@@ -271,6 +271,7 @@ struct PredictArgs {
 }
 
 fn main() -> ExitCode {
+    training::allocator::keep_freed_memory();
     let cli = Cli::parse();
     // Training owns its threads (the loader's runtime); it runs outside the async runtime.
     let trained = match cli.command {

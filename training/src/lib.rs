@@ -1,6 +1,7 @@
 //! Training from dnabench tables: tokenizers, models, the streaming loader and
 //! the train and predict loops. Tensors live here and nowhere else.
 
+pub mod allocator;
 pub mod checkpoint;
 pub mod config;
 pub mod heads;

@@ -16,7 +16,7 @@
 /// false positives at or above it (cumulative).
 pub(crate) fn threshold_counts(scores: &[f64], positive: &[bool]) -> Vec<(f64, f64)> {
     let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    order.sort_unstable_by(|&a, &b| scores[b].total_cmp(&scores[a]));
     let (mut tp, mut fp) = (0.0, 0.0);
     let mut out = Vec::new();
     for (k, &i) in order.iter().enumerate() {

@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array};
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, ListArray};
+use arrow::buffer::OffsetBuffer;
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, FieldRef, Float64Type};
 use datafusion::common::{exec_err, Result, ScalarValue};
@@ -135,15 +136,23 @@ impl Accumulator for PairAccumulator {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let list = |v: &[f64]| {
-            ScalarValue::List(ScalarValue::new_list_nullable(
-                &v.iter()
-                    .map(|x| ScalarValue::Float64(Some(*x)))
-                    .collect::<Vec<_>>(),
-                &DataType::Float64,
-            ))
+        // One list per column, built as arrays: a ScalarValue per row would
+        // cost more than the metric itself on millions of rows.
+        let list = |v: Vec<f64>| {
+            let values = Float64Array::from(v);
+            let field = Arc::new(Field::new("item", DataType::Float64, true));
+            let offsets = OffsetBuffer::from_lengths([values.len()]);
+            ScalarValue::List(Arc::new(ListArray::new(
+                field,
+                offsets,
+                Arc::new(values),
+                None,
+            )))
         };
-        Ok(vec![list(&self.xs), list(&self.ys)])
+        Ok(vec![
+            list(std::mem::take(&mut self.xs)),
+            list(std::mem::take(&mut self.ys)),
+        ])
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
