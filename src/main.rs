@@ -80,7 +80,8 @@ enum Command {
         #[command(flatten)]
         store: StoreArg,
     },
-    /// Ingest the bundled genome into a store and run sample queries.
+    /// The whole benchmark on the bundled data: simulate, ingest, materialize the six
+    /// tasks, train a small CNN and Transformer per task, predict, score, report.
     Quickstart {
         /// Where the quickstart store is written (replaced if it exists).
         #[arg(long, default_value = "quickstart-store")]
@@ -88,6 +89,23 @@ enum Command {
         /// The bundled data folder.
         #[arg(long)]
         data: Option<PathBuf>,
+        /// Models to train: cnn, transformer (comma-separated), or none.
+        #[arg(long, default_value = "cnn,transformer")]
+        models: String,
+        /// Epochs per run (default: the quickstart configs').
+        #[arg(long)]
+        epochs: Option<usize>,
+    },
+    /// A Markdown leaderboard and PNG figures of the scored runs.
+    Report {
+        /// Runs to include (comma-separated; default: every run with test metrics).
+        #[arg(long)]
+        runs: Option<String>,
+        /// The folder to write report.md and the figures into.
+        #[arg(long, default_value = "report")]
+        out: PathBuf,
+        #[command(flatten)]
+        store: StoreArg,
     },
 }
 
@@ -278,6 +296,12 @@ fn main() -> ExitCode {
         Command::Train(args) => Some(train(args)),
         Command::Pretrain(args) => Some(pretrain(args)),
         Command::Predict(args) => Some(predict(args)),
+        Command::Quickstart {
+            store,
+            data,
+            models,
+            epochs,
+        } => Some(quickstart(&store, data, &models, epochs)),
         command => {
             return run_async(Cli { command });
         }
@@ -337,11 +361,26 @@ async fn run(cli: Cli) -> Result<()> {
         } => simulate(&out, seed, store.as_deref(), data).await?,
         Command::Materialize(args) => materialize(args).await?,
         Command::Tasks { store } => tasks(&Store::open(&store.store)?).await?,
-        Command::Quickstart { store, data } => quickstart(&store, data).await?,
+        Command::Report { runs, out, store } => {
+            let runs: Vec<String> = runs
+                .map(|r| r.split(',').map(|s| s.trim().to_string()).collect())
+                .unwrap_or_default();
+            let report =
+                dnabench_engine::report::report(&Store::open(&store.store)?, &runs, &out).await?;
+            println!("{}", report.leaderboard);
+            println!(
+                "report: {} ({} figures)",
+                report.markdown.display(),
+                report.figures.len()
+            );
+        }
         Command::Eval { run, split, store } => {
             eval(&Store::open(&store.store)?, &run, &split).await?
         }
-        Command::Train(_) | Command::Pretrain(_) | Command::Predict(_) => {
+        Command::Train(_)
+        | Command::Pretrain(_)
+        | Command::Predict(_)
+        | Command::Quickstart { .. } => {
             bail!("training commands run outside the async runtime")
         }
     }
@@ -751,7 +790,125 @@ fn data_dir(given: Option<PathBuf>) -> Result<PathBuf> {
         .context("cannot find the bundled data folder (give --data DIR)")
 }
 
-async fn quickstart(store_path: &Path, data: Option<PathBuf>) -> Result<()> {
+/// The quickstart's configs, embedded so that it runs from any folder.
+const QUICKSTART_CNN: &str = include_str!("../training/configs/quickstart_cnn.toml");
+const QUICKSTART_TRANSFORMER: &str =
+    include_str!("../training/configs/quickstart_transformer.toml");
+
+/// The quickstart: data steps in the async runtime, training outside it.
+fn quickstart(
+    store_path: &Path,
+    data: Option<PathBuf>,
+    models: &str,
+    epochs: Option<usize>,
+) -> Result<()> {
+    let started = std::time::Instant::now();
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(quickstart_data(store_path, data))?;
+    let models: Vec<&str> = models
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty() && *m != "none")
+        .collect();
+    for m in &models {
+        if !matches!(*m, "cnn" | "transformer") {
+            bail!("--models takes cnn and transformer, not '{m}'");
+        }
+    }
+    if models.is_empty() {
+        return Ok(());
+    }
+    let store = Store::open(store_path)?;
+    let mut runs = Vec::new();
+    for task in TASKS {
+        for model in &models {
+            // 40 kb is 10,000 patches: beyond attention on a CPU in minutes.
+            if *model == "transformer" && task.name == "expression" {
+                continue;
+            }
+            let (text, kind, tokenizer) = match *model {
+                "cnn" => (
+                    QUICKSTART_CNN,
+                    training::config::ModelKind::Cnn,
+                    training::config::TokenizerKind::OneHot,
+                ),
+                _ => (
+                    QUICKSTART_TRANSFORMER,
+                    training::config::ModelKind::Transformer,
+                    training::config::TokenizerKind::Kpatch,
+                ),
+            };
+            let mut config = training::config::ConfigFile::parse(text)?;
+            if let Some(e) = epochs {
+                config.train.epochs = e;
+            }
+            println!(
+                "\n$ dnabench train --task {} --model {model} --config training/configs/quickstart_{model}.toml --store {}",
+                task.name,
+                store_path.display()
+            );
+            let record = training::train::train(
+                &store,
+                training::train::TrainRequest {
+                    dataset: task.name.to_string(),
+                    model: kind,
+                    tokenizer,
+                    positions: training::models::Positions::Rotary,
+                    config,
+                    device: training::Device::Cpu,
+                    init: None,
+                    run_id: None,
+                    progress: std::io::stderr().is_terminal(),
+                },
+            )?;
+            print_run(&record, store_path);
+            let run_id = record.config.run_id.clone();
+            let summary = training::predict::predict(
+                &store,
+                &training::predict::PredictRequest {
+                    run_id: run_id.clone(),
+                    splits: vec!["valid".into(), "test".into()],
+                    device: training::Device::Cpu,
+                    batch_size: 256,
+                    progress: false,
+                },
+            )?;
+            println!(
+                "$ dnabench predict --run {run_id} --split valid,test: {} examples",
+                summary.rows
+            );
+            runtime.block_on(eval(&store, &run_id, "test"))?;
+            runs.push(run_id);
+        }
+    }
+    let out = store_path.with_file_name(format!(
+        "{}-report",
+        store_path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("quickstart")
+    ));
+    if out.exists() {
+        std::fs::remove_dir_all(&out)
+            .with_context(|| format!("cannot replace {}", out.display()))?;
+    }
+    println!(
+        "\n$ dnabench report --store {} --out {}",
+        store_path.display(),
+        out.display()
+    );
+    let report = runtime.block_on(dnabench_engine::report::report(&store, &runs, &out))?;
+    println!("{}", report.leaderboard);
+    println!(
+        "quickstart done in {:.0} s; the report is {} ({} figures)",
+        started.elapsed().as_secs_f64(),
+        report.markdown.display(),
+        report.figures.len()
+    );
+    Ok(())
+}
+
+async fn quickstart_data(store_path: &Path, data: Option<PathBuf>) -> Result<()> {
     let data = data_dir(data)?;
     let out = store_path.with_file_name(format!(
         "{}-sources",

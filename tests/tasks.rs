@@ -642,6 +642,8 @@ fn quickstart_simulates_ingests_and_materializes_every_task() {
         store.to_str().unwrap(),
         "--data",
         repo("data").to_str().unwrap(),
+        "--models",
+        "none",
     ]);
     for task in TASKS.iter().map(|t| t.name) {
         assert!(out.contains(&format!("materialized {task}: ")), "{out}");
@@ -654,6 +656,8 @@ fn quickstart_simulates_ingests_and_materializes_every_task() {
         store.to_str().unwrap(),
         "--data",
         repo("data").to_str().unwrap(),
+        "--models",
+        "none",
     ]);
     let examples_line = |text: &str| {
         text.lines()

@@ -19,7 +19,13 @@ fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("store");
-        ok(&["quickstart", "--store", store.to_str().unwrap()]);
+        ok(&[
+            "quickstart",
+            "--store",
+            store.to_str().unwrap(),
+            "--models",
+            "none",
+        ]);
         Fixture { _dir: dir, store }
     })
 }

@@ -19,6 +19,7 @@ pub mod interval_join;
 pub mod materialize;
 pub mod meme;
 pub mod output;
+pub mod report;
 pub mod session;
 pub mod simulate;
 pub mod sql;
