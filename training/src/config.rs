@@ -135,6 +135,17 @@ impl Default for TrainConfig {
     }
 }
 
+impl TrainConfig {
+    /// Batches per epoch of a split of `batches`, capped by `max_batches`.
+    pub fn batches_per_epoch(&self, batches: usize) -> usize {
+        if self.max_batches > 0 {
+            batches.min(self.max_batches)
+        } else {
+            batches
+        }
+    }
+}
+
 /// The contents of a `--config FILE.toml`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConfigFile {

@@ -80,6 +80,22 @@ impl Optim {
         })
     }
 
+    /// The optimizer of a run: `cfg`'s settings over `batches` per epoch.
+    pub fn for_run(
+        vars: Vec<Var>,
+        cfg: &crate::config::TrainConfig,
+        batches: usize,
+    ) -> Result<Optim> {
+        Optim::new(
+            vars,
+            cfg.lr,
+            cfg.weight_decay,
+            cfg.warmup_steps,
+            batches * cfg.epochs,
+            cfg.clip,
+        )
+    }
+
     /// Back-propagates `loss`, clips, and takes one step.
     pub fn backward_step(&mut self, loss: &Tensor) -> Result<()> {
         let mut grads = loss.backward()?;

@@ -245,26 +245,9 @@ pub fn pretrain(store: &Store, req: &PretrainRequest) -> Result<RunRecord> {
         device: req.device.clone(),
     };
     let batch = cfg.batch_size.max(1);
-    let mut per_epoch = train.len().div_ceil(batch);
-    if cfg.max_batches > 0 {
-        per_epoch = per_epoch.min(cfg.max_batches);
-    }
-    let mut optim = Optim::new(
-        map.all_vars(),
-        cfg.lr,
-        cfg.weight_decay,
-        cfg.warmup_steps,
-        per_epoch * cfg.epochs,
-        cfg.clip,
-    )?;
-    let guard = runs::RunDirGuard::create(&dir)?;
-    std::fs::write(
-        dir.join("config.json"),
-        serde_json::to_string_pretty(&config)?,
-    )?;
-    if let Some(bpe) = &bpe {
-        bpe.save(&dir.join("bpe.json"))?;
-    }
+    let per_epoch = cfg.batches_per_epoch(train.len().div_ceil(batch));
+    let mut optim = Optim::for_run(map.all_vars(), cfg, per_epoch)?;
+    let guard = runs::start_run(&dir, &config, bpe.as_ref())?;
     let checkpoint = dir.join("model.safetensors");
     let bar = progress_bar(req.progress, (per_epoch * cfg.epochs) as u64);
     let (mut train_loss, mut valid_loss) = (Vec::new(), Vec::new());

@@ -121,6 +121,24 @@ impl Drop for RunDirGuard {
     }
 }
 
+/// Creates the run's folder with its `config.json` (and `bpe.json`), written
+/// before any checkpoint so that a run folder always says what it is.
+pub fn start_run(
+    dir: &Path,
+    config: &RunConfig,
+    bpe: Option<&crate::tokenizers::BpeTokenizer>,
+) -> Result<RunDirGuard> {
+    let guard = RunDirGuard::create(dir)?;
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_string_pretty(config)?,
+    )?;
+    if let Some(bpe) = bpe {
+        bpe.save(&dir.join("bpe.json"))?;
+    }
+    Ok(guard)
+}
+
 fn micros(t: SystemTime) -> i64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_micros() as i64)

@@ -312,28 +312,10 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
     };
     let train_loader = Loader::open(store, loader_config("train", true))?;
     let valid_loader = Loader::open(store, loader_config("valid", false))?;
-    let mut per_epoch = train_loader.batches_per_epoch();
-    if cfg.max_batches > 0 {
-        per_epoch = per_epoch.min(cfg.max_batches);
-    }
-    let mut optim = Optim::new(
-        map.all_vars(),
-        cfg.lr,
-        cfg.weight_decay,
-        cfg.warmup_steps,
-        per_epoch * cfg.epochs,
-        cfg.clip,
-    )?;
+    let per_epoch = cfg.batches_per_epoch(train_loader.batches_per_epoch());
+    let mut optim = Optim::for_run(map.all_vars(), cfg, per_epoch)?;
 
-    let guard = runs::RunDirGuard::create(&dir)?;
-    // Written before the checkpoint, so a run folder always says what it is.
-    std::fs::write(
-        dir.join("config.json"),
-        serde_json::to_string_pretty(&config)?,
-    )?;
-    if let Some(bpe) = &bpe {
-        bpe.save(&dir.join("bpe.json"))?;
-    }
+    let guard = runs::start_run(&dir, &config, bpe.as_ref())?;
     let checkpoint = dir.join("model.safetensors");
     let bar = progress_bar(req.progress, (per_epoch * cfg.epochs) as u64);
     let (mut train_loss, mut valid_loss) = (Vec::new(), Vec::new());
