@@ -4,6 +4,7 @@
 pub mod allocator;
 pub mod checkpoint;
 pub mod config;
+mod epochs;
 pub mod heads;
 pub mod loader;
 pub mod losses;

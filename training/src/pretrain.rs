@@ -5,7 +5,7 @@
 //! the model predicts the original token at each chosen position.
 //! `dnabench train --init RUN` then fine-tunes the backbone on a task.
 
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Module, Tensor, D};
@@ -17,8 +17,8 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::checkpoint;
 use crate::config::{override_fields, ConfigFile, ModelKind, TokenizerKind};
+use crate::epochs::{parameter_count, EpochLoss, Epochs};
 use crate::models::{Positions, Transformer, TransformerConfig};
 use crate::network::{Encoder, NetworkConfig};
 use crate::optim::Optim;
@@ -248,34 +248,19 @@ pub fn pretrain(store: &Store, req: &PretrainRequest) -> Result<RunRecord> {
     let per_epoch = cfg.batches_per_epoch(train.len().div_ceil(batch));
     let mut optim = Optim::for_run(map.all_vars(), cfg, per_epoch)?;
     let guard = runs::start_run(&dir, &config, bpe.as_ref())?;
-    let checkpoint = dir.join("model.safetensors");
     let bar = progress_bar(req.progress, (per_epoch * cfg.epochs) as u64);
-    let (mut train_loss, mut valid_loss) = (Vec::new(), Vec::new());
-    let (mut best, mut best_epoch, mut stale) = (f32::INFINITY, 0, 0);
-    let (mut examples, mut busy) = (0usize, 0f64);
+    let mut epochs = Epochs::new(&run_id, dir.join("model.safetensors"), cfg.patience);
     let mut order = train.clone();
     for epoch in 0..cfg.epochs {
         bar.set_prefix(format!("{run_id} epoch {}/{}", epoch + 1, cfg.epochs));
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(epoch as u64));
         order.shuffle(&mut rng);
-        let clock = Instant::now();
-        let (mut sum, mut seen) = (0f64, 0usize);
+        let mut running = EpochLoss::start();
         for chunk in order.chunks(batch).take(per_epoch) {
             let loss = mlm.loss(&genome, chunk, &mut rng, true)?;
             optim.backward_step(&loss)?;
-            let loss = loss.to_scalar::<f32>()?;
-            sum += f64::from(loss) * chunk.len() as f64;
-            seen += chunk.len();
-            bar.inc(1);
-            bar.set_message(format!(
-                "mlm loss {:.4} · {:.0} windows/s",
-                sum / seen as f64,
-                seen as f64 / clock.elapsed().as_secs_f64().max(1e-9)
-            ));
+            running.add(loss.to_scalar::<f32>()?, chunk.len(), &bar, "windows");
         }
-        examples += seen;
-        busy += clock.elapsed().as_secs_f64();
-        train_loss.push((sum / seen.max(1) as f64) as f32);
         // The same masks every epoch, so validation losses compare.
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5eed);
         let (mut vsum, mut vseen) = (0f64, 0usize);
@@ -285,40 +270,24 @@ pub fn pretrain(store: &Store, req: &PretrainRequest) -> Result<RunRecord> {
             vseen += chunk.len();
         }
         let v = (vsum / vseen.max(1) as f64) as f32;
-        valid_loss.push(v);
-        let improved = v < best;
-        if improved {
-            (best, best_epoch, stale) = (v, epoch + 1, 0);
-            checkpoint::save(&map, &checkpoint)?;
-        } else {
-            stale += 1;
-        }
-        bar.println(format!(
-            "{run_id} epoch {}: mlm loss {:.4}, valid {v:.4}{}",
-            epoch + 1,
-            train_loss[epoch],
-            if improved { " (best, saved)" } else { "" }
-        ));
-        if stale >= cfg.patience.max(1) {
+        if epochs.end(&map, running.mean(), running.seen, running.secs(), v, &bar)? {
             break;
         }
     }
     bar.finish_and_clear();
-    if !checkpoint.exists() {
-        bail!("run {run_id}: no epoch gave a finite validation loss; nothing saved");
-    }
+    epochs.check_saved()?;
     let record = RunRecord {
         config,
         data_table: "genome".to_string(),
         data_version: version,
         device: device_name(&req.device),
-        parameters: map.all_vars().iter().map(|v| v.elem_count()).sum(),
+        parameters: parameter_count(&map),
         started,
         finished: SystemTime::now(),
-        best_epoch,
-        train_loss,
-        valid_loss,
-        examples_per_s: examples as f64 / busy.max(1e-9),
+        best_epoch: epochs.best_epoch,
+        examples_per_s: epochs.examples_per_s(),
+        train_loss: epochs.train_loss,
+        valid_loss: epochs.valid_loss,
     };
     rt.block_on(runs::write_run(store, &record))?;
     guard.keep();

@@ -2,7 +2,7 @@
 //! `examples`, validating each epoch, keeping the best checkpoint and
 //! stopping early; the run's config and losses go to `runs`.
 
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
 use arrow::array::{Array, AsArray, RecordBatch};
@@ -14,6 +14,7 @@ use futures::TryStreamExt;
 
 use crate::checkpoint;
 use crate::config::{ConfigFile, ModelKind, TokenizerKind};
+use crate::epochs::{parameter_count, EpochLoss, Epochs};
 use crate::heads::Head;
 use crate::loader::{Loader, LoaderConfig};
 use crate::models::Positions;
@@ -193,10 +194,6 @@ pub(crate) fn device_name(device: &Device) -> String {
     }
 }
 
-fn parameter_count(map: &VarMap) -> usize {
-    map.all_vars().iter().map(|v| v.elem_count()).sum()
-}
-
 /// Mean loss over one pass of `loader`, without dropout.
 fn evaluate(predictor: &Predictor, head: &Head, loader: &Loader) -> Result<f32> {
     let (mut total, mut count) = (0f64, 0usize);
@@ -316,15 +313,11 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
     let mut optim = Optim::for_run(map.all_vars(), cfg, per_epoch)?;
 
     let guard = runs::start_run(&dir, &config, bpe.as_ref())?;
-    let checkpoint = dir.join("model.safetensors");
     let bar = progress_bar(req.progress, (per_epoch * cfg.epochs) as u64);
-    let (mut train_loss, mut valid_loss) = (Vec::new(), Vec::new());
-    let (mut best, mut best_epoch, mut stale) = (f32::INFINITY, 0, 0);
-    let (mut examples, mut busy) = (0usize, 0f64);
+    let mut epochs = Epochs::new(&run_id, dir.join("model.safetensors"), cfg.patience);
     for epoch in 0..cfg.epochs {
         bar.set_prefix(format!("{run_id} epoch {}/{}", epoch + 1, cfg.epochs));
-        let (mut sum, mut seen) = (0f64, 0usize);
-        let clock = Instant::now();
+        let mut running = EpochLoss::start();
         for batch in train_loader.epoch(epoch as u64).take(per_epoch) {
             let batch = batch?;
             let out = predictor.outputs(&batch, true)?;
@@ -338,46 +331,22 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
                     epoch + 1
                 );
             }
-            sum += f64::from(loss) * batch.num_rows() as f64;
-            seen += batch.num_rows();
-            bar.inc(1);
-            bar.set_message(format!(
-                "loss {:.4} · {:.0} examples/s",
-                sum / seen as f64,
-                seen as f64 / clock.elapsed().as_secs_f64().max(1e-9)
-            ));
+            running.add(loss, batch.num_rows(), &bar, "examples");
         }
-        examples += seen;
-        busy += clock.elapsed().as_secs_f64();
-        train_loss.push((sum / seen.max(1) as f64) as f32);
         let valid = evaluate(&predictor, &head, &valid_loader)?;
-        valid_loss.push(valid);
-        let improved = valid < best;
-        if improved {
-            best = valid;
-            best_epoch = epoch + 1;
-            stale = 0;
-            checkpoint::save(&map, &checkpoint)?;
-        } else {
-            stale += 1;
-        }
-        bar.println(format!(
-            "{run_id} epoch {}: train loss {:.4}, valid loss {valid:.4}{}",
-            epoch + 1,
-            train_loss[epoch],
-            if improved { " (best, saved)" } else { "" }
-        ));
-        if stale >= cfg.patience.max(1) {
-            bar.println(format!(
-                "{run_id}: no better valid loss in {stale} epochs; stopping"
-            ));
+        if epochs.end(
+            &map,
+            running.mean(),
+            running.seen,
+            running.secs(),
+            valid,
+            &bar,
+        )? {
             break;
         }
     }
     bar.finish_and_clear();
-    if !checkpoint.exists() {
-        bail!("run {run_id}: no epoch gave a finite validation loss; nothing saved");
-    }
+    epochs.check_saved()?;
     let record = RunRecord {
         config,
         data_table: "examples".to_string(),
@@ -386,10 +355,10 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
         parameters: parameter_count(&map),
         started,
         finished: SystemTime::now(),
-        best_epoch,
-        train_loss,
-        valid_loss,
-        examples_per_s: examples as f64 / busy.max(1e-9),
+        best_epoch: epochs.best_epoch,
+        examples_per_s: epochs.examples_per_s(),
+        train_loss: epochs.train_loss,
+        valid_loss: epochs.valid_loss,
     };
     rt.block_on(runs::write_run(store, &record))?;
     guard.keep();

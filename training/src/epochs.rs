@@ -1,0 +1,138 @@
+//! The bookkeeping every training loop shares: the mean loss of each epoch,
+//! the best validation loss and its checkpoint, early stopping, and the
+//! examples/s of the time spent training.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use candle_nn::VarMap;
+
+use crate::checkpoint;
+
+pub(crate) struct Epochs {
+    run_id: String,
+    checkpoint: PathBuf,
+    patience: usize,
+    pub train_loss: Vec<f32>,
+    pub valid_loss: Vec<f32>,
+    best: f32,
+    pub best_epoch: usize,
+    stale: usize,
+    examples: usize,
+    busy: f64,
+}
+
+impl Epochs {
+    pub fn new(run_id: &str, checkpoint: PathBuf, patience: usize) -> Epochs {
+        Epochs {
+            run_id: run_id.to_string(),
+            checkpoint,
+            patience: patience.max(1),
+            train_loss: Vec::new(),
+            valid_loss: Vec::new(),
+            best: f32::INFINITY,
+            best_epoch: 0,
+            stale: 0,
+            examples: 0,
+            busy: 0.0,
+        }
+    }
+
+    /// Records an epoch of `seen` examples in `secs` with mean loss
+    /// `train` and validation loss `valid`; saves `map` when `valid` is the
+    /// best so far. Returns whether to stop (no better loss in `patience`
+    /// epochs).
+    pub fn end(
+        &mut self,
+        map: &VarMap,
+        train: f32,
+        seen: usize,
+        secs: f64,
+        valid: f32,
+        bar: &indicatif::ProgressBar,
+    ) -> Result<bool> {
+        self.examples += seen;
+        self.busy += secs;
+        self.train_loss.push(train);
+        self.valid_loss.push(valid);
+        let improved = valid < self.best;
+        if improved {
+            self.best = valid;
+            self.best_epoch = self.train_loss.len();
+            self.stale = 0;
+            checkpoint::save(map, &self.checkpoint)?;
+        } else {
+            self.stale += 1;
+        }
+        bar.println(format!(
+            "{} epoch {}: train loss {train:.4}, valid loss {valid:.4}{}",
+            self.run_id,
+            self.train_loss.len(),
+            if improved { " (best, saved)" } else { "" }
+        ));
+        let stop = self.stale >= self.patience;
+        if stop {
+            bar.println(format!(
+                "{}: no better valid loss in {} epochs; stopping",
+                self.run_id, self.stale
+            ));
+        }
+        Ok(stop)
+    }
+
+    /// Errors when no epoch saved a checkpoint.
+    pub fn check_saved(&self) -> Result<()> {
+        if !self.checkpoint.exists() {
+            bail!(
+                "run {}: no epoch gave a finite validation loss; nothing saved",
+                self.run_id
+            );
+        }
+        Ok(())
+    }
+
+    pub fn examples_per_s(&self) -> f64 {
+        self.examples as f64 / self.busy.max(1e-9)
+    }
+}
+
+/// The running mean loss of an epoch, shown on the progress bar.
+pub(crate) struct EpochLoss {
+    sum: f64,
+    pub seen: usize,
+    clock: std::time::Instant,
+}
+
+impl EpochLoss {
+    pub fn start() -> EpochLoss {
+        EpochLoss {
+            sum: 0.0,
+            seen: 0,
+            clock: std::time::Instant::now(),
+        }
+    }
+
+    /// Adds a batch of `rows` with mean `loss`; `unit` names what a row is.
+    pub fn add(&mut self, loss: f32, rows: usize, bar: &indicatif::ProgressBar, unit: &str) {
+        self.sum += f64::from(loss) * rows as f64;
+        self.seen += rows;
+        bar.inc(1);
+        bar.set_message(format!(
+            "loss {:.4} · {:.0} {unit}/s",
+            self.mean(),
+            self.seen as f64 / self.secs().max(1e-9)
+        ));
+    }
+
+    pub fn mean(&self) -> f32 {
+        (self.sum / self.seen.max(1) as f64) as f32
+    }
+
+    pub fn secs(&self) -> f64 {
+        self.clock.elapsed().as_secs_f64()
+    }
+}
+
+pub(crate) fn parameter_count(map: &VarMap) -> usize {
+    map.all_vars().iter().map(|v| v.elem_count()).sum()
+}
