@@ -1,0 +1,187 @@
+//! `dnabench quickstart`: the whole benchmark on the bundled data, from
+//! simulation to the report.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use dnabench_engine::output::{write_batches, OutputFormat};
+use dnabench_engine::{materialize, open_session, sql::run_sql, Store};
+use dnabench_queries::TASKS;
+use dnabench_training as training;
+use std::collections::BTreeMap;
+
+use crate::training_commands::print_run;
+use crate::{data_dir, eval, materialized_line, print_tables, simulate};
+
+/// The quickstart's configs, embedded so that it runs from any folder.
+const QUICKSTART_CNN: &str = include_str!("../training/configs/quickstart_cnn.toml");
+const QUICKSTART_TRANSFORMER: &str =
+    include_str!("../training/configs/quickstart_transformer.toml");
+
+/// The quickstart: data steps in the async runtime, training outside it.
+pub(crate) fn quickstart(
+    store_path: &Path,
+    data: Option<PathBuf>,
+    models: &str,
+    epochs: Option<usize>,
+) -> Result<()> {
+    let started = std::time::Instant::now();
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(quickstart_data(store_path, data))?;
+    let models: Vec<&str> = models
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty() && *m != "none")
+        .collect();
+    for m in &models {
+        if !matches!(*m, "cnn" | "transformer") {
+            bail!("--models takes cnn and transformer, not '{m}'");
+        }
+    }
+    if models.is_empty() {
+        return Ok(());
+    }
+    let store = Store::open(store_path)?;
+    let mut runs = Vec::new();
+    for task in TASKS {
+        for model in &models {
+            // 40 kb is 10,000 patches: beyond attention on a CPU in minutes.
+            if *model == "transformer" && task.name == "expression" {
+                continue;
+            }
+            let (text, kind, tokenizer) = match *model {
+                "cnn" => (
+                    QUICKSTART_CNN,
+                    training::config::ModelKind::Cnn,
+                    training::config::TokenizerKind::OneHot,
+                ),
+                _ => (
+                    QUICKSTART_TRANSFORMER,
+                    training::config::ModelKind::Transformer,
+                    training::config::TokenizerKind::Kpatch,
+                ),
+            };
+            let mut config = training::config::ConfigFile::parse(text)?;
+            if let Some(e) = epochs {
+                config.train.epochs = e;
+            }
+            println!(
+                "\n$ dnabench train --task {} --model {model} --config training/configs/quickstart_{model}.toml --store {}",
+                task.name,
+                store_path.display()
+            );
+            let record = training::train::train(
+                &store,
+                training::train::TrainRequest {
+                    dataset: task.name.to_string(),
+                    model: kind,
+                    tokenizer,
+                    positions: training::models::Positions::Rotary,
+                    config,
+                    device: training::Device::Cpu,
+                    init: None,
+                    run_id: None,
+                    progress: std::io::stderr().is_terminal(),
+                },
+            )?;
+            print_run(&record, store_path);
+            let run_id = record.config.run_id.clone();
+            let summary = training::predict::predict(
+                &store,
+                &training::predict::PredictRequest {
+                    run_id: run_id.clone(),
+                    splits: vec!["valid".into(), "test".into()],
+                    device: training::Device::Cpu,
+                    batch_size: 256,
+                    progress: false,
+                },
+            )?;
+            println!(
+                "$ dnabench predict --run {run_id} --split valid,test: {} examples",
+                summary.rows
+            );
+            runtime.block_on(eval(&store, &run_id, "test"))?;
+            runs.push(run_id);
+        }
+    }
+    let out = store_path.with_file_name(format!(
+        "{}-report",
+        store_path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("quickstart")
+    ));
+    if out.exists() {
+        std::fs::remove_dir_all(&out)
+            .with_context(|| format!("cannot replace {}", out.display()))?;
+    }
+    println!(
+        "\n$ dnabench report --store {} --out {}",
+        store_path.display(),
+        out.display()
+    );
+    let report = runtime.block_on(dnabench_engine::report::report(&store, &runs, &out))?;
+    println!("{}", report.leaderboard);
+    println!(
+        "quickstart done in {:.0} s; the report is {} ({} figures)",
+        started.elapsed().as_secs_f64(),
+        report.markdown.display(),
+        report.figures.len()
+    );
+    Ok(())
+}
+
+async fn quickstart_data(store_path: &Path, data: Option<PathBuf>) -> Result<()> {
+    let data = data_dir(data)?;
+    let out = store_path.with_file_name(format!(
+        "{}-sources",
+        store_path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("quickstart")
+    ));
+    for dir in [store_path, out.as_path()] {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)
+                .with_context(|| format!("cannot replace {}", dir.display()))?;
+        }
+    }
+    println!(
+        "$ dnabench simulate --out {} --seed 1 --store {}",
+        out.display(),
+        store_path.display()
+    );
+    simulate(&out, 1, Some(store_path), Some(data)).await?;
+    let store = Store::open(store_path)?;
+    let ctx = open_session(&store).await?;
+    for task in TASKS {
+        println!(
+            "\n$ dnabench materialize --task {} --store {}",
+            task.name,
+            store_path.display()
+        );
+        let started = std::time::Instant::now();
+        let m = materialize::materialize_task(&ctx, task, task.name, &BTreeMap::new()).await?;
+        materialize::write_examples(&store, &m).await?;
+        println!("{}", materialized_line(&m, started.elapsed()));
+    }
+    println!("\n$ dnabench tables --store {}", store_path.display());
+    print_tables(&store).await?;
+    let ctx = open_session(&store).await?;
+    let queries = [
+        "SELECT dataset, split, count(*) AS examples, round(avg(label), 3) AS mean_label, max(length(seq)) AS seq_len FROM examples GROUP BY 1, 2 ORDER BY 1, 2",
+        "SELECT example_id, split, substr(seq, 1, 40) AS seq_start, positive_tracks FROM examples WHERE task = 'chromatin' ORDER BY cardinality(positive_tracks) DESC, example_id LIMIT 3",
+    ];
+    for q in queries {
+        println!("\n$ dnabench sql --store {} \"{q}\"", store_path.display());
+        let result = run_sql(&ctx, "query", q, &BTreeMap::new()).await?;
+        write_batches(
+            &result.schema,
+            &result.batches,
+            OutputFormat::Table,
+            std::io::BufWriter::new(std::io::stdout()),
+        )?;
+    }
+    Ok(())
+}
