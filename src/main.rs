@@ -12,6 +12,7 @@ use dnabench_engine::{ingest, materialize, open_session, simulate, sql::run_sql,
 use dnabench_queries::{Task, TASKS};
 use dnabench_training as training;
 
+mod embedding_commands;
 mod quickstart;
 mod training_commands;
 
@@ -30,10 +31,10 @@ struct Cli {
 }
 
 #[derive(Args, Clone)]
-struct StoreArg {
+pub(crate) struct StoreArg {
     /// The store folder (one Lance dataset per table).
     #[arg(long, env = "DNABENCH_STORE", default_value = "store")]
-    store: PathBuf,
+    pub(crate) store: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -77,6 +78,14 @@ enum Command {
     Pretrain(PretrainArgs),
     /// Run a trained model over a split and write `predictions`.
     Predict(PredictArgs),
+    /// Embed every example of a task with a trained backbone (200 bp segments,
+    /// concatenated); writes `embeddings_TASK` with a vector index.
+    Embed(embedding_commands::EmbedArgs),
+    /// The examples nearest a sequence or an example by embedding, with their labels.
+    Similar(embedding_commands::SimilarArgs),
+    /// Fit a downstream model on a task's embeddings (random forest, boosted trees, or
+    /// an upper Transformer); writes `predictions` and a row of `runs`.
+    Fit(embedding_commands::FitArgs),
     /// Score a run's predictions with its task's metric query; writes `metrics`.
     Eval {
         #[arg(long)]
@@ -302,6 +311,9 @@ fn main() -> ExitCode {
         Command::Train(args) => Some(train(args)),
         Command::Pretrain(args) => Some(pretrain(args)),
         Command::Predict(args) => Some(predict(args)),
+        Command::Embed(args) => Some(embedding_commands::embed(args)),
+        Command::Similar(args) => Some(embedding_commands::similar(args)),
+        Command::Fit(args) => Some(embedding_commands::fit(args)),
         Command::Quickstart {
             store,
             data,
@@ -386,6 +398,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Train(_)
         | Command::Pretrain(_)
         | Command::Predict(_)
+        | Command::Embed(_)
+        | Command::Similar(_)
+        | Command::Fit(_)
         | Command::Quickstart { .. } => {
             bail!("training commands run outside the async runtime")
         }

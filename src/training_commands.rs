@@ -10,7 +10,7 @@ use dnabench_training as training;
 
 use crate::{PredictArgs, PretrainArgs, TrainArgs};
 
-fn device(name: &str) -> Result<training::Device> {
+pub(crate) fn device(name: &str) -> Result<training::Device> {
     training::config::parse_device(name)
 }
 
@@ -24,7 +24,7 @@ fn config_file(path: Option<&Path>) -> Result<training::config::ConfigFile> {
 pub(crate) fn print_run(record: &training::runs::RunRecord, store: &Path) {
     let c = &record.config;
     println!(
-        "run {}: {} {} on {} ({} parameters, {}), best epoch {} of {}, train loss {:.4}, valid loss {:.4}, {:.0} examples/s; checkpoint {}",
+        "run {}: {} {} on {} ({} parameters, {}), kept epoch {} of {}, train loss {:.4}, valid loss {:.4}, {:.0} examples/s; checkpoint {}",
         c.run_id,
         c.model,
         c.tokenizer,

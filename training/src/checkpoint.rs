@@ -85,6 +85,7 @@ mod tests {
             pool_stride: 2,
             dropout: 0.0,
             outputs: 3,
+            global_pool: false,
         };
         CnnFc::new(VarBuilder::from_varmap(map, DType::F32, &Device::Cpu), &cfg).unwrap()
     }
@@ -146,6 +147,7 @@ mod tests {
             pool_stride: 2,
             dropout: 0.0,
             outputs: 7,
+            global_pool: false,
         };
         CnnFc::new(
             VarBuilder::from_varmap(&tuned, DType::F32, &Device::Cpu),

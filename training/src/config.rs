@@ -101,6 +101,8 @@ pub struct TrainConfig {
     pub clip: f64,
     /// Epochs without a better validation loss before stopping.
     pub patience: usize,
+    /// Which weights the run keeps.
+    pub keep: Keep,
     pub seed: u64,
     pub reverse_complement: bool,
     /// Loader threads and batches read ahead.
@@ -110,8 +112,24 @@ pub struct TrainConfig {
     pub focal: bool,
     /// At most this many training batches per epoch (0: all).
     pub max_batches: usize,
+    /// At most this many optimizer steps in all (0: no cap): fewer epochs
+    /// for a large dataset, the same `epochs` for a small one, so one config
+    /// serves tasks of very different sizes.
+    pub max_steps: usize,
     /// Vocabulary size of a BPE tokenizer learned for the run.
     pub bpe_vocab: usize,
+}
+
+/// The checkpoint a run keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Keep {
+    /// The epoch with the lowest validation loss, stopping early after
+    /// `patience` epochs without a better one.
+    Best,
+    /// The last epoch, after the whole schedule: for a validation split of a
+    /// few dozen examples, whose loss is too noisy to choose an epoch by.
+    Last,
 }
 
 impl Default for TrainConfig {
@@ -124,12 +142,14 @@ impl Default for TrainConfig {
             weight_decay: 0.01,
             clip: 1.0,
             patience: 3,
+            keep: Keep::Best,
             seed: 0,
             reverse_complement: false,
             threads: 2,
             prefetch: 4,
             focal: true,
             max_batches: 0,
+            max_steps: 0,
             bpe_vocab: 16_000,
         }
     }
@@ -142,6 +162,16 @@ impl TrainConfig {
             batches.min(self.max_batches)
         } else {
             batches
+        }
+    }
+
+    /// Epochs to run at `per_epoch` batches each: `epochs`, or fewer whole
+    /// epochs when `max_steps` caps the steps.
+    pub fn epochs_at(&self, per_epoch: usize) -> usize {
+        if self.max_steps > 0 && per_epoch > 0 {
+            self.epochs.min(self.max_steps.div_ceil(per_epoch)).max(1)
+        } else {
+            self.epochs
         }
     }
 }
@@ -237,6 +267,24 @@ mod tests {
         let cnn = override_fields(&CnnConfig::paper(500, 1), &file.model, "cnn").unwrap();
         assert_eq!(cnn.channels, vec![8, 8]);
         assert_eq!(cnn.length, 500);
+    }
+
+    #[test]
+    fn max_steps_caps_whole_epochs() {
+        let cfg = TrainConfig {
+            epochs: 30,
+            max_batches: 30,
+            max_steps: 300,
+            ..TrainConfig::default()
+        };
+        // A small split runs every epoch; a large one fewer, rounded up.
+        assert_eq!(cfg.epochs_at(cfg.batches_per_epoch(10)), 30);
+        assert_eq!(cfg.epochs_at(cfg.batches_per_epoch(104)), 10);
+        // 300 / 7 rounds up to 43 epochs, more than asked for.
+        assert_eq!(cfg.epochs_at(7), 30);
+        assert_eq!(cfg.epochs_at(1000), 1);
+        let uncapped = TrainConfig::default();
+        assert_eq!(uncapped.epochs_at(1000), uncapped.epochs);
     }
 
     #[test]

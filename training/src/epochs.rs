@@ -8,11 +8,13 @@ use anyhow::{bail, Result};
 use candle_nn::VarMap;
 
 use crate::checkpoint;
+use crate::config::Keep;
 
 pub(crate) struct Epochs {
     run_id: String,
     checkpoint: PathBuf,
     patience: usize,
+    keep: Keep,
     pub train_loss: Vec<f32>,
     pub valid_loss: Vec<f32>,
     best: f32,
@@ -23,11 +25,12 @@ pub(crate) struct Epochs {
 }
 
 impl Epochs {
-    pub fn new(run_id: &str, checkpoint: PathBuf, patience: usize) -> Epochs {
+    pub fn new(run_id: &str, checkpoint: PathBuf, patience: usize, keep: Keep) -> Epochs {
         Epochs {
             run_id: run_id.to_string(),
             checkpoint,
             patience: patience.max(1),
+            keep,
             train_loss: Vec::new(),
             valid_loss: Vec::new(),
             best: f32::INFINITY,
@@ -40,8 +43,8 @@ impl Epochs {
 
     /// Records an epoch of `seen` examples in `secs` with mean loss
     /// `train` and validation loss `valid`; saves `map` when `valid` is the
-    /// best so far. Returns whether to stop (no better loss in `patience`
-    /// epochs).
+    /// best so far (or always, to keep the last). Returns whether to stop
+    /// (no better loss in `patience` epochs, when keeping the best).
     pub fn end(
         &mut self,
         map: &VarMap,
@@ -58,19 +61,29 @@ impl Epochs {
         let improved = valid < self.best;
         if improved {
             self.best = valid;
-            self.best_epoch = self.train_loss.len();
             self.stale = 0;
-            checkpoint::save(map, &self.checkpoint)?;
         } else {
             self.stale += 1;
+        }
+        let save = match self.keep {
+            Keep::Best => improved,
+            Keep::Last => valid.is_finite(),
+        };
+        if save {
+            self.best_epoch = self.train_loss.len();
+            checkpoint::save(map, &self.checkpoint)?;
         }
         bar.println(format!(
             "{} epoch {}: train loss {train:.4}, valid loss {valid:.4}{}",
             self.run_id,
             self.train_loss.len(),
-            if improved { " (best, saved)" } else { "" }
+            match (save, improved) {
+                (true, true) => " (best, saved)",
+                (true, false) => " (saved)",
+                _ => "",
+            }
         ));
-        let stop = self.stale >= self.patience;
+        let stop = self.keep == Keep::Best && self.stale >= self.patience;
         if stop {
             bar.println(format!(
                 "{}: no better valid loss in {} epochs; stopping",

@@ -4,6 +4,8 @@
 pub mod allocator;
 pub mod checkpoint;
 pub mod config;
+pub mod downstream;
+pub mod embed;
 mod epochs;
 pub mod heads;
 pub mod loader;
@@ -14,6 +16,7 @@ pub mod optim;
 pub mod predict;
 pub mod pretrain;
 pub mod runs;
+pub mod similar;
 pub mod tokenizers;
 pub mod train;
 

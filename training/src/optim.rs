@@ -91,7 +91,7 @@ impl Optim {
             cfg.lr,
             cfg.weight_decay,
             cfg.warmup_steps,
-            batches * cfg.epochs,
+            batches * cfg.epochs_at(batches),
             cfg.clip,
         )
     }

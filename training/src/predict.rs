@@ -117,14 +117,27 @@ fn prediction_batch(
     batch: &RecordBatch,
     outputs: &[Vec<f32>],
 ) -> Result<RecordBatch> {
-    let n = batch.num_rows();
     let ids = batch
         .column_by_name("example_id")
         .context("batch has no example_id")?
-        .as_string::<i32>()
-        .clone();
+        .as_string::<i32>();
+    let rows: Vec<(String, String, Vec<f32>)> = outputs
+        .iter()
+        .enumerate()
+        .map(|(i, out)| (ids.value(i).to_string(), split.to_string(), out.clone()))
+        .collect();
+    prediction_rows(&config.run_id, &config.dataset, &rows)
+}
+
+/// `predictions` rows of one run: (example_id, split, output) each.
+pub fn prediction_rows(
+    run_id: &str,
+    dataset: &str,
+    rows: &[(String, String, Vec<f32>)],
+) -> Result<RecordBatch> {
+    let n = rows.len();
     let mut output = ListBuilder::new(Float32Builder::new());
-    for row in outputs {
+    for (_, _, row) in rows {
         output.values().append_slice(row);
         output.append(true);
     }
@@ -132,10 +145,10 @@ fn prediction_batch(
     Ok(RecordBatch::try_new(
         dnabench_schemas::predictions_schema(),
         vec![
-            repeat(&config.run_id),
-            repeat(&config.dataset),
-            Arc::new(ids),
-            repeat(split),
+            repeat(run_id),
+            repeat(dataset),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.0))),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.1))),
             Arc::new(output.finish()),
         ],
     )?)

@@ -248,11 +248,17 @@ pub fn pretrain(store: &Store, req: &PretrainRequest) -> Result<RunRecord> {
     let per_epoch = cfg.batches_per_epoch(train.len().div_ceil(batch));
     let mut optim = Optim::for_run(map.all_vars(), cfg, per_epoch)?;
     let guard = runs::start_run(&dir, &config, bpe.as_ref())?;
-    let bar = progress_bar(req.progress, (per_epoch * cfg.epochs) as u64);
-    let mut epochs = Epochs::new(&run_id, dir.join("model.safetensors"), cfg.patience);
+    let epoch_count = cfg.epochs_at(per_epoch);
+    let bar = progress_bar(req.progress, (per_epoch * epoch_count) as u64);
+    let mut epochs = Epochs::new(
+        &run_id,
+        dir.join("model.safetensors"),
+        cfg.patience,
+        cfg.keep,
+    );
     let mut order = train.clone();
-    for epoch in 0..cfg.epochs {
-        bar.set_prefix(format!("{run_id} epoch {}/{}", epoch + 1, cfg.epochs));
+    for epoch in 0..epoch_count {
+        bar.set_prefix(format!("{run_id} epoch {}/{epoch_count}", epoch + 1));
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(epoch as u64));
         order.shuffle(&mut rng);
         let mut running = EpochLoss::start();

@@ -52,6 +52,7 @@ pub struct RunRecord {
     pub parameters: usize,
     pub started: SystemTime,
     pub finished: SystemTime,
+    /// The epoch whose weights the checkpoint holds (1-based).
     pub best_epoch: usize,
     pub train_loss: Vec<f32>,
     pub valid_loss: Vec<f32>,
@@ -152,35 +153,96 @@ fn losses(values: &[f32]) -> ArrayRef {
     Arc::new(b.finish())
 }
 
+/// One row of `runs`, as written: a trained run's record, or a downstream
+/// model's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRow {
+    pub run_id: String,
+    pub kind: String,
+    pub task: String,
+    pub dataset: String,
+    pub model: String,
+    pub tokenizer: String,
+    /// The run's configuration as JSON.
+    pub config: String,
+    pub data_table: String,
+    pub data_version: u64,
+    pub init: Option<String>,
+    pub device: String,
+    pub parameters: usize,
+    pub started: SystemTime,
+    pub finished: SystemTime,
+    pub best_epoch: usize,
+    pub train_loss: Vec<f32>,
+    pub valid_loss: Vec<f32>,
+    pub examples_per_s: f64,
+    /// Relative to the store; empty when the model has no checkpoint.
+    pub checkpoint: String,
+}
+
+impl RunRecord {
+    pub fn row(&self) -> Result<RunRow> {
+        let c = &self.config;
+        Ok(RunRow {
+            run_id: c.run_id.clone(),
+            kind: c.kind.clone(),
+            task: c.task.clone(),
+            dataset: c.dataset.clone(),
+            model: c.model.to_string(),
+            tokenizer: c.tokenizer.to_string(),
+            config: serde_json::to_string(c)?,
+            data_table: self.data_table.clone(),
+            data_version: self.data_version,
+            init: c.init.clone(),
+            device: self.device.clone(),
+            parameters: self.parameters,
+            started: self.started,
+            finished: self.finished,
+            best_epoch: self.best_epoch,
+            train_loss: self.train_loss.clone(),
+            valid_loss: self.valid_loss.clone(),
+            examples_per_s: self.examples_per_s,
+            checkpoint: Path::new("runs")
+                .join(&c.run_id)
+                .join("model.safetensors")
+                .to_string_lossy()
+                .into_owned(),
+        })
+    }
+}
+
 /// Appends `record` to `runs` in one commit.
 pub async fn write_run(store: &Store, record: &RunRecord) -> Result<()> {
-    let c = &record.config;
-    let checkpoint = Path::new("runs").join(&c.run_id).join("model.safetensors");
+    write_row(store, &record.row()?).await
+}
+
+/// Appends `row` to `runs` in one commit.
+pub async fn write_row(store: &Store, row: &RunRow) -> Result<()> {
     let utc = |t: SystemTime| {
         Arc::new(TimestampMicrosecondArray::from(vec![micros(t)]).with_timezone("UTC")) as ArrayRef
     };
     let text = |s: &str| Arc::new(StringArray::from(vec![s])) as ArrayRef;
     let columns: Vec<ArrayRef> = vec![
-        text(&c.run_id),
-        text(&c.kind),
-        text(&c.task),
-        text(&c.dataset),
-        text(&c.model.to_string()),
-        text(&c.tokenizer.to_string()),
-        text(&serde_json::to_string(c)?),
-        text(&record.data_table),
-        Arc::new(UInt64Array::from(vec![record.data_version])),
-        Arc::new(StringArray::from(vec![c.init.clone()])),
-        text(&record.device),
-        Arc::new(Int64Array::from(vec![record.parameters as i64])),
-        utc(record.started),
-        utc(record.finished),
-        Arc::new(Int32Array::from(vec![record.train_loss.len() as i32])),
-        Arc::new(Int32Array::from(vec![record.best_epoch as i32])),
-        losses(&record.train_loss),
-        losses(&record.valid_loss),
-        Arc::new(Float64Array::from(vec![record.examples_per_s])),
-        text(&checkpoint.to_string_lossy()),
+        text(&row.run_id),
+        text(&row.kind),
+        text(&row.task),
+        text(&row.dataset),
+        text(&row.model),
+        text(&row.tokenizer),
+        text(&row.config),
+        text(&row.data_table),
+        Arc::new(UInt64Array::from(vec![row.data_version])),
+        Arc::new(StringArray::from(vec![row.init.clone()])),
+        text(&row.device),
+        Arc::new(Int64Array::from(vec![row.parameters as i64])),
+        utc(row.started),
+        utc(row.finished),
+        Arc::new(Int32Array::from(vec![row.train_loss.len() as i32])),
+        Arc::new(Int32Array::from(vec![row.best_epoch as i32])),
+        losses(&row.train_loss),
+        losses(&row.valid_loss),
+        Arc::new(Float64Array::from(vec![row.examples_per_s])),
+        text(&row.checkpoint),
     ];
     let schema = dnabench_schemas::runs_schema();
     let batch = RecordBatch::try_new(schema.clone(), columns)?;

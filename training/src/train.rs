@@ -313,10 +313,16 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
     let mut optim = Optim::for_run(map.all_vars(), cfg, per_epoch)?;
 
     let guard = runs::start_run(&dir, &config, bpe.as_ref())?;
-    let bar = progress_bar(req.progress, (per_epoch * cfg.epochs) as u64);
-    let mut epochs = Epochs::new(&run_id, dir.join("model.safetensors"), cfg.patience);
-    for epoch in 0..cfg.epochs {
-        bar.set_prefix(format!("{run_id} epoch {}/{}", epoch + 1, cfg.epochs));
+    let epoch_count = cfg.epochs_at(per_epoch);
+    let bar = progress_bar(req.progress, (per_epoch * epoch_count) as u64);
+    let mut epochs = Epochs::new(
+        &run_id,
+        dir.join("model.safetensors"),
+        cfg.patience,
+        cfg.keep,
+    );
+    for epoch in 0..epoch_count {
+        bar.set_prefix(format!("{run_id} epoch {}/{epoch_count}", epoch + 1));
         let mut running = EpochLoss::start();
         for batch in train_loader.epoch(epoch as u64).take(per_epoch) {
             let batch = batch?;

@@ -11,7 +11,7 @@
 //!   from the JASPAR probability matrices and written over the real bases.
 //! - **promoter** (`genes.gtf`): genes every ~3.5 kb on a random strand; each
 //!   has a TBP (TATA) instance 30 bp upstream of its TSS, and with
-//!   probability 0.7 a KLF/SP GC box 80 bp upstream.
+//!   probability 0.9 a KLF/SP GC box 80 bp upstream.
 //! - **expression** (`expression.tsv`): each gene gets 0–3 NFY instances
 //!   250–1000 bp upstream; in sample s its log RPKM is
 //!   `base_s + (0.6 + 0.2 s) × copies + noise`.
@@ -22,8 +22,9 @@
 //!   (HepG2) sites and at every promoter; H3K4me3 covers TSS ± 1 kb of genes
 //!   with an NFY site; H3K27ac covers GATA and FOS/JUN sites ± 500 bp.
 //! - **methylation** (`methylation/*.bed`, bedMethyl, both strands): real
-//!   CpGs of the slice; half get an NRF1 instance 15–50 bp away and are
-//!   unmethylated (~0.12), the others methylated (~0.82), shifted per sample.
+//!   CpGs of the slice, at least 330 bp apart; half get an NRF1 instance
+//!   15–50 bp away and are unmethylated (~0.12), the others methylated
+//!   (~0.82), shifted per sample.
 //! - **causal SNPs** (`eqtl.vcf`, `eqtl_finemapping.tsv`, GTEx layout): in
 //!   Whole_Blood the causal variants (PIP > 0.9) break the most informative
 //!   base of a GATA instance, in Liver of a FOS/JUN instance; variants away
@@ -54,6 +55,9 @@ pub const CHROM_NAMES: [&str; 9] = [
     "chr1", "chr2", "chr8", "chr10", "chr11", "chr12", "chr13", "chrX", "chrY",
 ];
 const PIECE_LEN: usize = 95_000;
+/// Least distance between two simulated CpGs: half the methylation window
+/// (250 bp) plus the farthest an NRF1 site lies from its CpG (50 bp + width).
+const MIN_CPG_GAP: usize = 330;
 
 /// The motifs the simulation plants, by the name part of their JASPAR id.
 pub const MOTIF_ROLES: [(&str, &str); 9] = [
@@ -306,7 +310,7 @@ impl Simulation {
                 };
                 self.planter
                     .plant_centred(&self.motifs, tata, chrom, gene.upstream(30), strand);
-                if self.rng().random_bool(0.7) {
+                if self.rng().random_bool(0.9) {
                     self.planter.plant_centred(
                         &self.motifs,
                         gc_box,
@@ -494,14 +498,19 @@ impl Simulation {
                 .filter(|&p| &self.planter.seqs[chrom][p..p + 2] == b"CG")
                 .collect();
             candidates.shuffle(self.rng());
-            let mut found = 0;
+            // Chosen CpGs stay MIN_CPG_GAP apart, so that a 501 bp window
+            // holds no NRF1 site but its own CpG's: otherwise a methylated
+            // CpG's window carries a neighbour's site and the motif no longer
+            // tells the states apart.
+            let mut chosen: Vec<usize> = Vec::new();
             for pos in candidates {
-                if found == 120 {
+                if chosen.len() == 120 {
                     break;
                 }
-                if !self
-                    .planter
-                    .is_free(chrom, pos as i64 - 80, pos as i64 + 82)
+                if chosen.iter().any(|&c| c.abs_diff(pos) < MIN_CPG_GAP)
+                    || !self
+                        .planter
+                        .is_free(chrom, pos as i64 - 80, pos as i64 + 82)
                 {
                     continue;
                 }
@@ -523,7 +532,7 @@ impl Simulation {
                     pos,
                     unmethylated,
                 });
-                found += 1;
+                chosen.push(pos);
             }
         }
         self.cpgs.sort_by_key(|c| (c.chrom, c.pos));

@@ -3,9 +3,14 @@
 //! The first convolution (kernel 25) and its max-pool (kernel 5, stride 4)
 //! are the learned tokenizer; further convolutions follow, each with ReLU,
 //! then flatten, dropout and one linear layer to the task's outputs.
+//! With `global_pool` the last convolution is max-pooled over all positions
+//! instead of flattened: each channel says whether its motif occurs anywhere,
+//! which a few hundred examples can teach where a position-wise flatten
+//! would be memorized.
 
+use super::linear::linear;
 use candle_core::{Module, Result, Tensor, D};
-use candle_nn::{linear, Dropout, Linear, VarBuilder};
+use candle_nn::{Dropout, Linear, VarBuilder};
 
 use super::conv::Conv1d;
 
@@ -22,6 +27,9 @@ pub struct CnnConfig {
     pub pool_stride: usize,
     pub dropout: f32,
     pub outputs: usize,
+    /// Max over positions before the head instead of flattening.
+    #[serde(default)]
+    pub global_pool: bool,
 }
 
 impl CnnConfig {
@@ -36,6 +44,7 @@ impl CnnConfig {
             pool_stride: 4,
             dropout: 0.3,
             outputs,
+            global_pool: false,
         }
     }
 
@@ -82,7 +91,12 @@ impl CnnFc {
             convs.push(Conv1d::new(vb.pp(format!("conv{i}")), inputs, out, k)?);
             inputs = out;
         }
-        let head = linear(inputs * flat, cfg.outputs, vb.pp("head"))?;
+        let features = if cfg.global_pool {
+            inputs
+        } else {
+            inputs * flat
+        };
+        let head = linear(features, cfg.outputs, vb.pp("head"))?;
         Ok(CnnFc {
             convs,
             dropout: Dropout::new(cfg.dropout),
@@ -97,15 +111,19 @@ impl CnnFc {
         self.head.forward(&self.dropout.forward(&h, train)?)
     }
 
-    /// The flattened features before dropout and the head: `(batch,
-    /// channels · flat length)`.
+    /// The features before dropout and the head: `(batch, channels · flat
+    /// length)`, or `(batch, channels)` with `global_pool`.
     pub fn embed(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
         let mut h = self.convs[0].forward(x)?.relu()?;
         h = super::pool::max_pool1d(&h, self.cfg.pool_kernel, self.cfg.pool_stride)?;
         for conv in &self.convs[1..] {
             h = conv.forward(&h)?.relu()?;
         }
-        h.flatten_from(D::Minus2)
+        if self.cfg.global_pool {
+            h.max(D::Minus1)
+        } else {
+            h.flatten_from(D::Minus2)
+        }
     }
 }
 
@@ -128,6 +146,7 @@ mod tests {
             pool_stride: 4,
             dropout: 0.1,
             outputs: 2,
+            global_pool: false,
         }
     }
 

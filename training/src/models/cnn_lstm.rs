@@ -3,7 +3,9 @@
 //! flatten, a ReLU layer and the task's outputs.
 
 use candle_core::{Module, Result, Tensor, D};
-use candle_nn::{linear, Dropout, Linear, VarBuilder};
+use candle_nn::{Dropout, Linear, VarBuilder};
+
+use super::linear::linear;
 
 use super::conv::Conv1d;
 use super::lstm::BiLstm;

@@ -18,7 +18,10 @@ pub struct Conv1d {
 }
 
 impl Conv1d {
-    /// Kaiming-uniform weights and uniform bias, as PyTorch initialises `Conv1d`.
+    /// Weights and bias uniform in ±1/√fan_in, as PyTorch initialises
+    /// `Conv1d` (Kaiming-uniform with a = √5). A √3 wider start made the
+    /// quickstart's promoter CNN memorize: validation AUROC 0.60 against 0.79
+    /// for the same model and data in PyTorch.
     pub fn new(
         vb: VarBuilder,
         in_channels: usize,
@@ -31,8 +34,8 @@ impl Conv1d {
             (out_channels, in_channels, kernel),
             "weight",
             Init::Uniform {
-                lo: -bound * 3f64.sqrt(),
-                up: bound * 3f64.sqrt(),
+                lo: -bound,
+                up: bound,
             },
         )?;
         let bias = vb.get_with_hints(

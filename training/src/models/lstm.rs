@@ -6,7 +6,9 @@
 //! loops over steps.
 
 use candle_core::{Module, Result, Tensor, D};
-use candle_nn::{linear, linear_no_bias, ops, Linear, VarBuilder};
+use candle_nn::{linear_no_bias, ops, Linear, VarBuilder};
+
+use super::linear::linear;
 
 /// One direction: gates in the order input, forget, cell, output.
 #[derive(Debug)]

@@ -4,12 +4,15 @@
 pub mod cnn;
 pub mod cnn_lstm;
 pub mod conv;
+pub mod linear;
 pub mod lstm;
 #[cfg(test)]
 mod planted;
 pub mod pool;
 pub mod transformer;
+pub mod upper;
 
 pub use cnn::{CnnConfig, CnnFc};
 pub use cnn_lstm::{CnnLstm, CnnLstmConfig};
 pub use transformer::{Positions, Transformer, TransformerConfig};
+pub use upper::{UpperTransformer, UpperTransformerConfig};

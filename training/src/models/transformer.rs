@@ -64,20 +64,20 @@ impl TransformerConfig {
 
 /// Layer norm over the last dimension, composed so that it has gradients.
 #[derive(Debug)]
-struct Norm {
+pub(crate) struct Norm {
     gamma: Tensor,
     beta: Tensor,
 }
 
 impl Norm {
-    fn new(vb: VarBuilder, size: usize) -> Result<Self> {
+    pub(crate) fn new(vb: VarBuilder, size: usize) -> Result<Self> {
         Ok(Norm {
             gamma: vb.get_with_hints(size, "weight", Init::Const(1.0))?,
             beta: vb.get_with_hints(size, "bias", Init::Const(0.0))?,
         })
     }
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mean = x.mean_keepdim(D::Minus1)?;
         let centred = x.broadcast_sub(&mean)?;
         let variance = centred.sqr()?.mean_keepdim(D::Minus1)?;

@@ -1,0 +1,25 @@
+"""Baselines of benches/trees.rs: the same tree models on the same features,
+one thread each. Prints `forest SECONDS` and `boosted SECONDS`."""
+
+import sys
+import time
+
+import pyarrow.parquet as pq
+from sklearn.ensemble import RandomForestRegressor
+from xgboost import XGBRegressor
+
+table = pq.read_table(sys.argv[1]).to_pandas()
+y = table.pop("y").to_numpy()
+label = table.pop("label").to_numpy()
+x = table.to_numpy()
+
+start = time.perf_counter()
+RandomForestRegressor(n_estimators=100, max_features="sqrt", n_jobs=1, random_state=0).fit(x, label)
+print("forest", time.perf_counter() - start)
+
+start = time.perf_counter()
+XGBRegressor(
+    n_estimators=100, max_depth=4, learning_rate=0.1, subsample=0.8, reg_lambda=1.0,
+    tree_method="exact", n_jobs=1, random_state=0,
+).fit(x, y)
+print("boosted", time.perf_counter() - start)

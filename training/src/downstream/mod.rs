@@ -1,0 +1,243 @@
+//! Downstream models on a backbone's embeddings, as the paper solves its
+//! last three tasks: trees for causal SNPs (a random forest per tissue) and
+//! MPRA (gradient-boosted trees), an upper Transformer over the 200 segment
+//! embeddings of a 40 kb window for expression.
+//!
+//! `dnabench fit --task T --model forest|boosted|upper` reads the task's
+//! embeddings table joined with `examples`, fits on the train split, and
+//! writes `predictions` for valid and test in one commit plus a `runs` row,
+//! so that `eval` and `report` score it like any trained run.
+
+pub mod boosted;
+pub mod forest;
+pub mod upper;
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use anyhow::{bail, Context, Result};
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Float32Type};
+use dnabench_engine::{open_session, sql::run_sql, Store};
+use serde::{Deserialize, Serialize};
+
+use crate::predict::prediction_rows;
+use crate::runs::{self, RunRow};
+
+/// The downstream models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DownstreamModel {
+    /// Random forest, one per tissue (causal SNPs).
+    Forest,
+    /// Gradient-boosted regression trees (MPRA).
+    Boosted,
+    /// An upper Transformer over segment embeddings (expression).
+    Upper,
+}
+
+impl std::str::FromStr for DownstreamModel {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "forest" => Ok(Self::Forest),
+            "boosted" => Ok(Self::Boosted),
+            "upper" => Ok(Self::Upper),
+            other => Err(format!(
+                "unknown downstream model '{other}'; give forest, boosted or upper"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for DownstreamModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Forest => "forest",
+            Self::Boosted => "boosted",
+            Self::Upper => "upper",
+        })
+    }
+}
+
+/// What `dnabench fit` was asked for.
+#[derive(Debug, Clone)]
+pub struct FitRequest {
+    pub task: String,
+    /// The embeddings table (default `embeddings_TASK`).
+    pub table: String,
+    pub model: DownstreamModel,
+    pub forest: forest::ForestConfig,
+    pub boosted: boosted::BoostedConfig,
+    pub upper: upper::UpperConfig,
+    pub run_id: Option<String>,
+}
+
+/// Embedded examples of one dataset with their targets.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub ids: Vec<String>,
+    pub splits: Vec<String>,
+    /// The context column: the tissue of a causal SNP, the MPRA element.
+    pub contexts: Vec<Option<String>>,
+    pub vectors: Vec<Vec<f32>>,
+    /// One row of targets per example: the label, or the per-sample list.
+    pub targets: Vec<Vec<Option<f32>>>,
+    /// Sequence length of the examples (the longest).
+    pub bp: usize,
+}
+
+impl Table {
+    pub fn rows_of(&self, split: &str) -> Vec<usize> {
+        (0..self.ids.len())
+            .filter(|&i| self.splits[i] == split)
+            .collect()
+    }
+}
+
+/// The embeddings of `table` joined with the targets of their examples.
+pub async fn read_table(store: &Store, table: &str) -> Result<(String, Table)> {
+    if !store.has_table(table) {
+        bail!("no table '{table}' in the store; run dnabench embed first");
+    }
+    let ctx = open_session(store).await?;
+    let sql = format!(
+        "SELECT m.example_id, m.split, m.dataset, e.context, m.vector, \
+                CASE WHEN e.targets IS NULL THEN make_array(e.label) ELSE e.targets END AS targets, \
+                CAST(length(e.seq) AS BIGINT) AS bp \
+         FROM \"{table}\" m JOIN examples e ON e.dataset = m.dataset AND e.example_id = m.example_id \
+         ORDER BY m.example_id"
+    );
+    let result = run_sql(&ctx, "fit", &sql, &BTreeMap::new()).await?;
+    let mut out = Table::default();
+    let mut dataset = None;
+    for b in &result.batches {
+        let ids = utf8(b, 0)?;
+        let splits = utf8(b, 1)?;
+        let datasets = utf8(b, 2)?;
+        let contexts = utf8(b, 3)?;
+        let vectors = b.column(4).as_fixed_size_list();
+        let targets = b.column(5).as_list::<i32>();
+        let bp = b.column(6).as_primitive::<arrow::datatypes::Int64Type>();
+        for i in 0..b.num_rows() {
+            out.bp = out.bp.max(bp.value(i) as usize);
+            dataset.get_or_insert_with(|| datasets[i].clone().unwrap_or_default());
+            out.ids.push(ids[i].clone().context("NULL example_id")?);
+            out.splits.push(splits[i].clone().context("NULL split")?);
+            out.contexts.push(contexts[i].clone());
+            let v = vectors.value(i);
+            out.vectors
+                .push(v.as_primitive::<Float32Type>().values().to_vec());
+            let t = targets.value(i);
+            let t = t.as_primitive::<Float32Type>();
+            out.targets.push(
+                (0..t.len())
+                    .map(|j| t.is_valid(j).then(|| t.value(j)))
+                    .collect(),
+            );
+        }
+    }
+    let Some(dataset) = dataset else {
+        bail!("table '{table}' has no rows whose example is in examples");
+    };
+    Ok((dataset, out))
+}
+
+/// A string column as owned options (Utf8 or Utf8View).
+fn utf8(b: &RecordBatch, i: usize) -> Result<Vec<Option<String>>> {
+    let c = b.column(i);
+    let c = arrow::compute::cast(c, &DataType::Utf8)?;
+    let s = c.as_string::<i32>();
+    Ok((0..s.len())
+        .map(|j| s.is_valid(j).then(|| s.value(j).to_string()))
+        .collect())
+}
+
+/// Fits the downstream model and writes its predictions and run.
+pub fn fit(store: &Store, req: &FitRequest) -> Result<RunRow> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let started = SystemTime::now();
+    let (dataset, table) = rt.block_on(read_table(store, &req.table))?;
+    if dataset != req.task {
+        bail!(
+            "table '{}' holds embeddings of dataset '{dataset}', not '{}'",
+            req.table,
+            req.task
+        );
+    }
+    let backbone = rt
+        .block_on(crate::similar::table_origin(store, &req.table))?
+        .run_id;
+    let model = req.model.to_string();
+    let run_id = req
+        .run_id
+        .clone()
+        .unwrap_or_else(|| runs::new_run_id(store, &dataset, &model));
+    let dir = runs::run_dir(store, &run_id);
+    let (config_json, outputs, losses) = match req.model {
+        DownstreamModel::Forest => {
+            let out = forest::fit_per_context(&table, &req.forest)?;
+            (serde_json::to_string(&req.forest)?, out, (vec![], vec![]))
+        }
+        DownstreamModel::Boosted => {
+            let out = boosted::fit_predict(&table, &req.boosted)?;
+            (serde_json::to_string(&req.boosted)?, out, (vec![], vec![]))
+        }
+        DownstreamModel::Upper => {
+            let fitted = upper::fit_predict(&table, &req.upper, &dir)?;
+            (
+                serde_json::to_string(&req.upper)?,
+                fitted.outputs,
+                (fitted.train_loss, fitted.valid_loss),
+            )
+        }
+    };
+    let guard = runs::RunDirGuard::create(&dir)?;
+    std::fs::write(dir.join("config.json"), &config_json)?;
+    let mut rows = Vec::new();
+    for (i, out) in outputs {
+        rows.push((table.ids[i].clone(), table.splits[i].clone(), out));
+    }
+    let batch = prediction_rows(&run_id, &dataset, &rows)?;
+    let schema = dnabench_schemas::predictions_schema();
+    rt.block_on(store.append("predictions", schema, vec![batch]))
+        .context("writing predictions")?;
+    let row = RunRow {
+        run_id: run_id.clone(),
+        kind: "downstream".into(),
+        task: dataset.clone(),
+        dataset: dataset.clone(),
+        model,
+        tokenizer: "embeddings".into(),
+        config: config_json,
+        data_table: req.table.clone(),
+        data_version: 0,
+        init: Some(backbone),
+        device: "cpu".into(),
+        parameters: 0,
+        started,
+        finished: SystemTime::now(),
+        best_epoch: losses.0.len(),
+        train_loss: losses.0,
+        valid_loss: losses.1,
+        examples_per_s: 0.0,
+        checkpoint: String::new(),
+    };
+    rt.block_on(runs::write_row(store, &row))?;
+    guard.keep();
+    Ok(row)
+}
+
+/// Rows of `table` in the splits a downstream model predicts.
+pub(crate) fn predicted_rows(table: &Table) -> Vec<usize> {
+    (0..table.ids.len())
+        .filter(|&i| table.splits[i] == "valid" || table.splits[i] == "test")
+        .collect()
+}
+
+/// The first target of each row, when present (a label).
+pub(crate) fn first_target(table: &Table, i: usize) -> Option<f32> {
+    table.targets[i].first().copied().flatten()
+}

@@ -1,0 +1,168 @@
+//! The expression task's downstream model: an [`UpperTransformer`] over the
+//! segment embeddings of each 40 kb window, trained with the Huber loss
+//! (NULL targets masked) and AdamW, keeping the last epoch.
+
+use std::path::Path;
+
+use anyhow::{bail, Result};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+use super::{predicted_rows, Table};
+use crate::embed::SEGMENT_BP;
+use crate::losses::{huber_elementwise, masked_mean};
+use crate::models::{UpperTransformer, UpperTransformerConfig};
+use crate::optim::Optim;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpperConfig {
+    pub hidden: usize,
+    pub layers: usize,
+    pub heads: usize,
+    pub ffn: usize,
+    pub dropout: f32,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub seed: u64,
+}
+
+impl Default for UpperConfig {
+    /// The paper's model (4 layers, 512 hidden, 8 heads).
+    fn default() -> Self {
+        UpperConfig {
+            hidden: 512,
+            layers: 4,
+            heads: 8,
+            ffn: 2048,
+            dropout: 0.1,
+            epochs: 20,
+            batch_size: 16,
+            lr: 1e-4,
+            weight_decay: 0.01,
+            seed: 0,
+        }
+    }
+}
+
+pub struct Fitted {
+    pub outputs: Vec<(usize, Vec<f32>)>,
+    pub train_loss: Vec<f32>,
+    pub valid_loss: Vec<f32>,
+}
+
+/// `rows` of the table as `(rows, segments, features)` inputs, targets and
+/// a mask of the targets present.
+fn tensors(
+    table: &Table,
+    rows: &[usize],
+    model: &UpperTransformerConfig,
+    device: &Device,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let x: Vec<f32> = rows
+        .iter()
+        .flat_map(|&i| table.vectors[i].iter().copied())
+        .collect();
+    let mut y = Vec::with_capacity(rows.len() * model.outputs);
+    let mut mask = Vec::with_capacity(rows.len() * model.outputs);
+    for &i in rows {
+        for j in 0..model.outputs {
+            let t = table.targets[i].get(j).copied().flatten();
+            y.push(t.unwrap_or(0.0));
+            mask.push(if t.is_some() { 1f32 } else { 0.0 });
+        }
+    }
+    let shape = (rows.len(), model.segments, model.features);
+    Ok((
+        Tensor::from_vec(x, shape, device)?,
+        Tensor::from_vec(y, (rows.len(), model.outputs), device)?,
+        Tensor::from_vec(mask, (rows.len(), model.outputs), device)?,
+    ))
+}
+
+/// The model's sizes for this table: segments from the sequence length.
+pub fn model_config(table: &Table, cfg: &UpperConfig) -> Result<UpperTransformerConfig> {
+    let Some(first) = table.vectors.first() else {
+        bail!("no embeddings to fit on");
+    };
+    let segments = table.bp.div_ceil(SEGMENT_BP).max(1);
+    if !first.len().is_multiple_of(segments) {
+        bail!(
+            "{} features do not split into {segments} segments of {} bp sequences",
+            first.len(),
+            table.bp
+        );
+    }
+    Ok(UpperTransformerConfig {
+        segments,
+        features: first.len() / segments,
+        hidden: cfg.hidden,
+        layers: cfg.layers,
+        heads: cfg.heads,
+        ffn: cfg.ffn,
+        dropout: cfg.dropout,
+        outputs: table.targets.iter().map(Vec::len).max().unwrap_or(1),
+    })
+}
+
+pub fn fit_predict(table: &Table, cfg: &UpperConfig, _dir: &Path) -> Result<Fitted> {
+    let device = Device::Cpu;
+    let model_cfg = model_config(table, cfg)?;
+    let map = VarMap::new();
+    let model = UpperTransformer::new(
+        VarBuilder::from_varmap(&map, DType::F32, &device),
+        &model_cfg,
+    )?;
+    let mut train = table.rows_of("train");
+    let valid = table.rows_of("valid");
+    if train.is_empty() {
+        bail!("no train rows to fit the upper transformer on");
+    }
+    let batch = cfg.batch_size.max(1);
+    let per_epoch = train.len().div_ceil(batch);
+    let mut optim = Optim::new(
+        map.all_vars(),
+        cfg.lr,
+        cfg.weight_decay,
+        per_epoch.min(10),
+        per_epoch * cfg.epochs,
+        1.0,
+    )?;
+    let loss_of = |rows: &[usize], train: bool| -> Result<Tensor> {
+        let (x, y, mask) = tensors(table, rows, &model_cfg, &device)?;
+        let out = model.forward(&x, train)?;
+        Ok(masked_mean(&huber_elementwise(&out, &y, 1.0)?, &mask)?)
+    };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
+    let (mut train_loss, mut valid_loss) = (Vec::new(), Vec::new());
+    for _ in 0..cfg.epochs {
+        train.shuffle(&mut rng);
+        let mut sum = 0.0;
+        for chunk in train.chunks(batch) {
+            let loss = loss_of(chunk, true)?;
+            optim.backward_step(&loss)?;
+            sum += f64::from(loss.to_scalar::<f32>()?) * chunk.len() as f64;
+        }
+        train_loss.push((sum / train.len() as f64) as f32);
+        if !valid.is_empty() {
+            valid_loss.push(loss_of(&valid, false)?.to_scalar::<f32>()?);
+        }
+    }
+    let scored = predicted_rows(table);
+    let mut outputs = Vec::with_capacity(scored.len());
+    for chunk in scored.chunks(batch) {
+        let (x, _, _) = tensors(table, chunk, &model_cfg, &device)?;
+        let out = model.forward(&x, false)?.to_vec2::<f32>()?;
+        outputs.extend(chunk.iter().copied().zip(out));
+    }
+    Ok(Fitted {
+        outputs,
+        train_loss,
+        valid_loss,
+    })
+}
