@@ -8,10 +8,14 @@ import pyarrow.parquet as pq
 from sklearn.ensemble import RandomForestRegressor
 from xgboost import XGBRegressor
 
-table = pq.read_table(sys.argv[1]).to_pandas()
-y = table.pop("y").to_numpy()
-label = table.pop("label").to_numpy()
-x = table.to_numpy()
+import numpy as np
+
+table = pq.read_table(sys.argv[1])
+y = table.column("y").to_numpy()
+label = table.column("label").to_numpy()
+x = np.column_stack(
+    [table.column(n).to_numpy() for n in table.column_names if n.startswith("f")]
+)
 
 start = time.perf_counter()
 RandomForestRegressor(n_estimators=100, max_features="sqrt", n_jobs=1, random_state=0).fit(x, label)
