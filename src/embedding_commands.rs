@@ -10,7 +10,6 @@ use arrow::array::{Float32Array, RecordBatch, StringArray, UInt32Array};
 use arrow::datatypes::{DataType, Field, Schema};
 use clap::Args;
 use datafusion::datasource::MemTable;
-use dnabench_engine::output::{write_batches, OutputFormat};
 use dnabench_engine::{open_session, sql::run_sql, Store};
 use dnabench_training as training;
 
@@ -149,13 +148,7 @@ async fn print_with_labels(
                FROM neighbours n JOIN examples e ON e.example_id = n.example_id AND e.dataset = $dataset \
                ORDER BY n.rank";
     let result = run_sql(&ctx, "similar", sql, &params).await?;
-    write_batches(
-        &result.schema,
-        &result.batches,
-        OutputFormat::Table,
-        std::io::BufWriter::new(std::io::stdout()),
-    )?;
-    Ok(())
+    crate::print_result(&result)
 }
 
 #[derive(Args)]

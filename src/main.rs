@@ -408,6 +408,17 @@ async fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
+/// A query's rows as a table on standard output.
+pub(crate) fn print_result(result: &dnabench_engine::sql::QueryResult) -> Result<()> {
+    write_batches(
+        &result.schema,
+        &result.batches,
+        OutputFormat::Table,
+        std::io::BufWriter::new(std::io::stdout()),
+    )?;
+    Ok(())
+}
+
 async fn eval(store: &Store, run: &str, split: &str) -> Result<()> {
     let evaluation = dnabench_engine::eval::evaluate(store, run, split).await?;
     dnabench_engine::eval::write_metrics(store, &evaluation).await?;

@@ -5,7 +5,6 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use dnabench_engine::output::{write_batches, OutputFormat};
 use dnabench_engine::{materialize, open_session, sql::run_sql, Store};
 use dnabench_queries::TASKS;
 use dnabench_training as training;
@@ -13,7 +12,7 @@ use std::collections::BTreeMap;
 
 use crate::embedding_commands::{fit_with, FitConfig};
 use crate::training_commands::print_run;
-use crate::{data_dir, eval, materialized_line, print_tables, simulate};
+use crate::{data_dir, eval, materialized_line, print_result, print_tables, simulate};
 use training::downstream::DownstreamModel;
 
 /// The quickstart's configs, embedded so that it runs from any folder.
@@ -244,12 +243,7 @@ async fn quickstart_data(store_path: &Path, data: Option<PathBuf>) -> Result<()>
     for q in queries {
         println!("\n$ dnabench sql --store {} \"{q}\"", store_path.display());
         let result = run_sql(&ctx, "query", q, &BTreeMap::new()).await?;
-        write_batches(
-            &result.schema,
-            &result.batches,
-            OutputFormat::Table,
-            std::io::BufWriter::new(std::io::stdout()),
-        )?;
+        print_result(&result)?;
     }
     Ok(())
 }

@@ -176,26 +176,46 @@ pub fn fit(store: &Store, req: &FitRequest) -> Result<RunRow> {
         .clone()
         .unwrap_or_else(|| runs::new_run_id(store, &dataset, &model));
     let dir = runs::run_dir(store, &run_id);
-    let (config_json, outputs, losses) = match req.model {
+    let (config_json, outputs, losses, weights) = match req.model {
         DownstreamModel::Forest => {
             let out = forest::fit_per_context(&table, &req.forest)?;
-            (serde_json::to_string(&req.forest)?, out, (vec![], vec![]))
+            (
+                serde_json::to_string(&req.forest)?,
+                out,
+                (vec![], vec![]),
+                None,
+            )
         }
         DownstreamModel::Boosted => {
             let out = boosted::fit_predict(&table, &req.boosted)?;
-            (serde_json::to_string(&req.boosted)?, out, (vec![], vec![]))
+            (
+                serde_json::to_string(&req.boosted)?,
+                out,
+                (vec![], vec![]),
+                None,
+            )
         }
         DownstreamModel::Upper => {
-            let fitted = upper::fit_predict(&table, &req.upper, &dir)?;
+            let fitted = upper::fit_predict(&table, &req.upper)?;
             (
                 serde_json::to_string(&req.upper)?,
                 fitted.outputs,
                 (fitted.train_loss, fitted.valid_loss),
+                Some(fitted.weights),
             )
         }
     };
     let guard = runs::RunDirGuard::create(&dir)?;
     std::fs::write(dir.join("config.json"), &config_json)?;
+    // The trees live only in their predictions; the upper Transformer's
+    // weights are kept as any trained run's.
+    let checkpoint = match &weights {
+        Some(map) => {
+            crate::checkpoint::save(map, &dir.join("model.safetensors"))?;
+            format!("runs/{run_id}/model.safetensors")
+        }
+        None => String::new(),
+    };
     let mut rows = Vec::new();
     for (i, out) in outputs {
         rows.push((table.ids[i].clone(), table.splits[i].clone(), out));
@@ -223,7 +243,7 @@ pub fn fit(store: &Store, req: &FitRequest) -> Result<RunRow> {
         train_loss: losses.0,
         valid_loss: losses.1,
         examples_per_s: 0.0,
-        checkpoint: String::new(),
+        checkpoint,
     };
     rt.block_on(runs::write_row(store, &row))?;
     guard.keep();

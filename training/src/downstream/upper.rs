@@ -2,8 +2,6 @@
 //! segment embeddings of each 40 kb window, trained with the Huber loss
 //! (NULL targets masked) and AdamW, keeping the last epoch.
 
-use std::path::Path;
-
 use anyhow::{bail, Result};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
@@ -51,6 +49,8 @@ impl Default for UpperConfig {
 }
 
 pub struct Fitted {
+    /// The trained weights, for the run's checkpoint.
+    pub weights: VarMap,
     pub outputs: Vec<(usize, Vec<f32>)>,
     pub train_loss: Vec<f32>,
     pub valid_loss: Vec<f32>,
@@ -110,7 +110,7 @@ pub fn model_config(table: &Table, cfg: &UpperConfig) -> Result<UpperTransformer
     })
 }
 
-pub fn fit_predict(table: &Table, cfg: &UpperConfig, _dir: &Path) -> Result<Fitted> {
+pub fn fit_predict(table: &Table, cfg: &UpperConfig) -> Result<Fitted> {
     let device = Device::Cpu;
     let model_cfg = model_config(table, cfg)?;
     let map = VarMap::new();
@@ -161,6 +161,7 @@ pub fn fit_predict(table: &Table, cfg: &UpperConfig, _dir: &Path) -> Result<Fitt
         outputs.extend(chunk.iter().copied().zip(out));
     }
     Ok(Fitted {
+        weights: map,
         outputs,
         train_loss,
         valid_loss,
