@@ -76,3 +76,47 @@ pub fn fit_predict(table: &Table, cfg: &BoostedConfig) -> Result<Vec<(usize, Vec
         .map(|(i, v)| (i, vec![v]))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+
+    /// The label is a function of two of 32 features: held-out predictions
+    /// must follow it closely, and beat predicting the train mean.
+    #[test]
+    fn boosted_trees_learn_a_planted_function_of_the_features() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let mut table = Table::default();
+        for i in 0..600 {
+            let v: Vec<f32> = (0..32).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let y = 2.0 * v[0] - v[3] + if v[7] > 0.5 { 1.0 } else { 0.0 };
+            table.ids.push(format!("e{i}"));
+            table
+                .splits
+                .push(if i < 500 { "train" } else { "test" }.to_string());
+            table.contexts.push(None);
+            table.vectors.push(v);
+            table.targets.push(vec![Some(y)]);
+        }
+        let out = fit_predict(&table, &BoostedConfig::default()).unwrap();
+        assert_eq!(out.len(), 100);
+        let mse = |f: &dyn Fn(usize, &[f32]) -> f32| {
+            out.iter()
+                .map(|(i, o)| (f(*i, o) - first_target(&table, *i).unwrap()).powi(2))
+                .sum::<f32>()
+                / out.len() as f32
+        };
+        let train_mean = (0..500)
+            .map(|i| first_target(&table, i).unwrap())
+            .sum::<f32>()
+            / 500.0;
+        let model = mse(&|_, o| o[0]);
+        let baseline = mse(&|_, _| train_mean);
+        assert!(
+            model < 0.2 * baseline,
+            "MSE {model} against the mean's {baseline}"
+        );
+    }
+}
