@@ -2,13 +2,85 @@
 //! their threads (the loader's runtime), so they run outside the async one.
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
+use clap::Args;
 use dnabench_engine::Store;
 use dnabench_training as training;
 
-use crate::{PredictArgs, PretrainArgs, TrainArgs};
+use crate::StoreArg;
+
+#[derive(Args)]
+pub(crate) struct TrainArgs {
+    /// The task whose dataset to train on (its materialized name).
+    #[arg(long)]
+    task: String,
+    /// cnn, cnn_lstm or transformer.
+    #[arg(long)]
+    model: String,
+    /// one_hot, kmer, kpatch or bpe (default: one_hot for the CNNs, kpatch for the transformer).
+    #[arg(long)]
+    tokenizer: Option<String>,
+    /// Transformer positions: rotary, relative or absolute.
+    #[arg(long = "pos", default_value = "rotary")]
+    positions: String,
+    /// A TOML file with [train] settings and [model] sizes.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// cpu, or cuda[:N] in a build with the cuda feature.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Start from this run's checkpoint (a pretrain run id) or a safetensors file.
+    #[arg(long)]
+    init: Option<String>,
+    /// The run id (default: DATASET-MODEL-N).
+    #[arg(long)]
+    run_id: Option<String>,
+    #[command(flatten)]
+    store: StoreArg,
+}
+
+#[derive(Args)]
+pub(crate) struct PretrainArgs {
+    /// kpatch, kmer or bpe.
+    #[arg(long, default_value = "kpatch")]
+    tokenizer: String,
+    #[arg(long = "pos", default_value = "rotary")]
+    positions: String,
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Window length in bp (non-overlapping, both strands).
+    #[arg(long, default_value_t = 1024)]
+    window: usize,
+    #[arg(long, default_value_t = 0.3)]
+    mask_rate: f64,
+    /// Share of windows held out for validation.
+    #[arg(long, default_value_t = 0.05)]
+    valid_fraction: f64,
+    #[arg(long)]
+    run_id: Option<String>,
+    #[command(flatten)]
+    store: StoreArg,
+}
+
+#[derive(Args)]
+pub(crate) struct PredictArgs {
+    /// The run whose best checkpoint predicts.
+    #[arg(long)]
+    run: String,
+    /// Splits to predict, comma-separated, or `all`.
+    #[arg(long, default_value = "test")]
+    split: String,
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    #[arg(long, default_value_t = 256)]
+    batch_size: usize,
+    #[command(flatten)]
+    store: StoreArg,
+}
 
 pub(crate) fn device(name: &str) -> Result<training::Device> {
     training::config::parse_device(name)

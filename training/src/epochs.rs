@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use candle_nn::VarMap;
 
 use crate::checkpoint;
-use crate::config::Keep;
+use crate::config::{Keep, TrainConfig};
 
 pub(crate) struct Epochs {
     run_id: String,
@@ -25,12 +25,13 @@ pub(crate) struct Epochs {
 }
 
 impl Epochs {
-    pub fn new(run_id: &str, checkpoint: PathBuf, patience: usize, keep: Keep) -> Epochs {
+    /// The bookkeeping of a run with `cfg`'s patience and checkpoint rule.
+    pub fn new(run_id: &str, checkpoint: PathBuf, cfg: &TrainConfig) -> Epochs {
         Epochs {
             run_id: run_id.to_string(),
             checkpoint,
-            patience: patience.max(1),
-            keep,
+            patience: cfg.patience.max(1),
+            keep: cfg.keep,
             train_loss: Vec::new(),
             valid_loss: Vec::new(),
             best: f32::INFINITY,

@@ -315,12 +315,7 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
     let guard = runs::start_run(&dir, &config, bpe.as_ref())?;
     let epoch_count = cfg.epochs_at(per_epoch);
     let bar = progress_bar(req.progress, (per_epoch * epoch_count) as u64);
-    let mut epochs = Epochs::new(
-        &run_id,
-        dir.join("model.safetensors"),
-        cfg.patience,
-        cfg.keep,
-    );
+    let mut epochs = Epochs::new(&run_id, dir.join("model.safetensors"), cfg);
     for epoch in 0..epoch_count {
         bar.set_prefix(format!("{run_id} epoch {}/{epoch_count}", epoch + 1));
         let mut running = EpochLoss::start();

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use smartcore::ensemble::random_forest_regressor::{
     RandomForestRegressor, RandomForestRegressorParameters,
 };
+use smartcore::linalg::basic::arrays::Array;
 use smartcore::linalg::basic::matrix::DenseMatrix;
 
 use super::{first_target, predicted_rows, Table};
@@ -63,7 +64,7 @@ pub fn fit_predict(
     if let Some(d) = cfg.max_depth {
         params = params.with_max_depth(d);
     }
-    let features = x.shape_cols();
+    let features = x.shape().1;
     params = params.with_m(
         cfg.features_per_split
             .unwrap_or(((features as f64).sqrt() as usize).max(1)),
@@ -119,17 +120,6 @@ pub fn fit_per_context(table: &Table, cfg: &ForestConfig) -> Result<Vec<(usize, 
 fn logit(p: f32) -> f32 {
     let p = p.clamp(1e-4, 1.0 - 1e-4);
     (p / (1.0 - p)).ln()
-}
-
-trait Cols {
-    fn shape_cols(&self) -> usize;
-}
-
-impl Cols for DenseMatrix<f32> {
-    fn shape_cols(&self) -> usize {
-        use smartcore::linalg::basic::arrays::Array;
-        self.shape().1
-    }
 }
 
 #[cfg(test)]

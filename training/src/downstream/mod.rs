@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::predict::prediction_rows;
 use crate::runs::{self, RunRow};
+use crate::similar::TableOrigin;
 
 /// The downstream models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +88,27 @@ pub struct Table {
     pub bp: usize,
 }
 
+/// What a downstream model gives: an output per predicted row, and for a
+/// trained network its losses per epoch and weights.
+pub struct Fitted {
+    pub outputs: Vec<(usize, Vec<f32>)>,
+    pub train_loss: Vec<f32>,
+    pub valid_loss: Vec<f32>,
+    pub weights: Option<candle_nn::VarMap>,
+}
+
+impl Fitted {
+    /// A model that leaves only its predictions (the trees).
+    pub fn predictions(outputs: Vec<(usize, Vec<f32>)>) -> Fitted {
+        Fitted {
+            outputs,
+            train_loss: Vec::new(),
+            valid_loss: Vec::new(),
+            weights: None,
+        }
+    }
+}
+
 impl Table {
     pub fn rows_of(&self, split: &str) -> Vec<usize> {
         (0..self.ids.len())
@@ -95,8 +117,9 @@ impl Table {
     }
 }
 
-/// The embeddings of `table` joined with the targets of their examples.
-pub async fn read_table(store: &Store, table: &str) -> Result<(String, Table)> {
+/// The embeddings of `table` joined with the targets of their examples,
+/// with the dataset and backbone run they came from.
+pub async fn read_table(store: &Store, table: &str) -> Result<(TableOrigin, Table)> {
     if !store.has_table(table) {
         bail!("no table '{table}' in the store; run dnabench embed first");
     }
@@ -104,13 +127,13 @@ pub async fn read_table(store: &Store, table: &str) -> Result<(String, Table)> {
     let sql = format!(
         "SELECT m.example_id, m.split, m.dataset, e.context, m.vector, \
                 CASE WHEN e.targets IS NULL THEN make_array(e.label) ELSE e.targets END AS targets, \
-                CAST(length(e.seq) AS BIGINT) AS bp \
+                CAST(length(e.seq) AS BIGINT) AS bp, m.run_id \
          FROM \"{table}\" m JOIN examples e ON e.dataset = m.dataset AND e.example_id = m.example_id \
          ORDER BY m.example_id"
     );
     let result = run_sql(&ctx, "fit", &sql, &BTreeMap::new()).await?;
     let mut out = Table::default();
-    let mut dataset = None;
+    let mut origin = None;
     for b in &result.batches {
         let ids = utf8(b, 0)?;
         let splits = utf8(b, 1)?;
@@ -119,9 +142,13 @@ pub async fn read_table(store: &Store, table: &str) -> Result<(String, Table)> {
         let vectors = b.column(4).as_fixed_size_list();
         let targets = b.column(5).as_list::<i32>();
         let bp = b.column(6).as_primitive::<arrow::datatypes::Int64Type>();
+        let run_ids = utf8(b, 7)?;
         for i in 0..b.num_rows() {
             out.bp = out.bp.max(bp.value(i) as usize);
-            dataset.get_or_insert_with(|| datasets[i].clone().unwrap_or_default());
+            origin.get_or_insert_with(|| TableOrigin {
+                dataset: datasets[i].clone().unwrap_or_default(),
+                run_id: run_ids[i].clone().unwrap_or_default(),
+            });
             out.ids.push(ids[i].clone().context("NULL example_id")?);
             out.splits.push(splits[i].clone().context("NULL split")?);
             out.contexts.push(contexts[i].clone());
@@ -137,10 +164,10 @@ pub async fn read_table(store: &Store, table: &str) -> Result<(String, Table)> {
             );
         }
     }
-    let Some(dataset) = dataset else {
+    let Some(origin) = origin else {
         bail!("table '{table}' has no rows whose example is in examples");
     };
-    Ok((dataset, out))
+    Ok((origin, out))
 }
 
 /// A string column as owned options (Utf8 or Utf8View).
@@ -159,7 +186,11 @@ pub fn fit(store: &Store, req: &FitRequest) -> Result<RunRow> {
         .enable_all()
         .build()?;
     let started = SystemTime::now();
-    let (dataset, table) = rt.block_on(read_table(store, &req.table))?;
+    let (origin, table) = rt.block_on(read_table(store, &req.table))?;
+    let TableOrigin {
+        dataset,
+        run_id: backbone,
+    } = origin;
     if dataset != req.task {
         bail!(
             "table '{}' holds embeddings of dataset '{dataset}', not '{}'",
@@ -167,49 +198,31 @@ pub fn fit(store: &Store, req: &FitRequest) -> Result<RunRow> {
             req.task
         );
     }
-    let backbone = rt
-        .block_on(crate::similar::table_origin(store, &req.table))?
-        .run_id;
     let model = req.model.to_string();
     let run_id = req
         .run_id
         .clone()
         .unwrap_or_else(|| runs::new_run_id(store, &dataset, &model));
     let dir = runs::run_dir(store, &run_id);
-    let (config_json, outputs, losses, weights) = match req.model {
-        DownstreamModel::Forest => {
-            let out = forest::fit_per_context(&table, &req.forest)?;
-            (
-                serde_json::to_string(&req.forest)?,
-                out,
-                (vec![], vec![]),
-                None,
-            )
-        }
-        DownstreamModel::Boosted => {
-            let out = boosted::fit_predict(&table, &req.boosted)?;
-            (
-                serde_json::to_string(&req.boosted)?,
-                out,
-                (vec![], vec![]),
-                None,
-            )
-        }
-        DownstreamModel::Upper => {
-            let fitted = upper::fit_predict(&table, &req.upper)?;
-            (
-                serde_json::to_string(&req.upper)?,
-                fitted.outputs,
-                (fitted.train_loss, fitted.valid_loss),
-                Some(fitted.weights),
-            )
-        }
+    let (config_json, fitted) = match req.model {
+        DownstreamModel::Forest => (
+            serde_json::to_string(&req.forest)?,
+            Fitted::predictions(forest::fit_per_context(&table, &req.forest)?),
+        ),
+        DownstreamModel::Boosted => (
+            serde_json::to_string(&req.boosted)?,
+            Fitted::predictions(boosted::fit_predict(&table, &req.boosted)?),
+        ),
+        DownstreamModel::Upper => (
+            serde_json::to_string(&req.upper)?,
+            upper::fit_predict(&table, &req.upper)?,
+        ),
     };
     let guard = runs::RunDirGuard::create(&dir)?;
     std::fs::write(dir.join("config.json"), &config_json)?;
     // The trees live only in their predictions; the upper Transformer's
     // weights are kept as any trained run's.
-    let checkpoint = match &weights {
+    let checkpoint = match &fitted.weights {
         Some(map) => {
             crate::checkpoint::save(map, &dir.join("model.safetensors"))?;
             format!("runs/{run_id}/model.safetensors")
@@ -217,7 +230,7 @@ pub fn fit(store: &Store, req: &FitRequest) -> Result<RunRow> {
         None => String::new(),
     };
     let mut rows = Vec::new();
-    for (i, out) in outputs {
+    for (i, out) in fitted.outputs {
         rows.push((table.ids[i].clone(), table.splits[i].clone(), out));
     }
     let batch = prediction_rows(&run_id, &dataset, &rows)?;
@@ -239,9 +252,9 @@ pub fn fit(store: &Store, req: &FitRequest) -> Result<RunRow> {
         parameters: 0,
         started,
         finished: SystemTime::now(),
-        best_epoch: losses.0.len(),
-        train_loss: losses.0,
-        valid_loss: losses.1,
+        best_epoch: fitted.train_loss.len(),
+        train_loss: fitted.train_loss,
+        valid_loss: fitted.valid_loss,
         examples_per_s: 0.0,
         checkpoint,
     };

@@ -9,7 +9,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-use super::{predicted_rows, Table};
+use super::{predicted_rows, Fitted, Table};
 use crate::embed::SEGMENT_BP;
 use crate::losses::{huber_elementwise, masked_mean};
 use crate::models::{UpperTransformer, UpperTransformerConfig};
@@ -46,14 +46,6 @@ impl Default for UpperConfig {
             seed: 0,
         }
     }
-}
-
-pub struct Fitted {
-    /// The trained weights, for the run's checkpoint.
-    pub weights: VarMap,
-    pub outputs: Vec<(usize, Vec<f32>)>,
-    pub train_loss: Vec<f32>,
-    pub valid_loss: Vec<f32>,
 }
 
 /// `rows` of the table as `(rows, segments, features)` inputs, targets and
@@ -161,7 +153,7 @@ pub fn fit_predict(table: &Table, cfg: &UpperConfig) -> Result<Fitted> {
         outputs.extend(chunk.iter().copied().zip(out));
     }
     Ok(Fitted {
-        weights: map,
+        weights: Some(map),
         outputs,
         train_loss,
         valid_loss,
@@ -229,35 +221,7 @@ mod tests {
             .iter()
             .map(|(i, _)| f64::from(table.targets[*i][0].unwrap()))
             .collect();
-        let rho = spearman(&predicted, &truth);
+        let rho = dnabench_engine::udf::metrics::spearman::spearman(&predicted, &truth).unwrap();
         assert!(rho > 0.8, "held-out Spearman {rho}");
-    }
-
-    fn ranks(v: &[f64]) -> Vec<f64> {
-        let mut order: Vec<usize> = (0..v.len()).collect();
-        order.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-        let mut r = vec![0.0; v.len()];
-        let mut i = 0;
-        while i < order.len() {
-            let mut j = i;
-            while j + 1 < order.len() && v[order[j + 1]] == v[order[i]] {
-                j += 1;
-            }
-            for k in i..=j {
-                r[order[k]] = (i + j) as f64 / 2.0;
-            }
-            i = j + 1;
-        }
-        r
-    }
-
-    fn spearman(a: &[f64], b: &[f64]) -> f64 {
-        let (ra, rb) = (ranks(a), ranks(b));
-        let n = a.len() as f64;
-        let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
-        let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
-        let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
-        let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
-        cov / (va * vb).sqrt()
     }
 }
