@@ -1,8 +1,10 @@
 //! The quickstart end to end, reduced to its CNNs: simulate, ingest,
-//! materialize, train, predict, eval, embed with the chromatin CNN, fit the
-//! downstream models, and report, through the command line. Every task gets
-//! metrics, the CNN learns the planted motifs of the tasks where a few
-//! hundred examples can teach them, and the embeddings serve vector search.
+//! materialize, train, predict, eval, train the chromatin backbone, embed
+//! with it, fit the downstream models, and report, through the command
+//! line. Every task gets metrics, the CNN learns the planted motifs of the
+//! tasks where a few hundred examples can teach them, each downstream model
+//! learns its task's planted signal from the backbone's embeddings, and the
+//! embeddings serve vector search.
 
 mod common;
 
@@ -42,22 +44,22 @@ fn reduced_quickstart_scores_every_task_and_learns_the_planted_motifs() {
         ]
     );
 
-    let metric = |task: &str, metric: &str, group: &str| -> f64 {
+    let metric = |run: &str, metric: &str, group: &str| -> f64 {
         let rows = csv(
             Path::new(&store),
             &format!(
-                "SELECT value FROM metrics WHERE task = '{task}' AND metric = '{metric}' \
+                "SELECT value FROM metrics WHERE run_id = '{run}' AND metric = '{metric}' \
                  AND \"group\" = '{group}' AND split = 'test'"
             ),
         );
-        assert_eq!(rows.len(), 1, "{task} {metric} {group}: {rows:?}");
+        assert_eq!(rows.len(), 1, "{run} {metric} {group}: {rows:?}");
         rows[0].parse().unwrap()
     };
     // Chance is 0.5 and 0; across seeds these runs give 0.68–0.89 and
     // 0.36–0.38 (a TATA/GC-box promoter, NRF1 next to unmethylated CpGs).
-    let promoter = metric("promoter", "auroc", "all");
+    let promoter = metric("promoter-cnn-1", "auroc", "all");
     assert!(promoter > 0.62, "promoter test AUROC {promoter}");
-    let methylation = metric("methylation", "spearman", "mean");
+    let methylation = metric("methylation-cnn-1", "spearman", "mean");
     assert!(methylation > 0.1, "methylation test Spearman {methylation}");
 
     // The downstream models are runs like any other, scored by the same SQL.
@@ -69,15 +71,40 @@ fn reduced_quickstart_scores_every_task_and_learns_the_planted_motifs() {
     assert_eq!(
         downstream,
         [
-            "causal_snp-forest-1,chromatin-cnn-1,4",
-            "expression-upper-1,chromatin-cnn-1,3",
-            "mpra-boosted-1,chromatin-cnn-1,4"
+            "causal_snp-forest-1,chromatin_bins-cnn-1,4",
+            "expression-upper-1,chromatin_bins-cnn-1,3",
+            "mpra-boosted-1,chromatin_bins-cnn-1,4"
         ]
     );
     assert!(
-        out.contains("downstream on chromatin-cnn-1 embeddings"),
+        out.contains("downstream on chromatin_bins-cnn-1 embeddings"),
         "{out}"
     );
+    // Each learns the signal the simulation planted, well beyond a trivial
+    // model (chance: AUROC 0.5, Spearman 0). Measured here: forest AUROC
+    // 0.91 (the variants break GATA and FOS/JUN sites the backbone's TF
+    // tracks taught it), upper Transformer Spearman 0.85 (NFY copies near
+    // the TSS), boosted trees Spearman 0.24 and MSE 0.54 of the train mean's
+    // (a change inside a CEBP or ETS site).
+    let snp = metric("causal_snp-forest-1", "auroc", "all");
+    assert!(snp > 0.7, "causal SNP forest test AUROC {snp}");
+    let expression = metric("expression-upper-1", "spearman", "mean");
+    assert!(
+        expression > 0.5,
+        "expression upper test Spearman {expression}"
+    );
+    let mpra = metric("mpra-boosted-1", "spearman", "all");
+    assert!(mpra > 0.12, "MPRA boosted test Spearman {mpra}");
+    // Its squared error against that of predicting the train split's mean.
+    let errors = csv(
+        &store,
+        "WITH train AS (SELECT avg(label) AS mean FROM examples WHERE dataset = 'mpra' AND split = 'train') \
+         SELECT mse(p.output[1], e.label) / mse(train.mean, e.label) \
+         FROM examples e JOIN predictions p ON p.dataset = e.dataset AND p.example_id = e.example_id, train \
+         WHERE e.dataset = 'mpra' AND e.split = 'test' AND p.run_id = 'mpra-boosted-1'",
+    );
+    let ratio: f64 = errors[0].parse().unwrap();
+    assert!(ratio < 0.8, "MPRA boosted test MSE / the mean's: {ratio}");
     // One embedding per example, of ref then alt segments: 1000 bp is 5
     // segments of 200 bp, 64 features each, twice.
     let embedded = csv(

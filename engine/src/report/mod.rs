@@ -122,12 +122,14 @@ pub async fn report(store: &Store, runs: &[String], out: &Path) -> Result<Report
     let ctx = open_session(store).await?;
     let none = BTreeMap::new();
     // Downstream models (forest, boosted trees, upper Transformer) each serve
-    // one task: they share one column per backbone.
+    // one task: they share one column per backbone. A run on a dataset variant
+    // (the backbone's chromatin bins) gets a column of its own.
     let q = "SELECT r.run_id, r.task, CASE WHEN r.kind = 'downstream' THEN 'downstream on ' || r.init || ' embeddings' ELSE \
                r.model || CASE WHEN r.tokenizer = 'one_hot' THEN '' ELSE ' ' || r.tokenizer END \
                || CASE WHEN r.config LIKE '%\"positions\":\"relative\"%' THEN ' relative' \
                        WHEN r.config LIKE '%\"positions\":\"absolute\"%' THEN ' absolute' ELSE '' END \
-               || CASE WHEN r.init IS NULL THEN '' ELSE ' (pre-trained)' END END AS model, \
+               || CASE WHEN r.init IS NULL THEN '' ELSE ' (pre-trained)' END \
+               || CASE WHEN r.dataset = r.task THEN '' ELSE ' on ' || r.dataset END END AS model, \
              r.train_loss, r.valid_loss, m.metric, m.\"group\", m.value \
              FROM runs r JOIN metrics m ON m.run_id = r.run_id AND m.split = 'test' ORDER BY r.run_id";
     let result = run_sql(&ctx, "report", q, &none).await?;

@@ -8,7 +8,8 @@
 //! - **genome**: nine N-free pieces of the real 1 Mb slice of GRCh37 chr22,
 //!   named `chr1 chr2 chr8 chr10 chr11 chr12 chr13 chrX chrY` so that every
 //!   chromosome split rule of the tasks has rows; motif instances are drawn
-//!   from the JASPAR probability matrices and written over the real bases.
+//!   from the JASPAR probability matrices, squared and renormalized (strong
+//!   matches), and written over the real bases.
 //! - **promoter** (`genes.gtf`): genes every ~3.5 kb on a random strand; each
 //!   has a TBP (TATA) instance 30 bp upstream of its TSS, and with
 //!   probability 0.9 a KLF/SP GC box 80 bp upstream.
@@ -16,8 +17,9 @@
 //!   250–1000 bp upstream; in sample s its log RPKM is
 //!   `base_s + (0.6 + 0.2 s) × copies + noise`.
 //! - **chromatin** (`peaks/*.narrowPeak`, `peaks/tracks.tsv`): CTCF, GATA,
-//!   FOS/JUN and ETS (SPI1) instances; each TF's ChIP track has a 200–400 bp
-//!   peak over 90% of its instances plus a few peaks at random; DNase tracks
+//!   FOS/JUN, ETS (SPI1) and CEBP instances; each of these TFs, and NFY (the
+//!   expression activator), has a ChIP track with a 200–400 bp peak over 90%
+//!   of its instances plus a few peaks at random; DNase tracks
 //!   in two cell types are open at CTCF + GATA (K562) or CTCF + FOS/JUN
 //!   (HepG2) sites and at every promoter; H3K4me3 covers TSS ± 1 kb of genes
 //!   with an NFY site; H3K27ac covers GATA and FOS/JUN sites ± 500 bp.
@@ -371,7 +373,7 @@ impl Simulation {
     /// Planted TF sites by role.
     fn plant_tf_sites(&mut self) -> Vec<(&'static str, Vec<Site>)> {
         let mut out = Vec::new();
-        for role in ["ctcf", "gata", "ap1", "ets"] {
+        for role in ["ctcf", "gata", "ap1", "ets", "cebp"] {
             let motif = motif_index(role);
             let width = self.motifs[motif].width();
             let mut sites = Vec::new();
@@ -408,18 +410,31 @@ impl Simulation {
     }
 
     fn make_tracks(&mut self, tf_sites: &[(&'static str, Vec<Site>)]) {
+        let activator = motif_index("activator");
+        let activator_sites: Vec<Site> = (self.planter.sites.iter())
+            .filter(|s| s.motif == activator)
+            .cloned()
+            .collect();
         let sites_of = |role: &str| -> Vec<Site> {
+            if role == "activator" {
+                return activator_sites.clone();
+            }
             tf_sites
                 .iter()
                 .find(|(r, _)| *r == role)
                 .map(|(_, s)| s.clone())
                 .unwrap_or_default()
         };
+        // Every TF the downstream tasks turn on has a ChIP track, as the
+        // paper's 7878 include theirs, so the chromatin backbone can learn
+        // the motifs that expression (NFY) and MPRA (CEBP, ETS) read.
         let chip = [
             ("ctcf", "CTCF", "K562"),
             ("gata", "GATA1", "K562"),
             ("ap1", "FOS", "HepG2"),
             ("ets", "SPI1", "K562"),
+            ("cebp", "CEBPB", "HepG2"),
+            ("activator", "NFYB", "K562"),
         ];
         for (role, target, cell) in chip {
             let mut peaks = Vec::new();

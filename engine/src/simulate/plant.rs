@@ -88,8 +88,14 @@ impl Planter {
         None
     }
 
-    /// A base drawn from a probability row over A, C, G, T.
+    /// A base drawn from a probability row over A, C, G, T, squared and
+    /// renormalized: ChIP peaks sit on strong matches, and a draw from the
+    /// raw matrix of a low-information motif (GATA) is often no better a
+    /// match than chance ones in a megabase of real sequence.
     fn draw_base(&mut self, probabilities: &[f64; 4]) -> u8 {
+        let squared = probabilities.map(|p| p * p);
+        let total: f64 = squared.iter().sum();
+        let probabilities = &squared.map(|p| p / total);
         let mut u: f64 = self.rng.random();
         for (i, p) in probabilities.iter().enumerate() {
             if u < *p {

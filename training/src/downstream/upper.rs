@@ -23,6 +23,9 @@ pub struct UpperConfig {
     pub heads: usize,
     pub ffn: usize,
     pub dropout: f32,
+    /// Segments over which the pooling's starting weight falls by e, away
+    /// from the middle (the TSS).
+    pub pool_decay: f32,
     pub epochs: usize,
     pub batch_size: usize,
     pub lr: f64,
@@ -39,6 +42,7 @@ impl Default for UpperConfig {
             heads: 8,
             ffn: 2048,
             dropout: 0.1,
+            pool_decay: 5.0,
             epochs: 20,
             batch_size: 16,
             lr: 1e-4,
@@ -98,6 +102,7 @@ pub fn model_config(table: &Table, cfg: &UpperConfig) -> Result<UpperTransformer
         heads: cfg.heads,
         ffn: cfg.ffn,
         dropout: cfg.dropout,
+        pool_decay: cfg.pool_decay,
         outputs: table.targets.iter().map(Vec::len).max().unwrap_or(1),
     })
 }

@@ -1,8 +1,14 @@
 //! The paper's upper Transformer for expression: it reads the backbone's
 //! embeddings of the 200 segments of a 40 kb window as a sequence, adds a
 //! learned position per segment, and runs post-norm encoder layers with a
-//! ReLU FFN (PyTorch's `TransformerEncoderLayer`); the mean over segments
-//! goes to a linear head with one output per sample.
+//! ReLU FFN (PyTorch's `TransformerEncoderLayer`); attention pooling over
+//! segments goes to a linear head with one output per sample.
+//!
+//! The pooling's weights are a softmax of a learned score per segment
+//! position plus one per segment's content. It starts as the mean; the
+//! position scores let a few hundred genes learn that what sits near the
+//! TSS (the middle segments) counts, which a mean over 40 kb holding a
+//! dozen other genes' promoters hides.
 
 use candle_core::{Module, Result, Tensor, D};
 use candle_nn::{ops, Dropout, Init, Linear, VarBuilder};
@@ -22,6 +28,8 @@ pub struct UpperTransformerConfig {
     pub ffn: usize,
     pub dropout: f32,
     pub outputs: usize,
+    /// Segments over which the pooling's starting weight falls by e.
+    pub pool_decay: f32,
 }
 
 impl Default for UpperTransformerConfig {
@@ -36,6 +44,7 @@ impl Default for UpperTransformerConfig {
             ffn: 2048,
             dropout: 0.1,
             outputs: 218,
+            pool_decay: 5.0,
         }
     }
 }
@@ -55,6 +64,13 @@ pub struct UpperTransformer {
     input: Linear,
     positions: Tensor,
     layers: Vec<EncoderLayer>,
+    pool_positions: Tensor,
+    /// `−|segment − middle| / decay`: the pooling starts as ExPecto's
+    /// exponential decay with distance to the TSS.
+    pool_prior: Tensor,
+    /// `(hidden, 1)`: a score per segment's content. No bias: the softmax
+    /// is blind to a constant.
+    pool_content: Tensor,
     head: Linear,
     dropout: Dropout,
     cfg: UpperTransformerConfig,
@@ -77,6 +93,12 @@ impl UpperTransformer {
                 stdev: 0.02,
             },
         )?;
+        let pool_positions = vb.get_with_hints(cfg.segments, "pool_positions", Init::Const(0.0))?;
+        let middle = (cfg.segments as f32 - 1.0) / 2.0;
+        let prior: Vec<f32> = (0..cfg.segments)
+            .map(|i| -(i as f32 - middle).abs() / cfg.pool_decay)
+            .collect();
+        let pool_prior = Tensor::from_vec(prior, cfg.segments, vb.device())?;
         let mut layers = Vec::new();
         for i in 0..cfg.layers {
             let vb = vb.pp(format!("layer{i}"));
@@ -93,6 +115,16 @@ impl UpperTransformer {
             input: linear(cfg.features, cfg.hidden, vb.pp("input"))?,
             positions,
             layers,
+            pool_positions,
+            pool_prior,
+            pool_content: vb.get_with_hints(
+                (cfg.hidden, 1),
+                "pool_content",
+                Init::Uniform {
+                    lo: -1.0 / (cfg.hidden as f64).sqrt(),
+                    up: 1.0 / (cfg.hidden as f64).sqrt(),
+                },
+            )?,
             head: linear(cfg.hidden, cfg.outputs, vb.pp("head"))?,
             dropout: Dropout::new(cfg.dropout),
             cfg: cfg.clone(),
@@ -118,7 +150,7 @@ impl UpperTransformer {
             };
             let (q, k, v) = (split(0)?, split(1)?, split(2)?);
             let scores = (q.matmul(&k.t()?)? / (size as f64).sqrt())?;
-            let attended = ops::softmax_last_dim(&scores)?
+            let attended = ops::softmax(&scores, D::Minus1)?
                 .matmul(&v)?
                 .transpose(1, 2)?
                 .reshape((batch, segments, self.cfg.hidden))?;
@@ -131,7 +163,13 @@ impl UpperTransformer {
                 .norm2
                 .forward(&(h + self.dropout.forward(&ffn, train)?)?)?;
         }
-        self.head.forward(&h.mean(1)?)
+        // (batch, segments) pooling weights, then (batch, hidden).
+        let scores = h
+            .broadcast_matmul(&self.pool_content)?
+            .squeeze(D::Minus1)?
+            .broadcast_add(&(&self.pool_positions + &self.pool_prior)?.narrow(0, 0, segments)?)?;
+        let weights = ops::softmax(&scores, D::Minus1)?.unsqueeze(1)?;
+        self.head.forward(&weights.matmul(&h)?.squeeze(1)?)
     }
 }
 
@@ -153,6 +191,7 @@ mod tests {
             ffn: 16,
             dropout: 0.0,
             outputs: 3,
+            pool_decay: 2.0,
         };
         let map = VarMap::new();
         let model = UpperTransformer::new(
@@ -164,11 +203,23 @@ mod tests {
         let y = model.forward(&x, true).unwrap();
         assert_eq!(y.dims(), &[4, 3]);
         let grads = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();
-        for var in map.all_vars() {
-            let g = grads.get(&var).expect("a gradient for every parameter");
-            let g: Vec<f32> = g.flatten_all().unwrap().to_vec1().unwrap();
-            assert!(g.iter().all(|v| v.is_finite()));
-            assert!(g.iter().any(|v| *v != 0.0), "{:?}", var.dims());
+        for (name, var) in map.data().lock().unwrap().iter() {
+            let g = grads
+                .get(var)
+                .unwrap_or_else(|| panic!("no gradient for {name}"));
+            // Queries, keys and values share one weight: each third must
+            // learn (a fused softmax without a backward pass stops q and k).
+            let parts = if name.ends_with("qkv.weight") { 3 } else { 1 };
+            let rows = g.dim(0).unwrap() / parts;
+            for part in 0..parts {
+                let g: Vec<f32> = (g.narrow(0, part * rows, rows).unwrap())
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1()
+                    .unwrap();
+                assert!(g.iter().all(|v| v.is_finite()), "{name}");
+                assert!(g.iter().any(|v| *v != 0.0), "{name} part {part}");
+            }
         }
     }
 }
