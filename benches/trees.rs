@@ -1,5 +1,5 @@
-//! Tree training time, one run each: the downstream random forest and
-//! gradient-boosted trees (smartcore) against scikit-learn's
+//! Tree training time, one run each: the downstream random forest
+//! (smartcore) and gradient-boosted trees (forust-ml) against scikit-learn's
 //! `RandomForestRegressor` and xgboost's `XGBRegressor` with the same
 //! settings on the same features (`trees_sklearn.py`, run with
 //! `$DNABENCH_PYTHON`, default `python3`, reading them from a Parquet file).
@@ -19,9 +19,9 @@ use arrow::array::{ArrayRef, Float32Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 use dnabench_training::downstream::boosted::{self, BoostedConfig};
 use dnabench_training::downstream::forest::{self, ForestConfig};
+use forust_ml::Matrix;
 use rand::{Rng, SeedableRng};
 use smartcore::linalg::basic::matrix::DenseMatrix;
-use smartcore::xgboost::XGRegressor;
 
 const ROWS: usize = 2000;
 const DIMS: usize = 256;
@@ -77,11 +77,19 @@ fn main() {
     let forest_s = clock.elapsed().as_secs_f64();
     assert_eq!(p.len(), ROWS);
 
-    let boosted_cfg = BoostedConfig::default();
+    let boosted_cfg = BoostedConfig {
+        threads: 1,
+        ..BoostedConfig::default()
+    };
+    let rows: Vec<&[f32]> = x.chunks(DIMS).collect();
+    let columns = boosted::column_major(&rows, DIMS);
+    let matrix = Matrix::new(&columns, ROWS, DIMS);
+    let targets: Vec<f64> = y.iter().map(|&v| f64::from(v)).collect();
     let clock = Instant::now();
-    let model = XGRegressor::fit(&m, &y, boosted::params(&boosted_cfg, 0.0)).unwrap();
+    let mut model = boosted::booster(&boosted_cfg);
+    model.fit_unweighted(&matrix, &targets, None).unwrap();
     let boosted_s = clock.elapsed().as_secs_f64();
-    assert_eq!(model.predict(&m).unwrap().len(), ROWS);
+    assert_eq!(model.predict(&matrix, false).len(), ROWS);
 
     let python = std::env::var("DNABENCH_PYTHON").unwrap_or_else(|_| "python3".into());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/trees_sklearn.py");
@@ -99,26 +107,37 @@ fn main() {
         })
     };
     println!("trees on {ROWS} rows × {DIMS} features, one thread each");
-    for (name, ours, theirs, against) in [
+    let forest = "random forest, 100 trees, √d features a split";
+    let boosted = "boosted trees, 100 × depth 4, lr 0.1, subsample 0.8";
+    for (name, crate_name, ours, theirs, against) in [
         (
-            "random forest, 100 trees, √d features a split",
+            forest,
+            "smartcore",
             forest_s,
             "forest",
             "scikit-learn RandomForestRegressor",
         ),
         (
-            "boosted trees, 100 × depth 4, lr 0.1, subsample 0.8",
+            boosted,
+            "forust-ml",
             boosted_s,
-            "boosted",
+            "boosted_exact",
             "xgboost XGBRegressor (exact)",
+        ),
+        (
+            boosted,
+            "forust-ml",
+            boosted_s,
+            "boosted_hist",
+            "xgboost XGBRegressor (hist)",
         ),
     ] {
         match seconds_of(theirs) {
             Some(t) => println!(
-                "{name}: smartcore {ours:.2} s, {against} {t:.2} s, ratio (time) {:.2}",
+                "{name}: {crate_name} {ours:.2} s, {against} {t:.2} s, ratio (time) {:.2}",
                 ours / t
             ),
-            None => println!("{name}: smartcore {ours:.2} s ({against} not run: set DNABENCH_PYTHON to a Python with it)"),
+            None => println!("{name}: {crate_name} {ours:.2} s ({against} not run: set DNABENCH_PYTHON to a Python with it)"),
         }
     }
 }
