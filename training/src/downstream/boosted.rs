@@ -3,9 +3,12 @@
 //! concatenated ref and alt embeddings: the MPRA task's model.
 //!
 //! Chosen among the Rust candidates by `benches/tree-candidates` (100 trees
-//! of depth 4 on 2,000 × 256 features, one thread): forust-ml fits 4× faster
-//! than smartcore's `XGRegressor` and 3× faster than `gbdt`, at the same
-//! held-out error. `benches/trees.rs` times it against xgboost.
+//! of depth 4 on 2,000 × 256 features, one thread): forust-ml fits in 1.8 s,
+//! smartcore's `XGRegressor` in 7.3 s, `gbdt` in 2.1 s, at held-out MSEs of
+//! 0.114, 0.119 and 0.102. forust-ml over `gbdt`, as fast on one thread:
+//! it bins features (work grows with rows, not with sorting them), runs
+//! on every core, and is kept up; `gbdt` has had no release since 2020.
+//! `benches/trees.rs` times it against xgboost.
 
 use anyhow::{anyhow, bail, Result};
 use forust_ml::objective::ObjectiveType;
