@@ -117,6 +117,7 @@ pub(crate) fn quickstart(
             ),
         )?;
         runs.extend(downstream(&store, store_path, &runtime, &backbone)?);
+        runs.push(backbone);
     }
     let out = store_path.with_file_name(format!(
         "{}-report",
