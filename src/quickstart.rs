@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use dnabench_engine::{materialize, open_session, sql::run_sql, Store};
-use dnabench_queries::TASKS;
+use dnabench_queries::{Task, TASKS};
 use dnabench_training as training;
 use std::collections::BTreeMap;
 
@@ -70,7 +70,18 @@ pub(crate) fn quickstart(
     }
     let store = Store::open(store_path)?;
     let scored = |dataset: &str, model: &str, config| {
-        train_and_score(&store, store_path, &runtime, dataset, model, config)
+        let (mut config, kind, tokenizer): (training::config::ConfigFile, _, _) = config;
+        if let Some(e) = epochs {
+            config.train.epochs = e;
+        }
+        train_and_score(
+            &store,
+            store_path,
+            &runtime,
+            dataset,
+            model,
+            (config, kind, tokenizer),
+        )
     };
     let mut runs = Vec::new();
     for task in TASKS {
@@ -96,22 +107,15 @@ pub(crate) fn quickstart(
             if let Some((_, steps)) = STEP_BUDGETS.iter().find(|(t, _)| *t == task.name) {
                 config.train.max_steps = config.train.max_steps.min(*steps);
             }
-            if let Some(e) = epochs {
-                config.train.epochs = e;
-            }
             runs.push(scored(task.name, model, (config, kind, tokenizer))?);
         }
     }
     if models.contains(&"cnn") {
-        let mut config = training::config::ConfigFile::parse(QUICKSTART_BACKBONE)?;
-        if let Some(e) = epochs {
-            config.train.epochs = e;
-        }
         let backbone = scored(
             BACKBONE_DATASET,
             "backbone",
             (
-                config,
+                training::config::ConfigFile::parse(QUICKSTART_BACKBONE)?,
                 training::config::ModelKind::Cnn,
                 training::config::TokenizerKind::OneHot,
             ),
@@ -263,27 +267,27 @@ async fn quickstart_data(store_path: &Path, data: Option<PathBuf>) -> Result<()>
     simulate(&out, 1, Some(store_path), Some(data)).await?;
     let store = Store::open(store_path)?;
     let ctx = open_session(&store).await?;
-    for task in TASKS {
+    // The six tasks, then the backbone's variant of chromatin.
+    let chromatin = Task::named("chromatin").context("the chromatin task")?;
+    let mut datasets: Vec<(&Task, &str, BTreeMap<String, String>)> =
+        TASKS.iter().map(|t| (t, t.name, BTreeMap::new())).collect();
+    let bins = BTreeMap::from([("flank".to_string(), "0".to_string())]);
+    datasets.push((&chromatin, BACKBONE_DATASET, bins));
+    for (task, name, params) in &datasets {
+        let variant: String = (params.iter())
+            .map(|(k, v)| format!(" --param {k}={v}"))
+            .chain((*name != task.name).then(|| format!(" --name {name}")))
+            .collect();
         println!(
-            "\n$ dnabench materialize --task {} --store {}",
+            "\n$ dnabench materialize --task {}{variant} --store {}",
             task.name,
             store_path.display()
         );
         let started = std::time::Instant::now();
-        let m = materialize::materialize_task(&ctx, task, task.name, &BTreeMap::new()).await?;
+        let m = materialize::materialize_task(&ctx, task, name, params).await?;
         materialize::write_examples(&store, &m).await?;
         println!("{}", materialized_line(&m, started.elapsed()));
     }
-    println!(
-        "\n$ dnabench materialize --task chromatin --param flank=0 --name {BACKBONE_DATASET} --store {}",
-        store_path.display()
-    );
-    let started = std::time::Instant::now();
-    let chromatin = dnabench_queries::Task::named("chromatin").context("the chromatin task")?;
-    let params = BTreeMap::from([("flank".to_string(), "0".to_string())]);
-    let m = materialize::materialize_task(&ctx, &chromatin, BACKBONE_DATASET, &params).await?;
-    materialize::write_examples(&store, &m).await?;
-    println!("{}", materialized_line(&m, started.elapsed()));
     println!("\n$ dnabench tables --store {}", store_path.display());
     print_tables(&store).await?;
     let ctx = open_session(&store).await?;
