@@ -6,11 +6,9 @@
 //! learns its task's planted signal from the backbone's embeddings, and the
 //! embeddings serve vector search.
 
-mod common;
-
 use std::path::Path;
 
-use common::{csv, fails, ok};
+use crate::common::{csv, fails, ok};
 
 #[test]
 fn reduced_quickstart_scores_every_task_and_learns_the_planted_motifs() {

@@ -2,9 +2,7 @@
 //! scipy on random data (`tests/fixtures/metrics/`, made by the script
 //! there), and on small cases worked by hand.
 
-mod common;
-
-use common::{ok, repo};
+use crate::common::{ok, repo};
 
 /// Runs a file of SQL statements without a store; the last result as CSV rows.
 fn sql_file(text: &str) -> Vec<Vec<String>> {

@@ -1,9 +1,7 @@
 //! End-to-end tests of `dnabench ingest KIND` on the real files of `data/`
 //! and on malformed inputs.
 
-mod common;
-
-use common::{csv, fails, ok, repo, snapshot};
+use crate::common::{csv, fails, ok, repo, snapshot};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;

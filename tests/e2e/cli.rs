@@ -1,8 +1,6 @@
 //! End-to-end tests: the built `dnabench` binary on the bundled real chr22 slice.
 
-mod common;
-
-use common::{csv, fails, ok, repo};
+use crate::common::{csv, fails, ok, repo};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

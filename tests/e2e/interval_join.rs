@@ -1,8 +1,6 @@
 //! The interval join on real interval files: the same rows as bedtools.
 
-mod common;
-
-use common::{ok, repo};
+use crate::common::{ok, repo};
 use md5::{Digest, Md5};
 
 #[test]

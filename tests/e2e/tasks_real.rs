@@ -3,13 +3,11 @@
 //! bedtools' test data as peak tracks; labels checked against plain
 //! computations over the same files.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-use common::{ok, repo};
+use crate::common::{ok, repo};
 use serde_json::Value;
 
 /// A FASTA of one record: `n_before` N, then `bases`.

@@ -2,12 +2,10 @@
 //! the quickstart's mini benchmark: every task trains a tiny model, writes
 //! its `runs` row and checkpoint, and predicts one row per test example.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::{csv, fails, ok};
+use crate::common::{csv, fails, ok};
 
 struct Fixture {
     _dir: tempfile::TempDir,

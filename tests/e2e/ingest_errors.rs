@@ -1,12 +1,10 @@
 //! End-to-end tests: malformed inputs of every ingest format are named with
 //! their file and line, and leave the store as it was.
 
-mod common;
-
 use std::collections::HashMap;
 use std::io::Write;
 
-use common::{fails, ok, snapshot};
+use crate::common::{fails, ok, snapshot};
 
 #[test]
 fn malformed_inputs_of_every_format_name_file_and_line_and_leave_the_store_unchanged() {

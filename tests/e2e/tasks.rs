@@ -2,13 +2,11 @@
 //! `dnabench materialize`, with every label checked against a plain
 //! computation over the simulated source files themselves.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::{fails, ok, repo};
+use crate::common::{fails, ok, repo};
 use dnabench_queries::TASKS;
 use serde_json::Value;
 

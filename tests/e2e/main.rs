@@ -1,0 +1,14 @@
+//! The end-to-end tests: each module drives the built `dnabench` binary on
+//! the bundled data. One test binary, so the whole stack is linked once.
+
+mod common;
+
+mod cli;
+mod ingest;
+mod ingest_errors;
+mod interval_join;
+mod metrics;
+mod quickstart;
+mod tasks;
+mod tasks_real;
+mod training;
