@@ -84,7 +84,10 @@ struct RunRow {
 pub struct Report {
     pub markdown: PathBuf,
     pub figures: Vec<PathBuf>,
+    /// Every headline metric of every task, as `report.md` has it.
     pub leaderboard: String,
+    /// One row per task, its first headline metric: for a terminal.
+    pub summary: String,
 }
 
 fn rows_of(batches: &[RecordBatch]) -> impl Iterator<Item = (&RecordBatch, usize)> {
@@ -162,7 +165,8 @@ pub async fn report(store: &Store, runs: &[String], out: &Path) -> Result<Report
     std::fs::create_dir_all(out)
         .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", out.display())))?;
     let mut figures = Vec::new();
-    for run in by_run.values() {
+    // Forests and boosted trees fit without epochs: no loss curve to draw.
+    for run in by_run.values().filter(|r| !r.train_loss.is_empty()) {
         let path = out.join(format!("loss-{}.png", run.run_id));
         figures::loss_curves(&path, &run.run_id, &run.train_loss, &run.valid_loss)?;
         figures.push(path);
@@ -197,7 +201,8 @@ pub async fn report(store: &Store, runs: &[String], out: &Path) -> Result<Report
         figures::roc_and_pr(&roc, &pr, task, &curves)?;
         figures.extend([roc, pr]);
     }
-    let leaderboard = leaderboard(&by_run);
+    let leaderboard = leaderboard(&by_run, usize::MAX);
+    let summary = leaderboard(&by_run, 1);
     let mut md = String::new();
     let _ = writeln!(md, "# dnabench report\n\nTest-split metrics of {} runs, from the `metrics` table (`dnabench eval`). \
         Columns marked *(paper)* follow the paper's code: probabilities cast to fp16, AUPR as the trapezoidal area \
@@ -205,14 +210,14 @@ pub async fn report(store: &Store, runs: &[String], out: &Path) -> Result<Report
     md.push_str(&leaderboard);
     let _ = writeln!(md, "\n## Runs\n\n| run | task | model | epochs | best valid loss |\n| --- | --- | --- | --- | --- |");
     for r in by_run.values() {
-        let best = r.valid_loss.iter().copied().fold(f32::INFINITY, f32::min);
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {best:.4} |",
+            "| {} | {} | {} | {} | {} |",
             r.run_id,
             r.task,
             r.model,
-            r.train_loss.len()
+            dash_if_none((!r.train_loss.is_empty()).then_some(r.train_loss.len())),
+            dash_if_none(best_loss(&r.valid_loss).map(|l| format!("{l:.4}"))),
         );
     }
     let _ = writeln!(md, "\n## Figures\n");
@@ -228,12 +233,27 @@ pub async fn report(store: &Store, runs: &[String], out: &Path) -> Result<Report
         markdown,
         figures,
         leaderboard,
+        summary,
     })
 }
 
+/// The lowest finite validation loss; none for a run fitted without epochs.
+fn best_loss(losses: &[f32]) -> Option<f32> {
+    losses
+        .iter()
+        .copied()
+        .filter(|l| l.is_finite())
+        .min_by(f32::total_cmp)
+}
+
+fn dash_if_none(value: Option<impl std::fmt::Display>) -> String {
+    value.map_or("—".to_string(), |v| v.to_string())
+}
+
 /// Tasks × models: each cell the headline metrics of the best run of that
-/// model on that task (by its first headline metric).
-fn leaderboard(runs: &BTreeMap<String, RunRow>) -> String {
+/// model on that task (by its first headline metric), at most `per_task`
+/// metrics a task.
+fn leaderboard(runs: &BTreeMap<String, RunRow>, per_task: usize) -> String {
     let models: BTreeSet<&str> = runs.values().map(|r| r.model.as_str()).collect();
     let mut md = String::from("## Leaderboard\n\n| task | metric |");
     for m in &models {
@@ -268,7 +288,7 @@ fn leaderboard(runs: &BTreeMap<String, RunRow>) -> String {
                     .map(|r| (*m, *r))
             })
             .collect();
-        for (metric, group, label) in *headline {
+        for (metric, group, label) in headline.iter().take(per_task) {
             let _ = write!(md, "| {task} | {label} |");
             for m in &models {
                 match best.get(m).and_then(|r| value(r, (metric, group))) {
