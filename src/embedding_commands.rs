@@ -2,7 +2,6 @@
 //! and the nearest examples by them.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
@@ -46,7 +45,7 @@ pub(crate) fn embed(args: EmbedArgs) -> Result<()> {
             table: args.table,
             device: device(&args.device)?,
             batch_size: args.batch_size,
-            progress: std::io::stderr().is_terminal(),
+            progress: training::Progress::on_terminal(training::Progress::Bar),
         },
     )?;
     println!(

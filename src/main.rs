@@ -40,18 +40,28 @@ pub(crate) struct StoreArg {
 #[derive(Subcommand)]
 enum Command {
     /// Ingest a source file into the store's tables.
+    #[command(
+        after_help = "Example:\n  dnabench ingest genome data/genome/grch37_chr22_20-21M.fa --store store\n  dnabench ingest peaks --manifest tracks.tsv --store store"
+    )]
     Ingest {
         #[command(subcommand)]
         kind: IngestKind,
     },
     /// List the store's tables with row counts and Lance versions.
+    #[command(after_help = "Example:\n  dnabench tables --store quickstart-store")]
     Tables {
         #[command(flatten)]
         store: StoreArg,
     },
     /// Run SQL over the store (statements of a file run in order; the last one's rows are printed).
+    #[command(
+        after_help = "Example:\n  dnabench sql --store quickstart-store \"SELECT dataset, split, count(*) FROM examples GROUP BY 1, 2\"\n  dnabench sql -f tests/fixtures/intersect.sql --param a=data/intervals/gerp.chr1.bed.gz"
+    )]
     Sql(SqlArgs),
     /// Write a mini benchmark in the source formats, from the bundled data.
+    #[command(
+        after_help = "Example:\n  dnabench simulate --out mini-sources --seed 1 --store mini-store"
+    )]
     Simulate {
         /// Folder to write the files into (created; must be empty or absent)
         #[arg(long)]
@@ -66,27 +76,52 @@ enum Command {
         data: Option<PathBuf>,
     },
     /// Run a task's SQL and write its rows into `examples` (or print them).
+    #[command(
+        after_help = "Example:\n  dnabench materialize --task promoter --store quickstart-store\n  dnabench materialize --task chromatin --param flank=0 --name chromatin_bins --store quickstart-store"
+    )]
     Materialize(MaterializeArgs),
     /// List the tasks, their parameters and the datasets materialized from them.
+    #[command(after_help = "Example:\n  dnabench tasks --store quickstart-store")]
     Tasks {
         #[command(flatten)]
         store: StoreArg,
     },
     /// Train a model on a materialized dataset; writes a checkpoint and a row of `runs`.
+    #[command(
+        after_help = "Example:\n  dnabench train --task promoter --model cnn --config training/configs/quickstart_cnn.toml --store quickstart-store"
+    )]
     Train(TrainArgs),
     /// Masked-language-model pre-training of the Transformer on the genome.
+    #[command(
+        after_help = "Example:\n  dnabench pretrain --tokenizer kpatch --config training/configs/quickstart_transformer.toml --store quickstart-store"
+    )]
     Pretrain(PretrainArgs),
     /// Run a trained model over a split and write `predictions`.
+    #[command(
+        after_help = "Example:\n  dnabench predict --run promoter-cnn-1 --split valid,test --store quickstart-store"
+    )]
     Predict(PredictArgs),
     /// Embed every example of a task with a trained backbone (200 bp segments,
     /// concatenated); writes `embeddings_TASK` with a vector index.
+    #[command(
+        after_help = "Example:\n  dnabench embed --run chromatin_bins-cnn-1 --task causal_snp --store quickstart-store"
+    )]
     Embed(embedding_commands::EmbedArgs),
     /// The examples nearest a sequence or an example by embedding, with their labels.
+    #[command(
+        after_help = "Example:\n  dnabench similar --task mpra --example 'SIM_E1:89458:G>A' -k 10 --store quickstart-store"
+    )]
     Similar(embedding_commands::SimilarArgs),
     /// Fit a downstream model on a task's embeddings (random forest, boosted trees, or
     /// an upper Transformer); writes `predictions` and a row of `runs`.
+    #[command(
+        after_help = "Example:\n  dnabench fit --task causal_snp --model forest --store quickstart-store"
+    )]
     Fit(embedding_commands::FitArgs),
     /// Score a run's predictions with its task's metric query; writes `metrics`.
+    #[command(
+        after_help = "Example:\n  dnabench eval --run promoter-cnn-1 --split test --store quickstart-store"
+    )]
     Eval {
         #[arg(long)]
         run: String,
@@ -96,7 +131,11 @@ enum Command {
         store: StoreArg,
     },
     /// The whole benchmark on the bundled data: simulate, ingest, materialize the six
-    /// tasks, train a small CNN and Transformer per task, predict, score, report.
+    /// tasks, train a CNN per task and the chromatin backbone, embed and fit the
+    /// downstream models, score in SQL, report (about 3 minutes on 2 cores).
+    #[command(
+        after_help = "Examples:\n  dnabench quickstart                  # CNNs, backbone, downstream models: a few minutes\n  dnabench quickstart --full           # adds the Transformers and the configs' whole budgets (slow on CPU)\n  dnabench quickstart --models none    # the data steps only: simulate, ingest, materialize"
+    )]
     Quickstart {
         /// Where the quickstart store is written (replaced if it exists).
         #[arg(long, default_value = "quickstart-store")]
@@ -104,14 +143,20 @@ enum Command {
         /// The bundled data folder.
         #[arg(long)]
         data: Option<PathBuf>,
-        /// Models to train: cnn, transformer (comma-separated), or none.
-        #[arg(long, default_value = "cnn,transformer")]
-        models: String,
+        /// Models to train: cnn, transformer (comma-separated), or none (default: cnn,
+        /// and transformer with --full).
+        #[arg(long)]
+        models: Option<String>,
+        /// The Transformers and the configs' whole step budgets: the quickstart as the
+        /// paper's models need it, minutes on a CPU (it says how many first).
+        #[arg(long)]
+        full: bool,
         /// Epochs per run (default: the quickstart configs').
         #[arg(long)]
         epochs: Option<usize>,
     },
     /// A Markdown leaderboard and PNG figures of the scored runs.
+    #[command(after_help = "Example:\n  dnabench report --store quickstart-store --out report")]
     Report {
         /// Runs to include (comma-separated; default: every run with test metrics).
         #[arg(long)]
@@ -127,20 +172,38 @@ enum Command {
 #[derive(Subcommand)]
 enum IngestKind {
     /// A FASTA genome (plain, gzip or BGZF) into `chroms` and `genome`.
+    #[command(
+        after_help = "Example:\n  dnabench ingest genome data/genome/grch37_chr22_20-21M.fa --store store"
+    )]
     Genome {
         file: PathBuf,
         #[command(flatten)]
         store: StoreArg,
     },
     /// BED3–BED12, narrowPeak or broadPeak files into `tracks` + `peaks`.
+    #[command(
+        after_help = "Example:\n  dnabench ingest peaks data/intervals/example.narrowPeak --assay TF --biosample K562 --store store\n  dnabench ingest peaks --manifest tracks.tsv --store store"
+    )]
     Peaks(TrackArgs),
     /// bigWig or bedGraph files into `tracks` + `signal`.
+    #[command(
+        after_help = "Example:\n  dnabench ingest signal data/tracks/sample.bw --assay DNase --biosample K562 --store store"
+    )]
     Signal(TrackArgs),
     /// ENCODE bedMethyl files into `tracks` + `methylation`.
+    #[command(
+        after_help = "Example:\n  dnabench ingest methylation ENCFF000ABC.bed.gz --biosample GM12878 --store store"
+    )]
     Methylation(TrackArgs),
     /// GTF, GFF3 or BED6 gene annotation into `genes` (TSS strand-aware).
+    #[command(
+        after_help = "Example:\n  dnabench ingest genes data/annotation/gencode_v28_hg19_protein_coding_genes.bed --store store"
+    )]
     Genes(FileArgs),
     /// An expression matrix (ExPecto layout) into `tracks` (one per sample) + `expression`.
+    #[command(
+        after_help = "Example:\n  dnabench ingest expression geneanno.exp.csv --genes geneanno.csv --store store"
+    )]
     Expression {
         #[command(flatten)]
         file: FileArgs,
@@ -149,10 +212,17 @@ enum IngestKind {
         genes: Option<PathBuf>,
     },
     /// A VCF (multi-allelic records split) or a SNP list into `variants`.
+    #[command(
+        after_help = "Example:\n  dnabench ingest variants data/variants/grch37_chr22_20-21M.snp --store store"
+    )]
     Variants(FileArgs),
     /// A GTEx fine-mapping (DAPG) table into `eqtl` (+ `variants`).
+    #[command(
+        after_help = "Example:\n  dnabench ingest eqtl GTEx_v8_finemapping_DAPG.txt --store store"
+    )]
     Eqtl(FileArgs),
     /// A saturation-mutagenesis MPRA table into `mpra`.
+    #[command(after_help = "Example:\n  dnabench ingest mpra kircher2019_F9.tsv --store store")]
     Mpra(FileArgs),
 }
 
@@ -247,8 +317,19 @@ fn main() -> ExitCode {
             store,
             data,
             models,
+            full,
             epochs,
-        } => Some(quickstart(&store, data, &models, epochs)),
+        } => Some(
+            quickstart::QuickstartOptions::models(models.as_deref(), full).and_then(|models| {
+                quickstart(quickstart::QuickstartOptions {
+                    store,
+                    data,
+                    models,
+                    full,
+                    epochs,
+                })
+            }),
+        ),
         command => {
             return run_async(Cli { command });
         }

@@ -1,7 +1,6 @@
 //! The training commands: `train`, `pretrain` and `predict`. They own
 //! their threads (the loader's runtime), so they run outside the async one.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
@@ -131,7 +130,7 @@ pub(crate) fn train(args: TrainArgs) -> Result<()> {
         device: device(&args.device)?,
         init: args.init.clone(),
         run_id: args.run_id.clone(),
-        progress: std::io::stderr().is_terminal(),
+        progress: training::Progress::on_terminal(training::Progress::Epochs),
     };
     let record = training::train::train(&store, request)?;
     print_run(&record, &args.store.store);
@@ -149,7 +148,7 @@ pub(crate) fn pretrain(args: PretrainArgs) -> Result<()> {
         mask_rate: args.mask_rate,
         valid_fraction: args.valid_fraction,
         run_id: args.run_id.clone(),
-        progress: std::io::stderr().is_terminal(),
+        progress: training::Progress::on_terminal(training::Progress::Epochs),
     };
     let record = training::pretrain::pretrain(&store, &request)?;
     print_run(&record, &args.store.store);
@@ -179,7 +178,7 @@ pub(crate) fn predict(args: PredictArgs) -> Result<()> {
         splits: splits.clone(),
         device: device(&args.device)?,
         batch_size: args.batch_size,
-        progress: std::io::stderr().is_terminal(),
+        progress: training::Progress::on_terminal(training::Progress::Bar),
     };
     let summary = training::predict::predict(&store, &request)?;
     println!(

@@ -405,3 +405,51 @@ fn sql_files_take_parameters_and_write_every_format() {
     ]);
     assert!(err.contains("no such store folder"), "{err}");
 }
+
+/// The subcommands `dnabench [PARENT] --help` lists, `help` left out.
+fn subcommands(parent: &[&str]) -> Vec<String> {
+    let mut args = parent.to_vec();
+    args.push("--help");
+    let help = ok(&args);
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect()
+}
+
+#[test]
+fn help_of_every_command_shows_an_example() {
+    let top = subcommands(&[]);
+    assert!(top.len() >= 15, "{top:?}");
+    let mut commands: Vec<Vec<String>> = Vec::new();
+    for c in &top {
+        let nested = subcommands(&[c.as_str()]);
+        commands.push(vec![c.clone()]);
+        commands.extend(nested.into_iter().map(|n| vec![c.clone(), n]));
+    }
+    assert!(
+        commands.iter().any(|c| c == &["ingest", "peaks"]),
+        "{commands:?}"
+    );
+    for command in &commands {
+        let mut args: Vec<&str> = command.iter().map(String::as_str).collect();
+        args.push("--help");
+        let help = ok(&args);
+        let example = help
+            .split_once("Example")
+            .map(|(_, rest)| rest)
+            .unwrap_or_else(|| {
+                panic!(
+                    "dnabench {} --help shows no example:\n{help}",
+                    command.join(" ")
+                )
+            });
+        assert!(
+            example.contains(&format!("dnabench {}", command.join(" "))),
+            "the example of {command:?} runs it:\n{help}"
+        );
+    }
+}

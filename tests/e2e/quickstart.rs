@@ -1,4 +1,5 @@
-//! The quickstart end to end, reduced to its CNNs: simulate, ingest,
+//! The default quickstart end to end (its CNNs; `--full` adds the
+//! Transformers): simulate, ingest,
 //! materialize, train, predict, eval, train the chromatin backbone, embed
 //! with it, fit the downstream models, and report, through the command
 //! line. Every task gets metrics, the CNN learns the planted motifs of the
@@ -14,17 +15,27 @@ use crate::common::{csv, fails, ok};
 fn reduced_quickstart_scores_every_task_and_learns_the_planted_motifs() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("qs");
-    let out = ok(&[
-        "quickstart",
-        "--store",
-        store.to_str().unwrap(),
-        "--models",
-        "cnn",
-    ]);
+    let out = ok(&["quickstart", "--store", store.to_str().unwrap()]);
     assert!(out.contains("| task"), "the leaderboard is printed:\n{out}");
     let report = dir.path().join("qs-report");
     assert!(report.join("report.md").is_file(), "{out}");
     assert!(out.contains(&report.join("report.md").display().to_string()));
+    // A line per step, not a metric table per run: 7 datasets, 7 trained
+    // runs, 3 embeddings, 3 fits, a line of simulate and of ingest, and the
+    // leaderboard (a title, a header, a rule and a row per task) and the
+    // last line.
+    let lines = out.lines().filter(|l| !l.trim().is_empty()).count();
+    assert!(lines <= 22 + 9 + 1, "{lines} lines:\n{out}");
+    // Forests and boosted trees have no epochs: no loss figure, "—" for
+    // their epochs and best validation loss.
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    assert!(
+        md.contains("| causal_snp-forest-1 | causal_snp | downstream on chromatin_bins-cnn-1 embeddings | — | — |"),
+        "{md}"
+    );
+    assert!(!report.join("loss-causal_snp-forest-1.png").exists());
+    assert!(report.join("loss-promoter-cnn-1.png").is_file());
+    assert!(!md.contains("inf"), "{md}");
 
     let scored = csv(
         &store,
@@ -79,16 +90,16 @@ fn reduced_quickstart_scores_every_task_and_learns_the_planted_motifs() {
         "{out}"
     );
     // Each learns the signal the simulation planted, well beyond a trivial
-    // model (chance: AUROC 0.5, Spearman 0). Measured here: forest AUROC
-    // 0.91 (the variants break GATA and FOS/JUN sites the backbone's TF
-    // tracks taught it), upper Transformer Spearman 0.85 (NFY copies near
-    // the TSS), boosted trees Spearman 0.24 and MSE 0.54 of the train mean's
-    // (a change inside a CEBP or ETS site).
+    // model (chance: AUROC 0.5, Spearman 0). Measured with the default
+    // budgets: forest AUROC 0.89 (the variants break GATA and FOS/JUN sites
+    // the backbone's TF tracks taught it), upper Transformer Spearman
+    // 0.48–0.82 over 23 test genes (NFY copies near the TSS), boosted trees
+    // Spearman 0.25 (a change inside a CEBP or ETS site).
     let snp = metric("causal_snp-forest-1", "auroc", "all");
     assert!(snp > 0.7, "causal SNP forest test AUROC {snp}");
     let expression = metric("expression-upper-1", "spearman", "mean");
     assert!(
-        expression > 0.5,
+        expression > 0.35,
         "expression upper test Spearman {expression}"
     );
     let mpra = metric("mpra-boosted-1", "spearman", "all");

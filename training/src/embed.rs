@@ -25,7 +25,7 @@ use lance_linalg::distance::MetricType;
 use crate::loader::{Loader, LoaderConfig};
 use crate::predict::load_predictor;
 use crate::runs::{self, RunConfig};
-use crate::train::{batch_sequences, progress_bar, Predictor};
+use crate::train::{batch_sequences, progress_bar, Predictor, Progress};
 
 /// The paper's segment length.
 pub const SEGMENT_BP: usize = 200;
@@ -42,7 +42,7 @@ pub struct EmbedRequest {
     pub device: Device,
     /// Segments per forward pass.
     pub batch_size: usize,
-    pub progress: bool,
+    pub progress: Progress,
 }
 
 #[derive(Debug, Clone, PartialEq)]

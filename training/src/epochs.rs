@@ -22,6 +22,7 @@ pub(crate) struct Epochs {
     stale: usize,
     examples: usize,
     busy: f64,
+    epoch_lines: bool,
 }
 
 impl Epochs {
@@ -39,7 +40,15 @@ impl Epochs {
             stale: 0,
             examples: 0,
             busy: 0.0,
+            epoch_lines: true,
         }
+    }
+
+    /// Whether each epoch prints a line of its losses above the bar (the
+    /// `train` command), or only moves the bar (the quickstart).
+    pub fn with_epoch_lines(mut self, on: bool) -> Epochs {
+        self.epoch_lines = on;
+        self
     }
 
     /// Records an epoch of `seen` examples in `secs` with mean loss
@@ -74,7 +83,12 @@ impl Epochs {
             self.best_epoch = self.train_loss.len();
             checkpoint::save(map, &self.checkpoint)?;
         }
-        bar.println(format!(
+        let line = |text: String| {
+            if self.epoch_lines {
+                bar.println(text);
+            }
+        };
+        line(format!(
             "{} epoch {}: train loss {train:.4}, valid loss {valid:.4}{}",
             self.run_id,
             self.train_loss.len(),
@@ -86,7 +100,7 @@ impl Epochs {
         ));
         let stop = self.keep == Keep::Best && self.stale >= self.patience;
         if stop {
-            bar.println(format!(
+            line(format!(
                 "{}: no better valid loss in {} epochs; stopping",
                 self.run_id, self.stale
             ));

@@ -22,5 +22,6 @@ pub mod train;
 
 pub use candle_core::Device;
 pub use loader::{Loader, LoaderConfig};
+pub use train::Progress;
 
 pub use tokenizers::one_hot;

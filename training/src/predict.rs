@@ -17,7 +17,7 @@ use crate::loader::{Loader, LoaderConfig};
 use crate::network::{Encoder, Network};
 use crate::runs::{self, RunConfig};
 use crate::tokenizers::BpeTokenizer;
-use crate::train::{progress_bar, Predictor};
+use crate::train::{progress_bar, Predictor, Progress};
 
 /// What `dnabench predict` was asked for.
 #[derive(Debug, Clone)]
@@ -27,7 +27,7 @@ pub struct PredictRequest {
     pub splits: Vec<String>,
     pub device: Device,
     pub batch_size: usize,
-    pub progress: bool,
+    pub progress: Progress,
 }
 
 #[derive(Debug, Clone, PartialEq)]

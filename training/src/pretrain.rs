@@ -24,7 +24,7 @@ use crate::network::{Encoder, NetworkConfig};
 use crate::optim::Optim;
 use crate::runs::{self, RunConfig, RunRecord};
 use crate::tokenizers::{Special, SPECIALS};
-use crate::train::{bpe_for_run, device_name, progress_bar};
+use crate::train::{bpe_for_run, device_name, progress_bar, Progress};
 
 #[derive(Debug, Clone)]
 pub struct PretrainRequest {
@@ -38,7 +38,7 @@ pub struct PretrainRequest {
     /// Share of windows held out to validate on.
     pub valid_fraction: f64,
     pub run_id: Option<String>,
-    pub progress: bool,
+    pub progress: Progress,
 }
 
 /// A window of the genome: chromosome index, start, strand.
@@ -250,7 +250,8 @@ pub fn pretrain(store: &Store, req: &PretrainRequest) -> Result<RunRecord> {
     let guard = runs::start_run(&dir, &config, bpe.as_ref())?;
     let epoch_count = cfg.epochs_at(per_epoch);
     let bar = progress_bar(req.progress, (per_epoch * epoch_count) as u64);
-    let mut epochs = Epochs::new(&run_id, dir.join("model.safetensors"), cfg);
+    let mut epochs = Epochs::new(&run_id, dir.join("model.safetensors"), cfg)
+        .with_epoch_lines(req.progress == Progress::Epochs);
     let mut order = train.clone();
     for epoch in 0..epoch_count {
         bar.set_prefix(format!("{run_id} epoch {}/{epoch_count}", epoch + 1));

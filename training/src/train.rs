@@ -36,7 +36,7 @@ pub struct TrainRequest {
     /// A run id or a checkpoint file to start from (pre-training).
     pub init: Option<String>,
     pub run_id: Option<String>,
-    pub progress: bool,
+    pub progress: Progress,
 }
 
 /// The dataset as training needs to know it.
@@ -175,8 +175,33 @@ pub(crate) async fn init_checkpoint(store: &Store, init: &str) -> Result<std::pa
     Ok(path)
 }
 
-pub(crate) fn progress_bar(show: bool, total: u64) -> indicatif::ProgressBar {
-    if !show {
+/// What a long step (train, pretrain, predict, embed) shows on standard
+/// error while it works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Progress {
+    /// Nothing.
+    #[default]
+    Hidden,
+    /// A bar of batches.
+    Bar,
+    /// A bar, and a line per epoch with its losses.
+    Epochs,
+}
+
+impl Progress {
+    /// `wanted` where standard error is a terminal, else nothing: a log
+    /// file gets the command's result lines only.
+    pub fn on_terminal(wanted: Progress) -> Progress {
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            wanted
+        } else {
+            Progress::Hidden
+        }
+    }
+}
+
+pub(crate) fn progress_bar(show: Progress, total: u64) -> indicatif::ProgressBar {
+    if show == Progress::Hidden {
         return indicatif::ProgressBar::hidden();
     }
     let style = indicatif::ProgressStyle::with_template(
@@ -315,7 +340,8 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
     let guard = runs::start_run(&dir, &config, bpe.as_ref())?;
     let epoch_count = cfg.epochs_at(per_epoch);
     let bar = progress_bar(req.progress, (per_epoch * epoch_count) as u64);
-    let mut epochs = Epochs::new(&run_id, dir.join("model.safetensors"), cfg);
+    let mut epochs = Epochs::new(&run_id, dir.join("model.safetensors"), cfg)
+        .with_epoch_lines(req.progress == Progress::Epochs);
     for epoch in 0..epoch_count {
         bar.set_prefix(format!("{run_id} epoch {}/{epoch_count}", epoch + 1));
         let mut running = EpochLoss::start();

@@ -201,8 +201,8 @@ pub async fn report(store: &Store, runs: &[String], out: &Path) -> Result<Report
         figures::roc_and_pr(&roc, &pr, task, &curves)?;
         figures.extend([roc, pr]);
     }
-    let leaderboard = leaderboard(&by_run, usize::MAX);
     let summary = leaderboard(&by_run, 1);
+    let leaderboard = leaderboard(&by_run, usize::MAX);
     let mut md = String::new();
     let _ = writeln!(md, "# dnabench report\n\nTest-split metrics of {} runs, from the `metrics` table (`dnabench eval`). \
         Columns marked *(paper)* follow the paper's code: probabilities cast to fp16, AUPR as the trapezoidal area \
