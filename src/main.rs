@@ -586,13 +586,8 @@ async fn simulate(
     }
     let sim = simulate::simulate(&data, out, seed)?;
     println!(
-        "simulated {} chromosomes, {} genes, {} peak tracks, {} CpGs, {} variants, {} MPRA rows into {} (seed {seed}; see its README.md)",
-        sim.planter.seqs.len(),
-        sim.genes.len(),
-        sim.tracks.len(),
-        sim.cpgs.len(),
-        sim.variants.len(),
-        sim.mpra.len(),
+        "simulated {} into {} (seed {seed}; see its README.md)",
+        simulated_line(&sim),
         out.display()
     );
     if let Some(path) = store {
@@ -649,16 +644,34 @@ async fn materialize(args: MaterializeArgs) -> Result<()> {
     Ok(())
 }
 
-fn materialized_line(m: &materialize::Materialized, took: std::time::Duration) -> String {
+/// What a simulation wrote: "9 chromosomes, 205 genes, …".
+pub(crate) fn simulated_line(sim: &simulate::Simulation) -> String {
+    format!(
+        "{} chromosomes, {} genes, {} peak tracks, {} CpGs, {} variants, {} MPRA rows",
+        sim.planter.seqs.len(),
+        sim.genes.len(),
+        sim.tracks.len(),
+        sim.cpgs.len(),
+        sim.variants.len(),
+        sim.mpra.len(),
+    )
+}
+
+/// Examples per split: "train 313, valid 45, test 52".
+pub(crate) fn split_counts(m: &materialize::Materialized) -> String {
     let splits: Vec<String> = dnabench_schemas::SPLITS
         .iter()
         .map(|s| format!("{s} {}", m.per_split.get(*s).copied().unwrap_or(0)))
         .collect();
+    splits.join(", ")
+}
+
+fn materialized_line(m: &materialize::Materialized, took: std::time::Duration) -> String {
     format!(
         "materialized {}: {} examples ({}) from {} in {:.1} s, {:.0} examples/s",
         m.dataset,
         m.rows(),
-        splits.join(", "),
+        split_counts(m),
         m.origin,
         took.as_secs_f64(),
         m.rows() as f64 / took.as_secs_f64().max(1e-9)

@@ -12,8 +12,8 @@ use dnabench_training as training;
 use training::config::{ConfigFile, ModelKind, TokenizerKind};
 use training::downstream::DownstreamModel;
 
-use crate::data_dir;
 use crate::embedding_commands::{fit_with, FitConfig};
+use crate::{data_dir, simulated_line, split_counts};
 
 /// The quickstart's configs, embedded so that it runs from any folder.
 /// They hold the `--full` budgets; the default run caps them (`FAST_STEPS`).
@@ -420,15 +420,7 @@ fn prepare_data(
     steps.line(
         "simulate",
         &sources.display().to_string(),
-        &format!(
-            "{} chromosomes, {} genes, {} peak tracks, {} CpGs, {} variants, {} MPRA rows (seed 1; see its README.md)",
-            sim.planter.seqs.len(),
-            sim.genes.len(),
-            sim.tracks.len(),
-            sim.cpgs.len(),
-            sim.variants.len(),
-            sim.mpra.len(),
-        ),
+        &format!("{} (seed 1; see its README.md)", simulated_line(&sim)),
         clock.elapsed(),
     );
     let clock = Instant::now();
@@ -460,10 +452,6 @@ fn prepare_data(
                 Ok::<_, anyhow::Error>(m)
             })
         })?;
-        let splits: Vec<String> = dnabench_schemas::SPLITS
-            .iter()
-            .map(|s| format!("{s} {}", m.per_split.get(*s).copied().unwrap_or(0)))
-            .collect();
         let variant: String = params.iter().map(|(k, v)| format!(", {k}={v}")).collect();
         steps.line(
             "materialize",
@@ -471,7 +459,7 @@ fn prepare_data(
             &format!(
                 "{} examples ({}) from queries/{}.sql{variant}",
                 m.rows(),
-                splits.join(", "),
+                split_counts(&m),
                 task.name
             ),
             clock.elapsed(),
