@@ -1,7 +1,6 @@
 //! The expression task's downstream model: an [`UpperTransformer`] over the
 //! segment embeddings of each 40 kb window, trained with the Huber loss
-//! (NULL targets masked) and AdamW, keeping the epoch of the lowest
-//! validation loss (the last where there is no validation split).
+//! (NULL targets masked) and AdamW, keeping the last epoch.
 
 use anyhow::{bail, Result};
 use candle_core::{DType, Device, Tensor};
@@ -138,10 +137,6 @@ pub fn fit_predict(table: &Table, cfg: &UpperConfig) -> Result<Fitted> {
     };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
     let (mut train_loss, mut valid_loss) = (Vec::new(), Vec::new());
-    // The weights of the best validation loss so far: a fit that overfits
-    // its few genes late (train loss falling, held-out Spearman near 0)
-    // keeps the epoch before.
-    let mut best: Option<(f32, Vec<(String, Tensor)>)> = None;
     for _ in 0..cfg.epochs {
         train.shuffle(&mut rng);
         let mut sum = 0.0;
@@ -152,15 +147,8 @@ pub fn fit_predict(table: &Table, cfg: &UpperConfig) -> Result<Fitted> {
         }
         train_loss.push((sum / train.len() as f64) as f32);
         if !valid.is_empty() {
-            let loss = loss_of(&valid, false)?.to_scalar::<f32>()?;
-            valid_loss.push(loss);
-            if loss.is_finite() && best.as_ref().is_none_or(|(b, _)| loss < *b) {
-                best = Some((loss, snapshot(&map)?));
-            }
+            valid_loss.push(loss_of(&valid, false)?.to_scalar::<f32>()?);
         }
-    }
-    if let Some((_, weights)) = best {
-        restore(&map, weights)?;
     }
     let scored = predicted_rows(table);
     let mut outputs = Vec::with_capacity(scored.len());
@@ -175,25 +163,6 @@ pub fn fit_predict(table: &Table, cfg: &UpperConfig) -> Result<Fitted> {
         train_loss,
         valid_loss,
     })
-}
-
-/// A copy of every weight of `map`.
-fn snapshot(map: &VarMap) -> Result<Vec<(String, Tensor)>> {
-    let vars = map.data().lock().expect("the var map's lock");
-    vars.iter()
-        .map(|(name, var)| Ok((name.clone(), var.as_tensor().copy()?)))
-        .collect()
-}
-
-/// Sets `map`'s weights to a snapshot of them.
-fn restore(map: &VarMap, weights: Vec<(String, Tensor)>) -> Result<()> {
-    let vars = map.data().lock().expect("the var map's lock");
-    for (name, weight) in weights {
-        if let Some(var) = vars.get(&name) {
-            var.set(&weight)?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
