@@ -403,7 +403,16 @@ async fn run(cli: Cli) -> Result<()> {
             );
         }
         Command::Eval { run, split, store } => {
-            eval(&Store::open(&store.store)?, &run, &split).await?
+            let evaluation = eval(&Store::open(&store.store)?, &run, &split).await?;
+            println!(
+                "run {run} ({}, {split} split): {} metrics written to metrics",
+                evaluation.task,
+                evaluation.scores.len()
+            );
+            for s in &evaluation.scores {
+                let value = s.value.map_or("NULL".to_string(), |v| format!("{v:.4}"));
+                println!("  {:<18} {:<16} {value}", s.metric, s.group);
+            }
         }
         Command::Train(_)
         | Command::Pretrain(_)
@@ -429,19 +438,15 @@ pub(crate) fn print_result(result: &dnabench_engine::sql::QueryResult) -> Result
     Ok(())
 }
 
-async fn eval(store: &Store, run: &str, split: &str) -> Result<()> {
+/// Scores a run's `split` with its task's metric query into `metrics`.
+pub(crate) async fn eval(
+    store: &Store,
+    run: &str,
+    split: &str,
+) -> Result<dnabench_engine::eval::Evaluation> {
     let evaluation = dnabench_engine::eval::evaluate(store, run, split).await?;
     dnabench_engine::eval::write_metrics(store, &evaluation).await?;
-    println!(
-        "run {run} ({}, {split} split): {} metrics written to metrics",
-        evaluation.task,
-        evaluation.scores.len()
-    );
-    for s in &evaluation.scores {
-        let value = s.value.map_or("NULL".to_string(), |v| format!("{v:.4}"));
-        println!("  {:<18} {:<16} {value}", s.metric, s.group);
-    }
-    Ok(())
+    Ok(evaluation)
 }
 
 async fn ingest_tracks<F: ingest::tracks::TrackFormat>(args: TrackArgs) -> Result<()> {

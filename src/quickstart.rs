@@ -13,7 +13,7 @@ use training::config::{ConfigFile, ModelKind, TokenizerKind};
 use training::downstream::DownstreamModel;
 
 use crate::embedding_commands::{fit_with, FitConfig};
-use crate::{data_dir, simulated_line, split_counts};
+use crate::{data_dir, eval, simulated_line, split_counts};
 
 /// The quickstart's configs, embedded so that it runs from any folder.
 /// They hold the `--full` budgets; the default run caps them (`FAST_STEPS`).
@@ -320,13 +320,7 @@ impl Runner<'_> {
 
     /// Scores a run's test split into `metrics`; its headline metric.
     fn score(&self, run_id: &str) -> Result<String> {
-        let evaluation = self
-            .runtime
-            .block_on(dnabench_engine::eval::evaluate(self.store, run_id, "test"))?;
-        self.runtime.block_on(dnabench_engine::eval::write_metrics(
-            self.store,
-            &evaluation,
-        ))?;
+        let evaluation = self.runtime.block_on(eval(self.store, run_id, "test"))?;
         Ok(headline(&evaluation))
     }
 
