@@ -59,11 +59,8 @@ fn windows(
 ) -> (Vec<Window>, Vec<Window>) {
     let (mut train, mut valid) = (Vec::new(), Vec::new());
     for (chrom, c) in genome.chroms().iter().enumerate() {
-        for start in (0..c.seq.len() / width).map(|i| i * width) {
-            let ns = c.seq[start..start + width]
-                .iter()
-                .filter(|&&b| b == b'N')
-                .count();
+        for start in (0..c.seq.len() as usize / width).map(|i| i * width) {
+            let ns = c.seq.n_count(start as u64, (start + width) as u64) as usize;
             if ns * 10 > width {
                 continue;
             }

@@ -157,8 +157,8 @@ pub(crate) async fn bpe_for_run(
         vocab_size,
         ..BpeConfig::default()
     };
-    BpeTokenizer::train(genome.chroms().iter().map(|c| &c.seq[..]), &cfg)
-        .map_err(anyhow::Error::msg)
+    let bases: Vec<Vec<u8>> = genome.chroms().iter().map(|c| c.seq.to_bases()).collect();
+    BpeTokenizer::train(bases.iter().map(|b| &b[..]), &cfg).map_err(anyhow::Error::msg)
 }
 
 /// The checkpoint file `init` names: a run id of the store or a path.

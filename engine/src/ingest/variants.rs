@@ -68,14 +68,15 @@ pub async fn ingest_variants(
         let genome = Genome::load(store).await?;
         let base = |chrom: &str, start: i64, end: i64| {
             let g = genome.as_ref()?;
-            let chrom = g.chrom(
-                g.index(chrom)
-                    .or_else(|| g.suggest(chrom).and_then(|s| g.index(s)))?,
-            );
-            let bases = chrom
-                .seq
-                .get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)?;
-            String::from_utf8(bases.to_vec()).ok()
+            let index = g
+                .index(chrom)
+                .or_else(|| g.suggest(chrom).and_then(|s| g.index(s)))?;
+            if start < 0 || end > g.chrom(index).seq.len() as i64 || end < start {
+                return None;
+            }
+            let mut bases = Vec::new();
+            g.window_into(index, start, end, false, &mut bases);
+            String::from_utf8(bases).ok()
         };
         read_snp_list(path, &base)?
     };

@@ -1,5 +1,10 @@
-//! The genome in memory: every chromosome as one byte string, loaded once per
-//! session from the `genome` table, so `seq()` never reads a table per row.
+//! The genome in memory: every chromosome packed 2 bits a base (see
+//! [`PackedSeq`]), loaded once per session from the `genome` table, so
+//! `seq()` and the loader never read a table per row.
+
+mod packed;
+
+pub use packed::PackedSeq;
 
 use std::collections::HashMap;
 
@@ -13,7 +18,7 @@ use crate::store::Store;
 #[derive(Debug)]
 pub struct Chrom {
     pub name: String,
-    pub seq: Vec<u8>,
+    pub seq: PackedSeq,
 }
 
 /// All chromosomes of a store, in the order of its FASTA file.
@@ -29,7 +34,10 @@ impl Genome {
         let mut g = Genome::default();
         for (name, seq) in seqs {
             g.by_name.insert(name.clone(), g.chroms.len());
-            g.chroms.push(Chrom { name, seq });
+            g.chroms.push(Chrom {
+                name,
+                seq: PackedSeq::from_bases(&seq),
+            });
         }
         g
     }
@@ -39,12 +47,14 @@ impl Genome {
         if !store.has_table("chroms") || !store.has_table("genome") {
             return Ok(None);
         }
-        let mut genome = Genome::from_sequences(
-            stored_chroms(store)
-                .await?
-                .into_iter()
-                .map(|(name, length, _)| (name, vec![b'N'; length as usize])),
-        );
+        let mut genome = Genome::default();
+        for (name, length, _) in stored_chroms(store).await? {
+            genome.by_name.insert(name.clone(), genome.chroms.len());
+            genome.chroms.push(Chrom {
+                name,
+                seq: PackedSeq::new(length),
+            });
+        }
         let ds = store.dataset("genome").await?;
         let mut stream = ds
             .scan()
@@ -66,9 +76,9 @@ impl Genome {
                     )
                 })?;
                 let bases = seq.value(i).as_bytes();
-                let from = start.value(i) as usize;
+                let from = start.value(i).max(0) as u64;
                 let target = &mut genome.chroms[idx].seq;
-                if from + bases.len() > target.len() {
+                if from + bases.len() as u64 > target.len() {
                     return Err(Error::store(
                         store.root(),
                         format!(
@@ -79,7 +89,7 @@ impl Genome {
                         ),
                     ));
                 }
-                target[from..from + bases.len()].copy_from_slice(bases);
+                target.write(from, bases);
             }
         }
         Ok(Some(genome))
@@ -95,6 +105,11 @@ impl Genome {
 
     pub fn chrom(&self, index: usize) -> &Chrom {
         &self.chroms[index]
+    }
+
+    /// Bytes the genome holds in memory.
+    pub fn heap_bytes(&self) -> usize {
+        self.chroms.iter().map(|c| c.seq.heap_bytes()).sum()
     }
 
     /// Appends the bases of `[start, end)` of chromosome `index` to `out`,
@@ -117,7 +132,7 @@ impl Genome {
         let inner_start = start.clamp(0, len);
         let inner_end = end.clamp(0, len).max(inner_start);
         out.resize(from + left_pad, b'N');
-        out.extend_from_slice(&seq[inner_start as usize..inner_end as usize]);
+        seq.extend_into(inner_start as u64, inner_end as u64, out);
         out.resize(from + width, b'N');
         if reverse {
             reverse_complement_in_place(&mut out[from..]);
