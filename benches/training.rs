@@ -14,8 +14,9 @@ use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
+use dnabench_engine::materialize::{materialize, Materialization};
 use dnabench_engine::simulate::{ingest_simulated, simulate, SimulatedFiles};
-use dnabench_engine::{materialize::materialize_task, open_session, Store};
+use dnabench_engine::{open_session, Store};
 use dnabench_queries::Task;
 use dnabench_training::losses::bce_with_logits;
 use dnabench_training::models::{CnnConfig, CnnFc, Positions, Transformer, TransformerConfig};
@@ -117,12 +118,8 @@ fn loader_rate() -> (usize, f64) {
         let ctx = open_session(&store).await.unwrap();
         for name in ["chromatin"] {
             let task = Task::named(name).unwrap();
-            let m = materialize_task(&ctx, &task, name, &Default::default())
-                .await
-                .unwrap();
-            dnabench_engine::materialize::write_examples(&store, &m)
-                .await
-                .unwrap();
+            let spec = Materialization::of_task(&task, name, &Default::default()).unwrap();
+            materialize(&ctx, &store, &spec).await.unwrap();
         }
     });
     drop(rt);

@@ -35,8 +35,6 @@ SELECT 'causal_snp' AS task, l.tissue || ':' || l.variant_id AS example_id,
             ELSE 'test' END AS split,
        v.chrom, v.pos - $window / 2 AS start, v.pos - $window / 2 + $window AS "end", '+' AS strand,
        l.tissue AS context, v.variant_id, v.pos, v.ref, v.alt,
-       seq(v.chrom, v.pos - $window / 2, v.pos - $window / 2 + $window) AS seq,
-       mutate(seq(v.chrom, v.pos - $window / 2, v.pos - $window / 2 + $window), $window / 2, v.alt) AS alt_seq,
        CAST(l.label AS FLOAT) AS label
 FROM causal_snp_labelled l JOIN variants v ON v.variant_id = l.variant_id
 ORDER BY example_id;

@@ -1,7 +1,7 @@
 -- Chromatin features (DeepSEA): the genome in 200 bp bins; a bin is labelled
 -- with every peak track one of whose peaks covers more than half of it, and
--- bins with no label are dropped. The input is the bin with 400 bp of
--- context each side (1000 bp). positive_tracks lists the track ids of the
+-- bins with no label are dropped. The input window (start, end) is the bin
+-- with 400 bp of context each side (1000 bp); example_id names the bin. positive_tracks lists the track ids of the
 -- positive labels; every other selected track is negative. Split at random
 -- 96/1/3.
 -- @param bin 200 Bin width in bp
@@ -15,20 +15,25 @@ CREATE OR REPLACE VIEW chromatin_tracks AS
 SELECT track_id FROM tracks
 WHERE kind = 'peaks' AND (CAST($tracks AS VARCHAR) = '' OR array_has(string_to_array(CAST($tracks AS VARCHAR), ','), name));
 
+-- A peak's bins are found by arithmetic, not by joining tiles($bin): the
+-- peaks stream through and only the GROUP BY holds state (and spills), so
+-- 118 M peaks of 7878 tracks never sit in memory. Bins are whole, as in
+-- tiles($bin): one that runs past its chromosome's end is dropped.
 CREATE OR REPLACE VIEW chromatin_hits AS
-SELECT b.chrom, b.start, b."end", p.track_id
-FROM tiles($bin) b
-JOIN peaks p
-  ON b.chrom = p.chrom AND b.start < p."end" AND p.start < b."end"
- AND overlap_len(b.start, b."end", p.start, p."end") > $bin * $min_overlap
-WHERE p.track_id IN (SELECT track_id FROM chromatin_tracks);
+SELECT h.chrom, h.bin * $bin AS start, h.bin * $bin + $bin AS "end", h.track_id
+FROM (SELECT p.chrom, p.start, p."end", p.track_id,
+             unnest(range(p.start / $bin, (p."end" + $bin - 1) / $bin)) AS bin
+      FROM peaks p
+      WHERE p."end" > p.start AND p.track_id IN (SELECT track_id FROM chromatin_tracks)) h
+JOIN chroms c ON c.chrom = h.chrom
+WHERE h.bin * $bin + $bin <= c.length
+  AND overlap_len(h.bin * $bin, h.bin * $bin + $bin, h.start, h."end") > $bin * $min_overlap;
 
 SELECT 'chromatin' AS task, chrom || ':' || CAST(start AS VARCHAR) AS example_id,
        CASE WHEN hash_uniform(chrom || ':' || CAST(start AS VARCHAR), $seed) < 1 - $valid_fraction - $test_fraction THEN 'train'
             WHEN hash_uniform(chrom || ':' || CAST(start AS VARCHAR), $seed) < 1 - $test_fraction THEN 'valid'
             ELSE 'test' END AS split,
-       chrom, start, "end", '+' AS strand,
-       seq(chrom, start - $flank, "end" + $flank) AS seq,
+       chrom, start - $flank AS start, "end" + $flank AS "end", '+' AS strand,
        array_sort(array_distinct(array_agg(track_id))) AS positive_tracks
 FROM chromatin_hits
 GROUP BY chrom, start, "end"

@@ -22,8 +22,7 @@ SELECT 'expression' AS task, gene_id AS example_id,
        CASE WHEN array_has(string_to_array(CAST($valid_chroms AS VARCHAR), ','), regexp_replace(chrom, '^chr', '')) THEN 'valid'
             WHEN array_has(string_to_array(CAST($test_chroms AS VARCHAR), ','), regexp_replace(chrom, '^chr', '')) THEN 'test'
             ELSE 'train' END AS split,
-       chrom, first AS start, first + $window AS "end", strand,
-       seq(chrom, first, first + $window, strand) AS seq, targets
+       chrom, first AS start, first + $window AS "end", strand, targets
 FROM (SELECT *,
              -- On '-' the mirror image around the TSS base: the TSS sits at
              -- offset window/2 of the sequence read on the gene's strand.

@@ -35,8 +35,7 @@ SELECT * FROM (
          CASE WHEN array_has(string_to_array(CAST($valid_chroms AS VARCHAR), ','), regexp_replace(chrom, '^chr', '')) THEN 'valid'
               WHEN array_has(string_to_array(CAST($test_chroms AS VARCHAR), ','), regexp_replace(chrom, '^chr', '')) THEN 'test'
               ELSE 'train' END AS split,
-         chrom, cpg - ($window - 1) / 2 AS start, cpg - ($window - 1) / 2 + $window AS "end", '+' AS strand,
-         seq(chrom, cpg - ($window - 1) / 2, cpg - ($window - 1) / 2 + $window) AS seq, targets
+         chrom, cpg - ($window - 1) / 2 AS start, cpg - ($window - 1) / 2 + $window AS "end", '+' AS strand, targets
   FROM methylation_examples
 ) e
 WHERE split <> 'train' OR hash_uniform(example_id, $seed) < $train_fraction

@@ -18,8 +18,6 @@ SELECT 'mpra' AS task,
             ELSE 'test' END AS split,
        m.chrom, e.start, e.start + $window AS "end", '+' AS strand, m.element AS context,
        m.pos, m.ref, m.alt,
-       seq(m.chrom, e.start, e.start + $window) AS seq,
-       mutate(seq(m.chrom, e.start, e.start + $window), m.pos - e.start, m.alt) AS alt_seq,
        CAST(m.log2_effect AS FLOAT) AS label
 FROM mpra m JOIN mpra_elements e ON e.element = m.element AND e.chrom = m.chrom
 WHERE length(m.ref) = 1 AND length(m.alt) = 1

@@ -41,6 +41,6 @@ SELECT 'promoter' AS task, example_id,
        CASE WHEN hash_uniform(example_id, $seed) < 1 - $valid_fraction - $test_fraction THEN 'train'
             WHEN hash_uniform(example_id, $seed) < 1 - $test_fraction THEN 'valid'
             ELSE 'test' END AS split,
-       chrom, start, "end", strand, seq(chrom, start, "end", strand) AS seq, label
+       chrom, start, "end", strand, label
 FROM promoter_examples
 ORDER BY example_id;

@@ -13,6 +13,7 @@ use dnabench_queries::{Task, TASKS};
 use dnabench_training as training;
 
 mod embedding_commands;
+mod export_command;
 mod quickstart;
 mod training_commands;
 
@@ -26,8 +27,16 @@ use training_commands::{predict, pretrain, train, PredictArgs, PretrainArgs, Tra
     about = "Genomic sequence benchmarks as Lance tables and DataFusion SQL"
 )]
 struct Cli {
+    /// Memory every SQL session may use before it spills to disk (3GB,
+    /// 512MB; default a quarter of the machine's memory)
+    #[arg(long, global = true, env = "DNABENCH_MEMORY_LIMIT", value_parser = memory_size)]
+    memory_limit: Option<usize>,
     #[command(subcommand)]
     command: Command,
+}
+
+fn memory_size(text: &str) -> std::result::Result<usize, String> {
+    dnabench_engine::memory::parse_size(text).map_err(|e| e.to_string())
 }
 
 #[derive(Args, Clone)]
@@ -80,6 +89,12 @@ enum Command {
         after_help = "Example:\n  dnabench materialize --task promoter --store quickstart-store\n  dnabench materialize --task chromatin --param flank=0 --name chromatin_bins --store quickstart-store"
     )]
     Materialize(MaterializeArgs),
+    /// Write a dataset's examples with their sequences (cut from the genome as
+    /// the training loader cuts them) to a file, for readers outside dnabench.
+    #[command(
+        after_help = "Example:\n  dnabench export --dataset promoter --split test --format parquet -o promoter_test.parquet --store quickstart-store"
+    )]
+    Export(export_command::ExportArgs),
     /// List the tasks, their parameters and the datasets materialized from them.
     #[command(after_help = "Example:\n  dnabench tasks --store quickstart-store")]
     Tasks {
@@ -293,6 +308,10 @@ struct MaterializeArgs {
     /// Name of the dataset in `examples` (default: the task name)
     #[arg(long)]
     name: Option<String>,
+    /// Also store each window's bases (seq, alt_seq) for readers outside
+    /// dnabench; training cuts them from the genome and does not need them
+    #[arg(long)]
+    with_seq: bool,
     /// Print the rows in this format instead of writing them
     #[arg(long)]
     format: Option<String>,
@@ -305,6 +324,9 @@ struct MaterializeArgs {
 fn main() -> ExitCode {
     training::allocator::keep_freed_memory();
     let cli = Cli::parse();
+    if let Some(bytes) = cli.memory_limit {
+        dnabench_engine::memory::set_memory_limit(bytes);
+    }
     // Training owns its threads (the loader's runtime); it runs outside the async runtime.
     let trained = match cli.command {
         Command::Train(args) => Some(train(args)),
@@ -313,6 +335,7 @@ fn main() -> ExitCode {
         Command::Embed(args) => Some(embedding_commands::embed(args)),
         Command::Similar(args) => Some(embedding_commands::similar(args)),
         Command::Fit(args) => Some(embedding_commands::fit(args)),
+        Command::Export(args) => Some(export_command::export(args)),
         Command::Quickstart {
             store,
             data,
@@ -331,7 +354,10 @@ fn main() -> ExitCode {
             }),
         ),
         command => {
-            return run_async(Cli { command });
+            return run_async(Cli {
+                command,
+                memory_limit: None,
+            });
         }
     };
     match trained {
@@ -420,6 +446,7 @@ async fn run(cli: Cli) -> Result<()> {
         | Command::Embed(_)
         | Command::Similar(_)
         | Command::Fit(_)
+        | Command::Export(_)
         | Command::Quickstart { .. } => {
             bail!("training commands run outside the async runtime")
         }
@@ -629,22 +656,25 @@ async fn materialize(args: MaterializeArgs) -> Result<()> {
     let ctx = open_session(&store).await?;
     let dataset = args.name.clone().unwrap_or_else(|| args.task.clone());
     let started = std::time::Instant::now();
-    let m = materialize::materialize(&ctx, &dataset, &args.task, &origin, &text, &params).await?;
+    let mut spec =
+        materialize::Materialization::new(&dataset, &args.task, &origin, &text, &params)?;
+    spec.with_seq = args.with_seq;
     if let Some(format) = &args.format {
         let format: OutputFormat = format.parse()?;
+        let (_, batches) = materialize::collect_examples(&ctx, &store, &spec).await?;
         let schema = dnabench_schemas::examples_schema();
         match &args.output {
-            Some(path) => write_batches_to_file(&schema, &m.batches, format, path)?,
+            Some(path) => write_batches_to_file(&schema, &batches, format, path)?,
             None => write_batches(
                 &schema,
-                &m.batches,
+                &batches,
                 format,
                 std::io::BufWriter::new(std::io::stdout()),
             )?,
         }
         return Ok(());
     }
-    materialize::write_examples(&store, &m).await?;
+    let m = materialize::materialize(&ctx, &store, &spec).await?;
     println!("{}", materialized_line(&m, started.elapsed()));
     Ok(())
 }

@@ -441,9 +441,8 @@ fn prepare_data(
         let clock = Instant::now();
         let m = steps.spin("materialize", name, || {
             runtime.block_on(async {
-                let m = materialize::materialize_task(&ctx, task, name, params).await?;
-                materialize::write_examples(&store, &m).await?;
-                Ok::<_, anyhow::Error>(m)
+                let spec = materialize::Materialization::of_task(task, name, params)?;
+                Ok::<_, anyhow::Error>(materialize::materialize(&ctx, &store, &spec).await?)
             })
         })?;
         let variant: String = params.iter().map(|(k, v)| format!(", {k}={v}")).collect();

@@ -68,7 +68,7 @@ pub enum Error {
     Invalid(String),
 
     /// SQL failed; `origin` names the query (a file, or "query").
-    #[error("{origin}: {source}")]
+    #[error("{origin}: {source}{hint}", hint = memory_hint(source))]
     Sql {
         origin: String,
         source: datafusion::error::DataFusionError,
@@ -111,5 +111,17 @@ impl Error {
             path: path.to_path_buf(),
             message: message.into(),
         }
+    }
+}
+
+/// What to do when a query ran out of its memory pool.
+fn memory_hint(e: &datafusion::error::DataFusionError) -> String {
+    match e.find_root() {
+        datafusion::error::DataFusionError::ResourcesExhausted(_) => format!(
+            "\nThe query needs more memory than the session's limit of {} allows, even spilling to disk; \
+             give a larger --memory-limit (or DNABENCH_MEMORY_LIMIT), or narrow the query",
+            crate::memory::format_size(crate::memory::memory_limit())
+        ),
+        _ => String::new(),
     }
 }

@@ -18,6 +18,7 @@ pub mod interval_index;
 pub mod interval_join;
 pub mod materialize;
 pub mod meme;
+pub mod memory;
 pub mod output;
 pub mod report;
 pub mod session;

@@ -1,20 +1,24 @@
-//! Materialization: runs a task's SQL and shapes its rows into the
+//! Materialization: runs a task's SQL and streams its rows into the
 //! `examples` table, checking what a training run would trip over later
-//! (a missing column, a duplicate example, an empty split).
+//! (a missing column, a duplicate example, an empty split) as they pass.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow::array::{new_null_array, Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::SchemaRef;
 use datafusion::execution::context::SessionContext;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use dnabench_queries::{SqlTemplate, Task};
 use dnabench_schemas::{examples_schema, REQUIRED_EXAMPLE_COLUMNS, SPLITS};
+use futures::{StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
-use crate::sql::run_sql;
-use crate::store::Store;
+use crate::genome::{window_sequences, Genome, WindowDraw};
+use crate::sql::run_sql_stream;
+use crate::store::{ErrorSlot, Store};
 
 /// Commit properties recorded with every materialization.
 pub const DATASET: &str = "dnabench.dataset";
@@ -22,69 +26,218 @@ pub const TASK: &str = "dnabench.task";
 pub const QUERY: &str = "dnabench.query";
 pub const PARAMS: &str = "dnabench.params";
 
-/// The rows of one task variant, shaped as `examples`.
-pub struct Materialized {
+/// A task variant to materialize: its SQL and the parameters it runs with.
+#[derive(Debug, Clone)]
+pub struct Materialization {
     pub dataset: String,
     pub task: String,
     /// Where the SQL came from: `queries/NAME.sql` or the user's file.
     pub origin: String,
     pub query: String,
+    /// The parameters given.
+    pub given: BTreeMap<String, String>,
     /// Every parameter's value, defaults included.
     pub params: BTreeMap<String, String>,
-    pub batches: Vec<RecordBatch>,
+    /// Also write each window's bases (`seq`, and `alt_seq` for a variant),
+    /// for readers outside dnabench; the loader never needs them.
+    pub with_seq: bool,
+}
+
+impl Materialization {
+    /// `text` (a task's SQL, from `origin`) with `params`, as dataset `dataset`.
+    pub fn new(
+        dataset: &str,
+        task: &str,
+        origin: &str,
+        text: &str,
+        params: &BTreeMap<String, String>,
+    ) -> Result<Materialization> {
+        let template = SqlTemplate::parse(origin, text)?;
+        // An unknown or malformed parameter is an error before anything runs.
+        template.render(params)?;
+        let mut effective: BTreeMap<String, String> = template
+            .params
+            .iter()
+            .map(|p| (p.name.clone(), p.default.clone()))
+            .collect();
+        effective.extend(params.clone());
+        Ok(Materialization {
+            dataset: dataset.to_string(),
+            task: task.to_string(),
+            origin: origin.to_string(),
+            query: text.to_string(),
+            given: params.clone(),
+            params: effective,
+            with_seq: false,
+        })
+    }
+
+    /// One of the built-in tasks (`queries/NAME.sql`) as dataset `dataset`.
+    pub fn of_task(
+        task: &Task,
+        dataset: &str,
+        params: &BTreeMap<String, String>,
+    ) -> Result<Materialization> {
+        let origin = format!("queries/{}.sql", task.name);
+        Materialization::new(dataset, task.name, &origin, task.sql, params)
+    }
+}
+
+/// What a materialization wrote: its rows per split.
+pub struct Materialized {
+    pub dataset: String,
+    pub task: String,
+    pub origin: String,
+    pub params: BTreeMap<String, String>,
     pub per_split: BTreeMap<String, usize>,
+    /// The version of `examples` that holds the rows (0 when not written).
+    pub version: u64,
 }
 
 impl Materialized {
     pub fn rows(&self) -> usize {
         self.per_split.values().sum()
     }
+
+    fn of(m: &Materialization, per_split: BTreeMap<String, usize>, version: u64) -> Self {
+        Materialized {
+            dataset: m.dataset.clone(),
+            task: m.task.clone(),
+            origin: m.origin.clone(),
+            params: m.params.clone(),
+            per_split,
+            version,
+        }
+    }
 }
 
-/// Runs `text` (a task's SQL, from `origin`) with `params` and checks its rows.
+/// Runs `m`'s SQL and streams its rows into `examples`, checking them on the
+/// way, in one commit at the end: a failed check, a failed query or a kill
+/// leaves `examples` at its previous version. Memory holds the plan's
+/// operators (bounded by the session's pool) and 16 bytes per example for
+/// the check that no example id repeats.
 pub async fn materialize(
     ctx: &SessionContext,
-    dataset: &str,
-    task: &str,
-    origin: &str,
-    text: &str,
-    params: &BTreeMap<String, String>,
+    store: &Store,
+    m: &Materialization,
 ) -> Result<Materialized> {
-    let template = SqlTemplate::parse(origin, text)?;
-    let mut effective: BTreeMap<String, String> = template
-        .params
-        .iter()
-        .map(|p| (p.name.clone(), p.default.clone()))
-        .collect();
-    effective.extend(params.clone());
-    let result = run_sql(ctx, origin, text, params).await?;
-    let schema = examples_schema();
-    let batches = result
-        .batches
-        .iter()
-        .map(|b| conform(b, &schema, dataset, task, origin))
-        .collect::<Result<Vec<_>>>()?;
-    let per_split = check_rows(&batches, task, origin, &effective)?;
-    Ok(Materialized {
-        dataset: dataset.to_string(),
-        task: task.to_string(),
-        origin: origin.to_string(),
-        query: text.to_string(),
-        params: effective,
-        batches,
-        per_split,
-    })
+    if store.has_table("examples") {
+        let ds = store.dataset("examples").await?;
+        let filter = format!("dataset = '{}'", m.dataset.replace('\'', "''"));
+        let existing = ds.count_rows(Some(filter)).await?;
+        if existing > 0 {
+            return Err(Error::Invalid(format!(
+                "examples already holds dataset '{}' ({existing} rows); give another --name",
+                m.dataset
+            )));
+        }
+    }
+    let slot = ErrorSlot::default();
+    let genome = if m.with_seq {
+        Genome::shared(store).await?
+    } else {
+        None
+    };
+    let (stream, check) = checked_examples(ctx, m, genome, &slot).await?;
+    let properties = HashMap::from([
+        (DATASET.to_string(), m.dataset.clone()),
+        (TASK.to_string(), m.task.clone()),
+        (QUERY.to_string(), m.query.clone()),
+        (
+            PARAMS.to_string(),
+            serde_json::to_string(&m.params).unwrap_or_default(),
+        ),
+    ]);
+    let written = store
+        .append_stream("examples", stream, properties, &slot)
+        .await?;
+    let per_split = lock(&check).per_split.clone();
+    Ok(Materialized::of(m, per_split, written.version_id()))
 }
 
-/// Runs one of the built-in tasks (`queries/NAME.sql`) as dataset `dataset`.
-pub async fn materialize_task(
+/// Runs `m`'s SQL and returns its checked rows without writing them
+/// (for `materialize --format`, which prints them).
+pub async fn collect_examples(
     ctx: &SessionContext,
-    task: &Task,
-    dataset: &str,
-    params: &BTreeMap<String, String>,
-) -> Result<Materialized> {
-    let origin = format!("queries/{}.sql", task.name);
-    materialize(ctx, dataset, task.name, &origin, task.sql, params).await
+    store: &Store,
+    m: &Materialization,
+) -> Result<(Materialized, Vec<RecordBatch>)> {
+    let slot = ErrorSlot::default();
+    let genome = if m.with_seq {
+        Genome::shared(store).await?
+    } else {
+        None
+    };
+    let (stream, check) = checked_examples(ctx, m, genome, &slot).await?;
+    let batches: Vec<RecordBatch> = stream
+        .try_collect()
+        .await
+        .map_err(|e| slot.or(Error::Invalid(e.to_string())))?;
+    let per_split = lock(&check).per_split.clone();
+    Ok((Materialized::of(m, per_split, 0), batches))
+}
+
+/// The rows of `m` conformed to `examples`, each batch checked as it passes;
+/// after the last, a final check (no empty split) may still fail the stream.
+async fn checked_examples(
+    ctx: &SessionContext,
+    m: &Materialization,
+    genome: Option<Arc<Genome>>,
+    slot: &ErrorSlot,
+) -> Result<(SendableRecordBatchStream, Arc<Mutex<RowCheck>>)> {
+    let rows = run_sql_stream(ctx, &m.origin, &m.query, &m.given).await?;
+    let schema = examples_schema();
+    let check = Arc::new(Mutex::new(RowCheck::new(m)));
+    let (body_check, tail_check) = (check.clone(), check.clone());
+    let (body_slot, tail_slot) = (slot.clone(), slot.clone());
+    let (m_body, conform_schema) = (m.clone(), schema.clone());
+    let body = rows.map(move |batch| {
+        let batch = batch.map_err(|source| {
+            body_slot.set_datafusion(Error::Sql {
+                origin: m_body.origin.clone(),
+                source,
+            })
+        })?;
+        let batch = conform(
+            &batch,
+            &conform_schema,
+            &m_body.dataset,
+            &m_body.task,
+            &m_body.origin,
+        )
+        .and_then(|b| match &genome {
+            Some(genome) => with_sequences(&b, genome),
+            None => Ok(b),
+        })
+        .and_then(|b| lock(&body_check).observe(&b).map(|_| b))
+        .map_err(|e| body_slot.set_datafusion(e))?;
+        Ok(batch)
+    });
+    let tail = futures::stream::once(async move { lock(&tail_check).finish() }).filter_map(
+        move |checked| {
+            let slot = tail_slot.clone();
+            async move { checked.err().map(|e| Err(slot.set_datafusion(e))) }
+        },
+    );
+    let stream = RecordBatchStreamAdapter::new(schema, body.chain(tail));
+    Ok((Box::pin(stream), check))
+}
+
+/// `batch` (conformed) with `seq` and `alt_seq` cut from the genome.
+fn with_sequences(batch: &RecordBatch, genome: &Genome) -> Result<RecordBatch> {
+    let (seq, alt_seq) = window_sequences(genome, batch, WindowDraw::default(), true)?;
+    let schema = batch.schema();
+    let mut columns = batch.columns().to_vec();
+    for (name, column) in [("seq", Some(seq)), ("alt_seq", alt_seq)] {
+        if let (Ok(i), Some(c)) = (schema.index_of(name), column) {
+            columns[i] = c;
+        }
+    }
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+fn lock(check: &Mutex<RowCheck>) -> std::sync::MutexGuard<'_, RowCheck> {
+    check.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// `batch` with the columns of `examples`: found by name and cast, NULL
@@ -148,23 +301,37 @@ fn conform(
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
-/// Rows per split; an unknown or empty split, or a repeated example id, is an error.
-fn check_rows(
-    batches: &[RecordBatch],
-    task: &str,
-    origin: &str,
-    params: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, usize>> {
-    let mut per_split: BTreeMap<String, usize> =
-        SPLITS.iter().map(|s| (s.to_string(), 0)).collect();
-    let mut seen = HashSet::new();
-    for batch in batches {
+/// The checks over all rows of a materialization, made batch by batch:
+/// every split known and none empty, no example id twice.
+struct RowCheck {
+    task: String,
+    origin: String,
+    params: BTreeMap<String, String>,
+    per_split: BTreeMap<String, usize>,
+    /// A 64-bit hash of each example id: 16 bytes an example, where the ids
+    /// themselves would take 30-60.
+    seen: HashSet<u64>,
+}
+
+impl RowCheck {
+    fn new(m: &Materialization) -> RowCheck {
+        RowCheck {
+            task: m.task.clone(),
+            origin: m.origin.clone(),
+            params: m.params.clone(),
+            per_split: SPLITS.iter().map(|s| (s.to_string(), 0)).collect(),
+            seen: HashSet::new(),
+        }
+    }
+
+    fn observe(&mut self, batch: &RecordBatch) -> Result<()> {
+        let origin = &self.origin;
         let ids = batch.column_by_name("example_id").expect("conformed");
         let splits = batch.column_by_name("split").expect("conformed");
         let (ids, splits) = (ids.as_string::<i32>(), splits.as_string::<i32>());
         for i in 0..batch.num_rows() {
             let split = splits.value(i);
-            match per_split.get_mut(split) {
+            match self.per_split.get_mut(split) {
                 Some(n) => *n += 1,
                 None => {
                     return Err(Error::Invalid(format!(
@@ -174,51 +341,42 @@ fn check_rows(
                     )))
                 }
             }
-            if !seen.insert(ids.value(i).to_string()) {
+            // Two ids of one hash are, all but surely (p < 1e-5 at 30 M
+            // examples), one id twice.
+            if !self.seen.insert(id_hash(ids.value(i))) {
                 return Err(Error::Invalid(format!(
                     "{origin}: example id '{}' occurs more than once",
                     ids.value(i)
                 )));
             }
         }
+        Ok(())
     }
-    for (split, n) in &per_split {
-        if *n == 0 {
-            let given: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            return Err(Error::Invalid(format!(
-                "task '{task}': the {split} split is empty ({origin} with {}); change the split parameters or ingest more data",
-                given.join(", ")
-            )));
+
+    /// Every split has rows; called once, after the last batch.
+    fn finish(&self) -> Result<()> {
+        for (split, n) in &self.per_split {
+            if *n == 0 {
+                let given: Vec<String> = self
+                    .params
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                return Err(Error::Invalid(format!(
+                    "task '{}': the {split} split is empty ({} with {}); change the split parameters or ingest more data",
+                    self.task,
+                    self.origin,
+                    given.join(", ")
+                )));
+            }
         }
+        Ok(())
     }
-    Ok(per_split)
 }
 
-/// Appends a materialization to `examples` in one commit that records the
-/// query and its parameters. A dataset name is written once.
-pub async fn write_examples(store: &Store, m: &Materialized) -> Result<()> {
-    if store.has_table("examples") {
-        let ds = store.dataset("examples").await?;
-        let filter = format!("dataset = '{}'", m.dataset.replace('\'', "''"));
-        let existing = ds.count_rows(Some(filter)).await?;
-        if existing > 0 {
-            return Err(Error::Invalid(format!(
-                "examples already holds dataset '{}' ({existing} rows); give another --name",
-                m.dataset
-            )));
-        }
-    }
-    let properties = HashMap::from([
-        (DATASET.to_string(), m.dataset.clone()),
-        (TASK.to_string(), m.task.clone()),
-        (QUERY.to_string(), m.query.clone()),
-        (
-            PARAMS.to_string(),
-            serde_json::to_string(&m.params).unwrap_or_default(),
-        ),
-    ]);
-    store
-        .append_with("examples", examples_schema(), m.batches.clone(), properties)
-        .await?;
-    Ok(())
+fn id_hash(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
 }

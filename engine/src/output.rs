@@ -80,20 +80,6 @@ pub fn write_batches<W: Write + Send>(
             writeln!(out, "{text}")?;
             writeln!(out, "{rows} row{}", if rows == 1 { "" } else { "s" })?;
         }
-        OutputFormat::Csv => {
-            {
-                let mut w = arrow::csv::WriterBuilder::new()
-                    .with_header(true)
-                    .build(&mut out);
-                for b in batches {
-                    w.write(&lists_as_text(b)?)?;
-                }
-            }
-            if batches.is_empty() {
-                let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-                writeln!(out, "{}", names.join(","))?;
-            }
-        }
         OutputFormat::Json => {
             {
                 let mut w = arrow::json::ArrayWriter::new(&mut out);
@@ -107,23 +93,87 @@ pub fn write_batches<W: Write + Send>(
             }
             writeln!(out)?;
         }
-        OutputFormat::Ndjson => {
-            let mut w = arrow::json::LineDelimitedWriter::new(&mut out);
+        OutputFormat::Csv | OutputFormat::Ndjson | OutputFormat::Parquet => {
+            let mut w = BatchWriter::new(format, &mut out, schema)?;
             for b in batches {
                 w.write(b)?;
             }
             w.finish()?;
         }
-        OutputFormat::Parquet => {
-            let mut w = parquet::arrow::ArrowWriter::try_new(&mut out, schema.clone(), None)?;
-            for b in batches {
-                w.write(b)?;
-            }
-            w.close()?;
-        }
     }
     out.flush()?;
     Ok(())
+}
+
+/// Writes record batches one by one as they come, in a format that needs
+/// no look at the whole (CSV, JSON lines, Parquet): memory holds one batch
+/// (and Parquet's row group), however many rows pass.
+pub enum BatchWriter<W: Write + Send> {
+    Csv(Box<arrow::csv::Writer<W>>, SchemaRef, bool),
+    Ndjson(arrow::json::LineDelimitedWriter<W>),
+    Parquet(parquet::arrow::ArrowWriter<W>),
+}
+
+impl<W: Write + Send> BatchWriter<W> {
+    pub fn new(format: OutputFormat, out: W, schema: &SchemaRef) -> Result<Self> {
+        Ok(match format {
+            OutputFormat::Csv => BatchWriter::Csv(
+                Box::new(
+                    arrow::csv::WriterBuilder::new()
+                        .with_header(true)
+                        .build(out),
+                ),
+                schema.clone(),
+                false,
+            ),
+            OutputFormat::Ndjson => BatchWriter::Ndjson(arrow::json::LineDelimitedWriter::new(out)),
+            OutputFormat::Parquet => BatchWriter::Parquet(parquet::arrow::ArrowWriter::try_new(
+                out,
+                schema.clone(),
+                None,
+            )?),
+            other => {
+                return Err(Error::Invalid(format!(
+                "format {other} is written whole, not batch by batch; use csv, ndjson or parquet"
+            )))
+            }
+        })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        match self {
+            BatchWriter::Csv(w, _, wrote) => {
+                w.write(&lists_as_text(batch)?)?;
+                *wrote = true;
+            }
+            BatchWriter::Ndjson(w) => w.write(batch)?,
+            BatchWriter::Parquet(w) => w.write(batch)?,
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<()> {
+        match self {
+            BatchWriter::Csv(w, schema, wrote) => {
+                let mut out = (*w).into_inner();
+                // No batch, no header from the writer: give the column names.
+                if !wrote {
+                    let names: Vec<&str> =
+                        schema.fields().iter().map(|f| f.name().as_str()).collect();
+                    writeln!(out, "{}", names.join(","))?;
+                }
+                out.flush()?;
+            }
+            BatchWriter::Ndjson(mut w) => {
+                w.finish()?;
+                w.into_inner().flush()?;
+            }
+            BatchWriter::Parquet(w) => {
+                w.close()?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Writes to `path` through a temporary file, so a failure leaves no partial output.

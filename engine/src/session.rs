@@ -1,15 +1,19 @@
 //! The DataFusion session over a store: every table registered under its
 //! name, the genome loaded once, and the dnabench functions.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use datafusion::execution::context::{SessionConfig, SessionContext};
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use lance::datafusion::LanceTableProvider;
 
 use crate::error::Result;
 use crate::genome::Genome;
 use crate::interval_join::IntervalJoinRule;
+use crate::memory::memory_limit;
 use crate::store::Store;
 use crate::udf;
 
@@ -23,7 +27,7 @@ pub async fn open_session(store: &Store) -> Result<SessionContext> {
             Arc::new(LanceTableProvider::new(Arc::new(ds), false, false)),
         )?;
     }
-    let genome = Genome::load(store).await?.map(Arc::new);
+    let genome = Genome::shared(store).await?;
     udf::register_all(&ctx, genome);
     Ok(ctx)
 }
@@ -37,11 +41,21 @@ pub fn open_session_without_store() -> SessionContext {
 }
 
 /// A session with dnabench's planner rules (the interval join) and no
-/// tables or functions yet.
+/// tables or functions yet. Its operators draw from a pool of
+/// [`memory_limit`] bytes and spill to the system's temporary folder.
 pub fn new_context() -> SessionContext {
     let config = SessionConfig::new().with_information_schema(true);
+    let pool = TrackConsumersPool::new(
+        FairSpillPool::new(memory_limit()),
+        NonZeroUsize::new(5).expect("5 > 0"),
+    );
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(pool))
+        .build_arc()
+        .expect("a runtime with the default disk manager");
     let state = SessionStateBuilder::new()
         .with_config(config)
+        .with_runtime_env(runtime)
         .with_default_features()
         .with_physical_optimizer_rules(IntervalJoinRule::with_default_rules())
         .build();

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SessionContext;
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::sql::parser::DFParser;
 use dnabench_queries::SqlTemplate;
 
@@ -24,24 +26,56 @@ pub async fn run_sql(
     text: &str,
     params: &BTreeMap<String, String>,
 ) -> Result<QueryResult> {
+    let (df, origin) = last_statement(ctx, origin, text, params).await?;
+    let schema: SchemaRef = df.schema().inner().clone();
+    let batches = df
+        .collect()
+        .await
+        .map_err(|source| Error::Sql { origin, source })?;
+    Ok(QueryResult { schema, batches })
+}
+
+/// [`run_sql`], with the last statement's rows as a stream: they are
+/// computed as the caller reads them, so memory holds what the plan's
+/// operators hold (bounded by the session's memory pool), not the result.
+pub async fn run_sql_stream(
+    ctx: &SessionContext,
+    origin: &str,
+    text: &str,
+    params: &BTreeMap<String, String>,
+) -> Result<SendableRecordBatchStream> {
+    let (df, origin) = last_statement(ctx, origin, text, params).await?;
+    df.execute_stream()
+        .await
+        .map_err(|source| Error::Sql { origin, source })
+}
+
+/// Runs every statement but the last (views, tables); returns the last as a
+/// DataFrame not yet executed, with the origin its errors should name.
+async fn last_statement(
+    ctx: &SessionContext,
+    origin: &str,
+    text: &str,
+    params: &BTreeMap<String, String>,
+) -> Result<(DataFrame, String)> {
     let sql = SqlTemplate::parse(origin, text)?.render(params)?;
-    let sql_error = |source| Error::Sql {
+    let statements = DFParser::parse_sql(&sql).map_err(|source| Error::Sql {
         origin: origin.to_string(),
         source,
-    };
-    let statements = DFParser::parse_sql(&sql).map_err(sql_error)?;
-    if statements.is_empty() {
+    })?;
+    let count = statements.len();
+    if count == 0 {
         return Err(Error::Invalid(format!("{origin}: no SQL statement to run")));
     }
-    let count = statements.len();
     let mut last = None;
     for (i, statement) in statements.into_iter().enumerate() {
+        let named = if count > 1 {
+            format!("{origin}: statement {} of {count}", i + 1)
+        } else {
+            origin.to_string()
+        };
         let in_statement = |source| Error::Sql {
-            origin: if count > 1 {
-                format!("{origin}: statement {} of {count}", i + 1)
-            } else {
-                origin.to_string()
-            },
+            origin: named.clone(),
             source,
         };
         let plan = ctx
@@ -50,9 +84,11 @@ pub async fn run_sql(
             .await
             .map_err(in_statement)?;
         let df = ctx.execute_logical_plan(plan).await.map_err(in_statement)?;
-        let schema: SchemaRef = df.schema().inner().clone();
-        let batches = df.collect().await.map_err(in_statement)?;
-        last = Some(QueryResult { schema, batches });
+        if i + 1 < count {
+            df.collect().await.map_err(in_statement)?;
+        } else {
+            last = Some((df, named));
+        }
     }
     last.ok_or_else(|| Error::Invalid(format!("{origin}: no SQL statement to run")))
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::record_batch::RecordBatchReader;
-use lance::dataset::{WriteMode, WriteParams};
+use lance::dataset::{InsertBuilder, WriteMode, WriteParams};
 use lance::Dataset;
 
 use crate::error::{Error, Result};
@@ -199,6 +199,54 @@ impl Store {
 }
 
 impl Store {
+    /// Writes `stream` into table `name` as it comes and commits it once, at
+    /// its end: a failure or a kill before then leaves the table at its
+    /// previous version (a new table is written in staging, then moved into
+    /// place). An error the stream met is returned as itself through `slot`.
+    pub async fn append_stream(
+        &self,
+        name: &str,
+        stream: datafusion::execution::SendableRecordBatchStream,
+        properties: HashMap<String, String>,
+        slot: &ErrorSlot,
+    ) -> Result<Dataset> {
+        let exists = self.has_table(name);
+        let params = WriteParams {
+            mode: if exists {
+                WriteMode::Append
+            } else {
+                WriteMode::Create
+            },
+            transaction_properties: Some(Arc::new(properties)),
+            ..Default::default()
+        };
+        if exists {
+            let dataset = Arc::new(self.dataset(name).await?);
+            return InsertBuilder::new(dataset)
+                .with_params(&params)
+                .execute_stream(stream)
+                .await
+                .map_err(|e| slot.or(e));
+        }
+        let staging = Staging::new(&self.root)?;
+        let path = staging.path.join(format!("{name}.lance"));
+        InsertBuilder::new(uri(&path)?.as_str())
+            .with_params(&params)
+            .execute_stream(stream)
+            .await
+            .map_err(|e| slot.or(e))?;
+        let dest = self.table_path(name);
+        std::fs::rename(&path, &dest).map_err(|e| {
+            Error::store(
+                &self.root,
+                format!("cannot move table '{name}' into place: {e}"),
+            )
+        })?;
+        Ok(Dataset::open(&uri(&dest)?).await?)
+    }
+}
+
+impl Store {
     /// The properties recorded with every commit of table `name`, oldest first.
     pub async fn commit_properties(&self, name: &str) -> Result<Vec<HashMap<String, String>>> {
         if !self.has_table(name) {
@@ -281,6 +329,11 @@ impl ErrorSlot {
         let text = e.to_string();
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
         arrow::error::ArrowError::ExternalError(text.into())
+    }
+
+    /// [`ErrorSlot::set`], for a DataFusion stream.
+    pub fn set_datafusion(&self, e: Error) -> datafusion::error::DataFusionError {
+        datafusion::error::DataFusionError::ArrowError(Box::new(self.set(e)), None)
     }
 
     pub fn take(&self) -> Option<Error> {

@@ -1,6 +1,9 @@
 //! The `examples` table: the rows of materialized task variants.
 //!
-//! One schema serves every task. A task's SQL returns the columns it needs
+//! One schema serves every task. A row holds its model input as a window
+//! of the genome (chrom, start, end, strand; for a variant also pos, ref
+//! and alt), not as bases, so an example takes tens of bytes, not
+//! thousands; the loader cuts the sequence when it reads a batch. A task's SQL returns the columns it needs
 //! and `materialize` fills the rest with NULL: a single `label` for
 //! promoter, causal SNP and MPRA; dense `targets` (one value per sample, in
 //! `track_id` order) for methylation and expression; the sparse list of
@@ -11,8 +14,7 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 /// Columns every task query must return.
-pub const REQUIRED_EXAMPLE_COLUMNS: &[&str] =
-    &["example_id", "split", "chrom", "start", "end", "seq"];
+pub const REQUIRED_EXAMPLE_COLUMNS: &[&str] = &["example_id", "split", "chrom", "start", "end"];
 
 /// The splits, in the order reports list them.
 pub const SPLITS: &[&str] = &["train", "valid", "test"];
@@ -34,7 +36,9 @@ pub fn examples_schema() -> SchemaRef {
         Field::new("pos", DataType::Int64, true),
         Field::new("ref", DataType::Utf8, true),
         Field::new("alt", DataType::Utf8, true),
-        Field::new("seq", DataType::Utf8, false),
+        // NULL unless materialized `--with-seq`: the loader and `seq()` cut
+        // the bases of [start, end) on `strand` from the genome instead.
+        Field::new("seq", DataType::Utf8, true),
         Field::new("alt_seq", DataType::Utf8, true),
         Field::new("label", DataType::Float32, true),
         Field::new("targets", list(DataType::Float32), true),

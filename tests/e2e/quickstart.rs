@@ -154,7 +154,7 @@ fn reduced_quickstart_scores_every_task_and_learns_the_planted_motifs() {
     // 40 kb window finds that example first.
     let gene = csv(
         &store,
-        "SELECT example_id, seq FROM examples WHERE dataset = 'expression' ORDER BY example_id LIMIT 1",
+        "SELECT example_id, seq(chrom, start, \"end\", strand) AS seq FROM examples WHERE dataset = 'expression' ORDER BY example_id LIMIT 1",
     )[0]
     .clone();
     let (gene_id, gene_seq) = gene.split_once(',').unwrap();

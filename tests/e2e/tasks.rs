@@ -69,11 +69,38 @@ fn rows(store: &Path, sql: &str) -> Vec<serde_json::Map<String, Value>> {
         .collect()
 }
 
+/// The rows of a dataset as `dnabench export` writes them: the table's
+/// columns and the sequences the training loader cuts from the genome.
 fn examples(task: &str) -> Vec<serde_json::Map<String, Value>> {
-    rows(
-        &fixture().store,
-        &format!("SELECT * FROM examples WHERE dataset = '{task}' ORDER BY example_id"),
-    )
+    exported(task, &[])
+}
+
+fn exported(dataset: &str, options: &[&str]) -> Vec<serde_json::Map<String, Value>> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rows.ndjson");
+    let mut args = vec![
+        "export",
+        "--dataset",
+        dataset,
+        "--format",
+        "ndjson",
+        "-o",
+        file.to_str().unwrap(),
+        "--store",
+        fixture().store.to_str().unwrap(),
+    ];
+    args.extend(options);
+    ok(&args);
+    let mut rows: Vec<serde_json::Map<String, Value>> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|l| match serde_json::from_str(l).unwrap() {
+            Value::Object(m) => m,
+            other => panic!("not an object: {other}"),
+        })
+        .collect();
+    rows.sort_by_key(|r| text(r, "example_id"));
+    rows
 }
 
 fn text(row: &serde_json::Map<String, Value>, key: &str) -> String {
@@ -222,6 +249,7 @@ fn promoter_variants_are_parameters() {
         "max_shift=0",
         "--param",
         "neg_ratio=3",
+        "--with-seq",
         "--format",
         "ndjson",
     ]);
@@ -281,8 +309,13 @@ fn chromatin_labels_equal_a_brute_force_overlap() {
         .iter()
         .map(|r| {
             let labels = r["positive_tracks"].as_array().unwrap();
+            // The input window is the bin with 400 bp each side.
+            assert_eq!(
+                text(r, "example_id"),
+                format!("{}:{}", text(r, "chrom"), int(r, "start") + 400)
+            );
             (
-                (text(r, "chrom"), int(r, "start")),
+                (text(r, "chrom"), int(r, "start") + 400),
                 labels.iter().map(|v| v.as_i64().unwrap()).collect(),
             )
         })
@@ -290,7 +323,8 @@ fn chromatin_labels_equal_a_brute_force_overlap() {
     assert_eq!(got, want);
     for r in rows.iter().take(50) {
         let (c, s, e) = (text(r, "chrom"), int(r, "start"), int(r, "end"));
-        assert_eq!(text(r, "seq"), window(&c, s - 400, e + 400, "+"));
+        assert_eq!(e - s, 1000);
+        assert_eq!(text(r, "seq"), window(&c, s, e, "+"));
     }
     assert!(splits_of(&rows).values().all(|&n| n > 0));
 }
@@ -619,6 +653,8 @@ fn bad_parameters_and_sql_name_the_query_and_the_parameter() {
         "materialize",
         "--task",
         "methylation",
+        "--name",
+        "methylation_without_valid",
         "--store",
         store,
         "--param",
@@ -674,4 +710,210 @@ fn quickstart_simulates_ingests_and_materializes_every_task() {
     assert_eq!(materialized(&again), expected, "{again}");
     assert!(examples_line(&first).is_some(), "{first}");
     assert_eq!(examples_line(&tables()), examples_line(&first));
+}
+
+#[test]
+fn loader_sequences_equal_seq_in_sql_for_every_task() {
+    for task in TASKS.iter().map(|t| t.name) {
+        let by_sql: HashMap<String, (String, Option<String>)> = rows(
+            &fixture().store,
+            &format!(
+                "SELECT example_id, seq(chrom, start, \"end\", strand) AS s, \
+                        mutate(seq(chrom, start, \"end\"), pos - start, alt) AS a \
+                 FROM examples WHERE dataset = '{task}'"
+            ),
+        )
+        .iter()
+        .map(|r| {
+            (
+                text(r, "example_id"),
+                (
+                    text(r, "s"),
+                    r.get("a").and_then(Value::as_str).map(str::to_string),
+                ),
+            )
+        })
+        .collect();
+        let exported = examples(task);
+        assert_eq!(exported.len(), by_sql.len(), "{task}");
+        let mut strands = BTreeSet::new();
+        for r in &exported {
+            let (s, a) = &by_sql[&text(r, "example_id")];
+            assert_eq!(&text(r, "seq"), s, "{task} {r:?}");
+            assert_eq!(
+                r.get("alt_seq").and_then(Value::as_str),
+                a.as_deref(),
+                "{task} {r:?}"
+            );
+            strands.insert(text(r, "strand"));
+        }
+        if task == "promoter" || task == "expression" {
+            assert_eq!(strands.len(), 2, "{task}: both strands are read");
+        }
+    }
+}
+
+#[test]
+fn jitter_moves_windows_within_its_bound_and_keeps_the_variant() {
+    const JITTER: i64 = 25;
+    let flip = |s: &str| if s == "-" { "+" } else { "-" };
+    for task in ["promoter", "chromatin", "causal_snp"] {
+        let rows = exported(
+            task,
+            &["--jitter", "25", "--reverse-complement", "--seed", "3"],
+        );
+        let (mut moved, mut flipped) = (0, 0);
+        for r in rows.iter().take(300) {
+            let (c, s, e) = (text(r, "chrom"), int(r, "start"), int(r, "end"));
+            let strand = text(r, "strand");
+            let got = text(r, "seq");
+            let found = (-JITTER..=JITTER).find_map(|d| {
+                [strand.as_str(), flip(&strand)]
+                    .into_iter()
+                    .find(|st| window(&c, s + d, e + d, st) == got)
+                    .map(|st| (d, st != strand))
+            });
+            let (d, turned) = found.unwrap_or_else(|| panic!("{task}: no shift explains {r:?}"));
+            moved += usize::from(d != 0);
+            flipped += usize::from(turned);
+            if let Some(alt_seq) = r.get("alt_seq").and_then(Value::as_str) {
+                // The variant is inside the moved window, at its place.
+                let offset = (int(r, "pos") - (s + d)) as usize;
+                let forward = if turned {
+                    window_rc(alt_seq)
+                } else {
+                    alt_seq.to_string()
+                };
+                assert_eq!(&forward[offset..offset + 1], text(r, "alt"), "{r:?}");
+            }
+        }
+        let n = rows.len().min(300);
+        assert!(moved > n * 3 / 4, "{task}: {moved} of {n} moved");
+        assert!(
+            flipped > n / 4 && flipped < n * 3 / 4,
+            "{task}: {flipped} of {n} flipped"
+        );
+    }
+}
+
+fn window_rc(s: &str) -> String {
+    s.bytes()
+        .rev()
+        .map(|b| match b {
+            b'A' => 'T',
+            b'C' => 'G',
+            b'G' => 'C',
+            b'T' => 'A',
+            x => x as char,
+        })
+        .collect()
+}
+
+#[test]
+fn materialize_with_seq_stores_the_bases_and_by_default_stores_none() {
+    let store = fixture().store.to_str().unwrap();
+    ok(&[
+        "materialize",
+        "--task",
+        "causal_snp",
+        "--name",
+        "causal_snp_with_seq",
+        "--with-seq",
+        "--store",
+        store,
+    ]);
+    let stored = rows(
+        &fixture().store,
+        "SELECT example_id, seq, alt_seq FROM examples WHERE dataset = 'causal_snp_with_seq'",
+    );
+    let cut: HashMap<String, (String, String)> = examples("causal_snp")
+        .iter()
+        .map(|r| (text(r, "example_id"), (text(r, "seq"), text(r, "alt_seq"))))
+        .collect();
+    assert_eq!(stored.len(), cut.len());
+    for r in &stored {
+        let (seq, alt_seq) = &cut[&text(r, "example_id")];
+        assert_eq!((&text(r, "seq"), &text(r, "alt_seq")), (seq, alt_seq));
+    }
+    let without = rows(
+        &fixture().store,
+        "SELECT count(*) AS n FROM examples WHERE dataset = 'causal_snp' AND seq IS NOT NULL",
+    );
+    assert_eq!(int(&without[0], "n"), 0);
+}
+
+#[test]
+fn a_killed_materialize_leaves_examples_at_its_previous_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let copy = |from: &Path, to: &Path| {
+        let status = std::process::Command::new("cp")
+            .args(["-r", from.to_str().unwrap(), to.to_str().unwrap()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    copy(&fixture().store, &store);
+    let s = store.to_str().unwrap();
+    let before = rows(
+        &store,
+        "SELECT dataset, count(*) AS n FROM examples GROUP BY dataset ORDER BY dataset",
+    );
+    // Two million windows with their bases (2 GB): seconds of writing.
+    let sql = dir.path().join("big.sql");
+    std::fs::write(
+        &sql,
+        "SELECT 'big' AS task, chrom || ':' || CAST(start AS VARCHAR) AS example_id, \
+                CASE WHEN start % 10 = 0 THEN 'valid' WHEN start % 10 = 1 THEN 'test' ELSE 'train' END AS split, \
+                chrom, start, \"end\", seq(chrom, start, \"end\") AS seq \
+         FROM tiles(1000, 1) LIMIT 2000000",
+    )
+    .unwrap();
+    let data = store.join("examples.lance/data");
+    let files = || std::fs::read_dir(&data).unwrap().count();
+    let files_before = files();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dnabench"))
+        .args([
+            "materialize",
+            "--task",
+            "big",
+            "--sql",
+            sql.to_str().unwrap(),
+            "--store",
+            s,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once it has begun writing data files, or after 20 s at most.
+    let started = std::time::Instant::now();
+    while files() == files_before && started.elapsed().as_secs() < 20 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        files() > files_before,
+        "the materialize wrote no data file in 20 s"
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it finished before it was killed"
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let after = rows(
+        &store,
+        "SELECT dataset, count(*) AS n FROM examples GROUP BY dataset ORDER BY dataset",
+    );
+    assert_eq!(after, before);
+    // The store takes the next materialize as if nothing had happened.
+    ok(&[
+        "materialize",
+        "--task",
+        "promoter",
+        "--name",
+        "after_kill",
+        "--store",
+        s,
+    ]);
 }

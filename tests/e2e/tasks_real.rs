@@ -39,6 +39,7 @@ fn materialized(store: &Path, task: &str, params: &[&str]) -> Vec<serde_json::Ma
         task,
         "--store",
         store.to_str().unwrap(),
+        "--with-seq",
         "--format",
         "ndjson",
     ];
@@ -195,8 +196,9 @@ fn chromatin_on_real_chr1_interval_sets() {
         .iter()
         .map(|r| {
             let tracks = r["positive_tracks"].as_array().unwrap();
+            // The window is the bin with 400 bp of context each side.
             (
-                r["start"].as_i64().unwrap(),
+                r["start"].as_i64().unwrap() + 400,
                 tracks
                     .iter()
                     .map(|t| names[&t.as_i64().unwrap()].clone())

@@ -105,6 +105,9 @@ pub struct TrainConfig {
     pub keep: Keep,
     pub seed: u64,
     pub reverse_complement: bool,
+    /// Training windows move by a random shift of up to this many bp
+    /// (drawn per example and epoch); validation windows stay put.
+    pub jitter: u32,
     /// Loader threads and batches read ahead.
     pub threads: usize,
     pub prefetch: usize,
@@ -145,6 +148,7 @@ impl Default for TrainConfig {
             keep: Keep::Best,
             seed: 0,
             reverse_complement: false,
+            jitter: 0,
             threads: 2,
             prefetch: 4,
             focal: true,

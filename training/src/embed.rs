@@ -258,11 +258,12 @@ async fn index_vectors(ds: &mut lance::Dataset, rows: usize) -> Result<()> {
     Ok(())
 }
 
-/// Whether a dataset's examples carry an `alt_seq` (the variant tasks).
+/// Whether a dataset's examples carry a variant (the variant tasks), so an
+/// `alt_seq` is cut beside `seq`.
 async fn dataset_is_pair(store: &Store, dataset: &str) -> Result<bool> {
     let ds = store.dataset("examples").await?;
     let filter = format!(
-        "dataset = '{}' AND alt_seq IS NOT NULL",
+        "dataset = '{}' AND alt IS NOT NULL",
         dataset.replace('\'', "''")
     );
     Ok(ds.count_rows(Some(filter)).await? > 0)

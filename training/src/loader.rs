@@ -5,13 +5,19 @@
 //! Takes run on a background runtime (`threads` workers, up to `prefetch`
 //! batches in flight and waiting) while the caller trains; batches come out
 //! in the epoch's order, and every example of the split is in exactly one
-//! batch per epoch. With `reverse_complement`, half of the examples (chosen
-//! per epoch from the seed) have `seq` and `alt_seq` read on the other strand.
+//! batch per epoch.
+//!
+//! `examples` holds windows, not bases: `seq` and `alt_seq` are cut from the
+//! store's genome (held once, packed) as each batch is read, with the
+//! window moved by a random shift of up to `jitter` bp and, with
+//! `reverse_complement`, half of the examples (chosen per epoch from the
+//! seed) read on the other strand.
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, UInt64Array};
-use dnabench_engine::genome::reverse_complement_in_place;
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt64Array};
+use arrow::datatypes::{Field, Schema};
+use dnabench_engine::genome::{window_sequences, Genome, WindowDraw};
 use dnabench_engine::udf::hash_uniform::hash_uniform;
 use dnabench_engine::{Error, Result, Store};
 use futures::{StreamExt, TryStreamExt};
@@ -28,6 +34,9 @@ pub struct LoaderConfig {
     pub batch_size: usize,
     pub shuffle: bool,
     pub reverse_complement: bool,
+    /// Windows move by a random shift in `[-jitter, jitter]` bp, drawn per
+    /// example and epoch; a variant stays inside its window.
+    pub jitter: u32,
     pub seed: u64,
     /// Batches read ahead of the one being trained on.
     pub prefetch: usize,
@@ -44,6 +53,7 @@ impl LoaderConfig {
             batch_size: 64,
             shuffle: true,
             reverse_complement: false,
+            jitter: 0,
             seed: 0,
             prefetch: 4,
             threads: 2,
@@ -56,9 +66,16 @@ pub struct Loader {
     config: LoaderConfig,
     dataset: Arc<Dataset>,
     row_ids: Vec<u64>,
+    /// The columns read from the table: those asked for, less the
+    /// sequences, plus what cutting them needs.
     projection: ProjectionRequest,
+    /// The genome, when `seq` or `alt_seq` is asked for.
+    genome: Option<Arc<Genome>>,
     runtime: Arc<tokio::runtime::Runtime>,
 }
+
+/// Columns cut from the genome rather than read.
+const CUT: [&str; 2] = ["seq", "alt_seq"];
 
 impl Loader {
     /// Finds the rows of the split (their ids only) in `store`'s `examples`.
@@ -70,7 +87,7 @@ impl Loader {
                 .enable_all()
                 .build()?,
         );
-        let (dataset, row_ids, projection) = runtime.block_on(async {
+        let (dataset, row_ids, projection, genome) = runtime.block_on(async {
             let dataset = store.dataset("examples").await?;
             let schema = dataset.schema();
             for c in &config.columns {
@@ -80,9 +97,30 @@ impl Loader {
                     )));
                 }
             }
+            let mut read: Vec<&str> = config
+                .columns
+                .iter()
+                .map(String::as_str)
+                .filter(|c| !CUT.contains(c))
+                .collect();
+            let mut genome = None;
+            if config.columns.iter().any(|c| CUT.contains(&c.as_str())) {
+                read.extend(["chrom", "start", "end", "strand"]);
+                if config.columns.iter().any(|c| c == "alt_seq") {
+                    read.extend(["pos", "ref", "alt"]);
+                }
+                genome = Some(Genome::shared(store).await?.ok_or_else(|| {
+                    Error::store(
+                        store.root(),
+                        "has no genome to cut the examples' sequences from; ingest one with 'dnabench ingest genome FILE'",
+                    )
+                })?);
+            }
+            read.sort_unstable();
+            read.dedup();
             let projection = ProjectionRequest::from_schema(
                 schema
-                    .project(&config.columns)
+                    .project(&read)
                     .map_err(|e| Error::Invalid(e.to_string()))?,
             );
             let filter = format!(
@@ -103,7 +141,7 @@ impl Loader {
                 let column: &UInt64Array = column.as_primitive();
                 ids.extend(column.values().iter().copied());
             }
-            Ok((Arc::new(dataset), ids, projection))
+            Ok((Arc::new(dataset), ids, projection, genome))
         })?;
         if row_ids.is_empty() {
             return Err(Error::Invalid(format!(
@@ -116,6 +154,7 @@ impl Loader {
             dataset,
             row_ids,
             projection,
+            genome,
             runtime,
         })
     }
@@ -160,19 +199,17 @@ impl Loader {
         let dataset = self.dataset.clone();
         let projection = self.projection.clone();
         let config = self.config.clone();
+        let genome = self.genome.clone();
         self.runtime.spawn(async move {
             let mut batches = futures::stream::iter(chunks)
                 .map(|ids| {
                     let dataset = dataset.clone();
                     let projection = projection.clone();
                     let config = config.clone();
+                    let genome = genome.clone();
                     tokio::spawn(async move {
                         let batch = dataset.take_rows(&ids, projection).await?;
-                        if config.reverse_complement {
-                            flip_strands(&batch, &ids, config.seed, epoch)
-                        } else {
-                            Ok(batch)
-                        }
+                        finish_batch(&batch, &ids, &config, epoch, genome.as_deref())
                     })
                 })
                 .buffered(config.prefetch.max(1));
@@ -203,54 +240,76 @@ impl Iterator for EpochBatches {
     }
 }
 
-/// `batch` with `seq` and `alt_seq` reverse-complemented in the rows whose
-/// id draws below one half this epoch.
-fn flip_strands(batch: &RecordBatch, ids: &[u64], seed: u64, epoch: u64) -> Result<RecordBatch> {
-    let key = |id: u64| {
-        let mut k = id.to_le_bytes().to_vec();
-        k.extend(epoch.to_le_bytes());
-        hash_uniform(&k, seed as i64) < 0.5
-    };
-    let flip: Vec<bool> = ids.iter().map(|&id| key(id)).collect();
-    let schema = batch.schema();
-    let columns = schema
-        .fields()
-        .iter()
-        .zip(batch.columns())
-        .map(|(field, column)| -> ArrayRef {
-            if !matches!(field.name().as_str(), "seq" | "alt_seq") {
-                return column.clone();
-            }
-            let strings = column.as_string::<i32>();
-            let flipped: StringArray = (0..strings.len())
-                .map(|i| {
-                    (!strings.is_null(i)).then(|| {
-                        let mut bases = strings.value(i).as_bytes().to_vec();
-                        if flip[i] {
-                            reverse_complement_in_place(&mut bases);
-                        }
-                        String::from_utf8(bases).unwrap_or_default()
-                    })
-                })
-                .collect();
-            Arc::new(flipped)
-        })
-        .collect();
-    Ok(RecordBatch::try_new(schema, columns)?)
+/// The columns asked for, in their order: those read as they are, `seq`
+/// and `alt_seq` cut from the genome with this epoch's shifts and flips.
+fn finish_batch(
+    batch: &RecordBatch,
+    ids: &[u64],
+    config: &LoaderConfig,
+    epoch: u64,
+    genome: Option<&Genome>,
+) -> Result<RecordBatch> {
+    let (mut seq, mut alt_seq) = (None, None);
+    if let Some(genome) = genome {
+        let draw_key = |id: u64, what: u8| {
+            let mut k = id.to_le_bytes().to_vec();
+            k.extend(epoch.to_le_bytes());
+            k.push(what);
+            hash_uniform(&k, config.seed as i64)
+        };
+        let flips: Vec<bool> = ids.iter().map(|&id| draw_key(id, 0) < 0.5).collect();
+        let jitter = i64::from(config.jitter);
+        let shifts: Vec<i64> = ids
+            .iter()
+            .map(|&id| {
+                ((draw_key(id, 1) * (2 * jitter + 1) as f64) as i64).min(2 * jitter) - jitter
+            })
+            .collect();
+        let draw = WindowDraw {
+            shifts: (jitter > 0).then_some(&shifts[..]),
+            flips: config.reverse_complement.then_some(&flips[..]),
+        };
+        let alt = config.columns.iter().any(|c| c == "alt_seq");
+        let (reference, alternative) = window_sequences(genome, batch, draw, alt)?;
+        (seq, alt_seq) = (Some(reference), alternative);
+    }
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for name in &config.columns {
+        let column = match name.as_str() {
+            "seq" => seq.clone(),
+            "alt_seq" => alt_seq.clone(),
+            _ => batch.column_by_name(name).cloned(),
+        }
+        .ok_or_else(|| Error::Invalid(format!("the loaded batch has no column '{name}'")))?;
+        fields.push(Field::new(name, column.data_type().clone(), true));
+        columns.push(column);
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
 
-    use arrow::array::{Float32Array, Int64Array};
+    use arrow::array::{Float32Array, Int64Array, StringArray};
     use dnabench_schemas::examples_schema;
 
     use super::*;
 
-    /// A store whose `examples` holds `n` train and 10 valid rows of dataset `d`.
+    /// A store whose `examples` holds `n` train and 10 valid rows of dataset
+    /// `d`; even rows are the window AACG of its genome, odd rows ATTT.
     fn store_with_examples(dir: &std::path::Path, n: usize) -> Store {
-        let store = Store::create(dir).unwrap();
+        let store = Store::create(&dir.join("store")).unwrap();
+        let fasta = dir.join("genome.fa");
+        std::fs::write(&fasta, ">chr1\nAACGATTTGGGG\n").unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime
+            .block_on(dnabench_engine::ingest::ingest_genome(&store, &fasta))
+            .unwrap();
         let schema = examples_schema();
         let rows = n + 10;
         let id = |i: usize| format!("ex{i}");
@@ -270,14 +329,12 @@ mod tests {
                         }
                     }))),
                     "chrom" => Arc::new(StringArray::from(vec!["chr1"; rows])),
-                    "start" | "end" => Arc::new(Int64Array::from_iter_values(0..rows as i64)),
-                    "seq" => Arc::new(StringArray::from_iter_values((0..rows).map(|i| {
-                        if i % 2 == 0 {
-                            "AACG"
-                        } else {
-                            "ATTT"
-                        }
-                    }))),
+                    "start" => Arc::new(Int64Array::from_iter_values(
+                        (0..rows).map(|i| 4 * (i % 2) as i64),
+                    )),
+                    "end" => Arc::new(Int64Array::from_iter_values(
+                        (0..rows).map(|i| 4 * (i % 2) as i64 + 4),
+                    )),
                     "label" => {
                         Arc::new(Float32Array::from_iter_values((0..rows).map(|i| i as f32)))
                     }
@@ -286,8 +343,7 @@ mod tests {
             })
             .collect();
         let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
-        tokio::runtime::Runtime::new()
-            .unwrap()
+        runtime
             .block_on(store.append("examples", schema, vec![batch]))
             .unwrap();
         store

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::Int32Type;
+use arrow::datatypes::{Int32Type, Int64Type};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use dnabench_engine::Store;
@@ -60,15 +60,19 @@ impl DatasetInfo {
         let filter = format!("dataset = '{}'", dataset.replace('\'', "''"));
         let mut scan = ds.scan();
         scan.filter(&filter)?
-            .project(&["task", "seq", "targets"])?
+            .project(&["task", "start", "end", "targets"])?
             .limit(Some(1), None)?;
         let first: Vec<RecordBatch> = scan.try_into_stream().await?.try_collect().await?;
         let Some(first) = first.iter().find(|b| b.num_rows() > 0) else {
             bail!("examples has no dataset '{dataset}'; see 'dnabench tasks' for what is materialized");
         };
         let task = first.column(0).as_string::<i32>().value(0).to_string();
-        let length = first.column(1).as_string::<i32>().value(0).len();
-        let targets = first.column(2).as_list::<i32>();
+        let (start, end) = (
+            first.column(1).as_primitive::<Int64Type>().value(0),
+            first.column(2).as_primitive::<Int64Type>().value(0),
+        );
+        let length = (end - start).max(0) as usize;
+        let targets = first.column(3).as_list::<i32>();
         let samples = if targets.is_null(0) {
             0
         } else {
@@ -96,7 +100,7 @@ impl DatasetInfo {
 
 /// The `seq` (and `alt_seq`) of a batch as byte strings, reference rows
 /// first then alternative ones.
-pub(crate) fn batch_sequences(batch: &RecordBatch, pair: bool) -> Result<Vec<&[u8]>> {
+pub fn batch_sequences(batch: &RecordBatch, pair: bool) -> Result<Vec<&[u8]>> {
     let mut seqs = Vec::with_capacity(batch.num_rows() * (1 + usize::from(pair)));
     let names: &[&str] = if pair { &["seq", "alt_seq"] } else { &["seq"] };
     for name in names {
@@ -327,6 +331,7 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
         batch_size: cfg.batch_size,
         shuffle,
         reverse_complement: shuffle && cfg.reverse_complement,
+        jitter: if shuffle { cfg.jitter } else { 0 },
         seed: cfg.seed,
         prefetch: cfg.prefetch,
         threads: cfg.threads,

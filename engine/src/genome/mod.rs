@@ -3,10 +3,14 @@
 //! `seq()` and the loader never read a table per row.
 
 mod packed;
+mod windows;
 
 pub use packed::PackedSeq;
+pub use windows::{window_sequences, WindowDraw};
 
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Weak};
 
 use arrow::array::{Int64Array, StringArray};
 use futures::TryStreamExt;
@@ -92,6 +96,32 @@ impl Genome {
                 target.write(from, bases);
             }
         }
+        Ok(Some(genome))
+    }
+
+    /// The genome of `store`, loaded once per process and shared by every
+    /// session and loader that holds it (hg19 is 780 MB packed: one copy).
+    pub async fn shared(store: &Store) -> Result<Option<Arc<Genome>>> {
+        static LOADED: Mutex<Vec<(PathBuf, Weak<Genome>)>> = Mutex::new(Vec::new());
+        let key = std::path::absolute(store.table_path("genome"))?;
+        let cached = |key: &PathBuf| {
+            let mut loaded = LOADED.lock().unwrap_or_else(|p| p.into_inner());
+            loaded.retain(|(_, g)| g.strong_count() > 0);
+            loaded
+                .iter()
+                .find(|(k, _)| k == key)
+                .and_then(|(_, g)| g.upgrade())
+        };
+        if let Some(genome) = cached(&key) {
+            return Ok(Some(genome));
+        }
+        let Some(genome) = Genome::load(store).await?.map(Arc::new) else {
+            return Ok(None);
+        };
+        LOADED
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((key, Arc::downgrade(&genome)));
         Ok(Some(genome))
     }
 

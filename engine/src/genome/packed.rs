@@ -148,7 +148,7 @@ impl PackedSeq {
         let from = out.len();
         out.reserve((end - start) as usize);
         let mut pos = start;
-        while pos < end && pos % 4 != 0 {
+        while pos < end && !pos.is_multiple_of(4) {
             out.push(DECODE[self.packed[(pos / 4) as usize] as usize][(pos % 4) as usize]);
             pos += 1;
         }

@@ -18,6 +18,7 @@ use arrow::compute::{cast, concat_batches, filter, take};
 use arrow::datatypes::{DataType, Int64Type, SchemaRef, UInt32Type};
 use arrow::row::{RowConverter, SortField};
 use datafusion::common::{JoinSide, JoinType, Result};
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExprRef};
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
@@ -61,6 +62,8 @@ struct BuildSide {
     batch: RecordBatch,
     keys: RowConverter,
     intervals: HashMap<Box<[u8]>, IntervalIndex>,
+    /// The build side's share of the session's memory pool, held while it lives.
+    _reservation: MemoryReservation,
 }
 
 impl IntervalJoinExec {
@@ -197,9 +200,18 @@ impl ExecutionPlan for IntervalJoinExec {
         let built = async move {
             build
                 .get_or_try_init(|| async move {
-                    let stream = left.execute(0, build_context)?;
-                    let batches: Vec<RecordBatch> = stream.try_collect().await?;
-                    BuildSide::new(&left.schema(), &batches, &left_keys, &overlap).map(Arc::new)
+                    // The build side is held whole: it takes its bytes from the
+                    // pool, so a side too big fails with the pool's error, not OOM.
+                    let reservation = MemoryConsumer::new("IntervalJoinExec build side")
+                        .register(build_context.memory_pool());
+                    let mut stream = left.execute(0, build_context)?;
+                    let mut batches: Vec<RecordBatch> = Vec::new();
+                    while let Some(batch) = stream.try_next().await? {
+                        reservation.try_grow(batch.get_array_memory_size())?;
+                        batches.push(batch);
+                    }
+                    BuildSide::new(&left.schema(), &batches, &left_keys, &overlap, reservation)
+                        .map(Arc::new)
                 })
                 .await
                 .cloned()
@@ -254,8 +266,11 @@ impl BuildSide {
         batches: &[RecordBatch],
         keys: &[PhysicalExprRef],
         overlap: &OverlapPredicate,
+        reservation: MemoryReservation,
     ) -> Result<Self> {
         let batch = concat_batches(schema, batches)?;
+        // The concatenated copy and the index (24 bytes an interval) come on top.
+        reservation.try_grow(batch.get_array_memory_size() + 24 * batch.num_rows())?;
         let key_columns = evaluate_keys(keys, &batch)?;
         let converter = RowConverter::new(
             key_columns
@@ -292,6 +307,7 @@ impl BuildSide {
             batch,
             keys: converter,
             intervals,
+            _reservation: reservation,
         })
     }
 }

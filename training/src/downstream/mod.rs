@@ -127,7 +127,7 @@ pub async fn read_table(store: &Store, table: &str) -> Result<(TableOrigin, Tabl
     let sql = format!(
         "SELECT m.example_id, m.split, m.dataset, e.context, m.vector, \
                 CASE WHEN e.targets IS NULL THEN make_array(e.label) ELSE e.targets END AS targets, \
-                CAST(length(e.seq) AS BIGINT) AS bp, m.run_id \
+                e.\"end\" - e.start AS bp, m.run_id \
          FROM \"{table}\" m JOIN examples e ON e.dataset = m.dataset AND e.example_id = m.example_id \
          ORDER BY m.example_id"
     );

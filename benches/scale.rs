@@ -1,0 +1,432 @@
+//! Genome scale: wall time and peak RSS of each step of the chromatin
+//! pipeline on hg19-shaped inputs, at fractions of hg19's size, so growth
+//! is visible. Each step runs as its own process under `/usr/bin/time -v`.
+//!
+//! Inputs, generated (random bases, so only sizes and shapes are real):
+//! - a genome of hg19's 24 chromosomes, each `fraction` of its length, with
+//!   a 10 kb run of N at both ends as hg19's telomeres;
+//! - `--tracks` narrowPeak files (7,878 by default) of `--peaks` × fraction
+//!   peaks each (15,000 by default), widths uniform in `--widths` bp;
+//! - with `--methylation N`, N bedMethyl samples calling every CpG of the
+//!   genome's first three chromosomes at a few reads each.
+//!
+//! Steps: `ingest genome`, `ingest peaks --manifest`, `materialize --task
+//! chromatin` under `--memory-limit`, and one loader epoch of the train
+//! split (shuffled over the whole split, 1000 bp one-hot batches of 64).
+//!
+//! Run: `cargo bench --profile dev --bench scale -- --fractions 0.01,0.1`
+//! (`--tracks`, `--peaks`, `--widths 200-1000`, `--memory-limit 3GB`,
+//! `--methylation 96`, `--keep DIR` to keep the files).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use dnabench_engine::Store;
+use dnabench_training::{one_hot, Device, Loader, LoaderConfig};
+
+/// hg19's chromosomes and lengths.
+const HG19: &[(&str, u64)] = &[
+    ("chr1", 249_250_621),
+    ("chr2", 243_199_373),
+    ("chr3", 198_022_430),
+    ("chr4", 191_154_276),
+    ("chr5", 180_915_260),
+    ("chr6", 171_115_067),
+    ("chr7", 159_138_663),
+    ("chr8", 146_364_022),
+    ("chr9", 141_213_431),
+    ("chr10", 135_534_747),
+    ("chr11", 135_006_516),
+    ("chr12", 133_851_895),
+    ("chr13", 115_169_878),
+    ("chr14", 107_349_540),
+    ("chr15", 102_531_392),
+    ("chr16", 90_354_753),
+    ("chr17", 81_195_210),
+    ("chr18", 78_077_248),
+    ("chr19", 59_128_983),
+    ("chr20", 63_025_520),
+    ("chr21", 48_129_895),
+    ("chr22", 51_304_566),
+    ("chrX", 155_270_560),
+    ("chrY", 59_373_566),
+];
+
+struct Options {
+    fractions: Vec<f64>,
+    tracks: usize,
+    peaks: usize,
+    widths: (u64, u64),
+    memory_limit: String,
+    methylation: usize,
+    keep: Option<PathBuf>,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        fractions: vec![0.01, 0.1],
+        tracks: 7878,
+        peaks: 15_000,
+        widths: (200, 1000),
+        memory_limit: "3GB".into(),
+        methylation: 0,
+        keep: None,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < args.len() {
+        let value = args.get(i + 1).cloned().unwrap_or_default();
+        match args[i].as_str() {
+            "--fractions" => o.fractions = value.split(',').map(|v| v.parse().unwrap()).collect(),
+            "--tracks" => o.tracks = value.parse().unwrap(),
+            "--peaks" => o.peaks = value.parse().unwrap(),
+            "--widths" => {
+                let (a, b) = value.split_once('-').expect("--widths MIN-MAX");
+                o.widths = (a.parse().unwrap(), b.parse().unwrap());
+            }
+            "--memory-limit" => o.memory_limit = value,
+            "--methylation" => o.methylation = value.parse().unwrap(),
+            "--keep" => o.keep = Some(PathBuf::from(value)),
+            // cargo bench passes --bench; anything else is ours to refuse.
+            "--bench" => {
+                i += 1;
+                continue;
+            }
+            other => panic!("unknown option {other}"),
+        }
+        i += 2;
+    }
+    o
+}
+
+/// xorshift64*: fast enough to write gigabytes of bases.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn chroms(fraction: f64) -> Vec<(&'static str, u64)> {
+    HG19.iter()
+        .map(|&(c, len)| (c, ((len as f64 * fraction) as u64).max(30_000)))
+        .collect()
+}
+
+fn write_genome(path: &Path, fraction: f64, rng: &mut Rng) {
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
+    let mut line = [0u8; 61];
+    line[60] = b'\n';
+    for (name, len) in chroms(fraction) {
+        writeln!(out, ">{name}").unwrap();
+        let mut pos = 0;
+        while pos < len {
+            let n = (len - pos).min(60) as usize;
+            for (i, b) in line[..n].iter_mut().enumerate() {
+                let at = pos + i as u64;
+                *b = if at < 10_000 || at >= len - 10_000 {
+                    b'N'
+                } else {
+                    b"ACGT"[(rng.next() >> 62) as usize]
+                };
+            }
+            out.write_all(&line[..n]).unwrap();
+            out.write_all(b"\n").unwrap();
+            pos += n as u64;
+        }
+    }
+}
+
+/// The manifest of `tracks` narrowPeak files; peaks fall on chromosomes in
+/// proportion to their length.
+fn write_peaks(dir: &Path, o: &Options, fraction: f64, rng: &mut Rng) -> (PathBuf, u64) {
+    std::fs::create_dir_all(dir.join("peaks")).unwrap();
+    let chroms = chroms(fraction);
+    let total: u64 = chroms.iter().map(|c| c.1).sum();
+    let per_track = ((o.peaks as f64 * fraction).round() as u64).max(1);
+    let manifest = dir.join("tracks.tsv");
+    let mut m = std::fs::File::create(&manifest).unwrap();
+    writeln!(m, "name\tassay\tbiosample\tpath").unwrap();
+    for t in 0..o.tracks {
+        let file = format!("peaks/t{t}.narrowPeak");
+        writeln!(m, "track{t}\tTF ChIP-seq\tcell{}\t{file}", t % 100).unwrap();
+        let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join(&file)).unwrap());
+        for p in 0..per_track {
+            let mut at = rng.below(total);
+            let (name, len) = chroms
+                .iter()
+                .find(|(_, len)| {
+                    let inside = at < *len;
+                    if !inside {
+                        at -= len;
+                    }
+                    inside
+                })
+                .unwrap();
+            let width = o.widths.0 + rng.below(o.widths.1 - o.widths.0 + 1);
+            let start = at.min(len - width);
+            writeln!(
+                out,
+                "{name}\t{start}\t{}\tpeak{p}\t{}\t.\t{:.2}\t-1\t{:.2}\t{}",
+                start + width,
+                rng.below(1000),
+                rng.below(1000) as f64 / 100.0,
+                rng.below(500) as f64 / 100.0,
+                width / 2
+            )
+            .unwrap();
+        }
+    }
+    (manifest, per_track * o.tracks as u64)
+}
+
+/// `samples` bedMethyl files calling every CpG of the first three
+/// chromosomes (train, valid and test: the task splits by chromosome).
+fn write_methylation(dir: &Path, genome: &Path, samples: usize, rng: &mut Rng) -> (PathBuf, u64) {
+    use std::io::BufRead;
+    std::fs::create_dir_all(dir.join("methylation")).unwrap();
+    let mut records: Vec<(String, Vec<u8>)> = Vec::new();
+    for line in std::io::BufReader::new(std::fs::File::open(genome).unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(name) = line.strip_prefix('>') {
+            if records.len() == 3 {
+                break;
+            }
+            records.push((name.to_string(), Vec::new()));
+        } else if let Some(last) = records.last_mut() {
+            last.1.extend_from_slice(line.as_bytes());
+        }
+    }
+    let cpgs: Vec<(&str, usize)> = records
+        .iter()
+        .flat_map(|(name, seq)| {
+            seq.windows(2)
+                .enumerate()
+                .filter(|(_, w)| w == b"CG")
+                .map(move |(i, _)| (name.as_str(), i))
+        })
+        .collect();
+    let manifest = dir.join("methylation.tsv");
+    let mut m = std::fs::File::create(&manifest).unwrap();
+    writeln!(m, "name\tassay\tbiosample\tpath").unwrap();
+    for s in 0..samples {
+        let file = format!("methylation/s{s}.bed");
+        writeln!(m, "sample{s}\tWGBS\tcell{s}\t{file}").unwrap();
+        let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join(&file)).unwrap());
+        for &(name, c) in &cpgs {
+            let coverage = 1 + rng.below(6);
+            let methylated = rng.below(coverage + 1);
+            writeln!(
+                out,
+                "{name}\t{c}\t{}\tm\t{coverage}\t+\t{c}\t{}\t0,0,0\t{coverage}\t{:.1}",
+                c + 1,
+                c + 1,
+                100.0 * methylated as f64 / coverage as f64
+            )
+            .unwrap();
+        }
+    }
+    (manifest, (cpgs.len() * samples) as u64)
+}
+
+/// Wall seconds and peak RSS (MB) of one command; its stdout's last line.
+fn measured(args: &[&str]) -> (f64, f64, String) {
+    let started = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .arg("-v")
+        .args(args)
+        .output()
+        .expect("/usr/bin/time runs");
+    let secs = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?} failed:\n{stderr}");
+    let rss_kb: f64 = stderr
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_default().to_string();
+    (secs, rss_kb / 1024.0, last)
+}
+
+fn dir_bytes(path: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        for e in std::fs::read_dir(&p).into_iter().flatten().flatten() {
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                stack.push(e.path());
+            } else {
+                total += m.len();
+            }
+        }
+    }
+    total
+}
+
+/// One epoch of the chromatin train split: (examples, seconds).
+fn loader_epoch(store: &Path) {
+    let store = Store::open(store).unwrap();
+    let mut config = LoaderConfig::new("chromatin", "train", &["seq", "positive_tracks"]);
+    config.batch_size = 64;
+    config.prefetch = 8;
+    let started = Instant::now();
+    let loader = Loader::open(&store, config).unwrap();
+    let opened = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let mut examples = 0;
+    for batch in loader.epoch(0) {
+        let batch = batch.unwrap();
+        let seqs = dnabench_training::train::batch_sequences(&batch, false).unwrap();
+        let x = one_hot(&seqs, &Device::Cpu).unwrap();
+        examples += x.dims()[0];
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{examples} examples in {secs:.1} s after {opened:.1} s to open: {:.0} examples/s",
+        examples as f64 / secs
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--loader-epoch") {
+        return loader_epoch(Path::new(&args[2]));
+    }
+    let o = options();
+    let bin = env!("CARGO_BIN_EXE_dnabench");
+    let own = std::env::current_exe().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = o.keep.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    println!(
+        "| fraction | step | rows | wall s | rows/s | peak RSS MB | note |\n| --- | --- | --- | --- | --- | --- | --- |"
+    );
+    for &fraction in &o.fractions {
+        let dir = root.join(format!("f{fraction}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ fraction.to_bits());
+        let genome = dir.join("genome.fa");
+        write_genome(&genome, fraction, &mut rng);
+        let bases: u64 = chroms(fraction).iter().map(|c| c.1).sum();
+        let (manifest, peaks) = write_peaks(&dir, &o, fraction, &mut rng);
+        let store = dir.join("store");
+        let s = store.to_str().unwrap();
+        let row = |step: &str, rows: u64, (secs, rss, note): (f64, f64, String)| {
+            println!(
+                "| {fraction} | {step} | {rows} | {secs:.1} | {:.0} | {rss:.0} | {note} |",
+                rows as f64 / secs
+            );
+        };
+        row(
+            "ingest genome",
+            bases,
+            measured(&[
+                bin,
+                "ingest",
+                "genome",
+                genome.to_str().unwrap(),
+                "--store",
+                s,
+            ]),
+        );
+        row(
+            "ingest peaks --manifest",
+            peaks,
+            measured(&[
+                bin,
+                "ingest",
+                "peaks",
+                "--manifest",
+                manifest.to_str().unwrap(),
+                "--store",
+                s,
+            ]),
+        );
+        let (secs, rss, note) = measured(&[
+            bin,
+            "--memory-limit",
+            &o.memory_limit,
+            "materialize",
+            "--task",
+            "chromatin",
+            "--store",
+            s,
+        ]);
+        let examples: u64 = note
+            .split_whitespace()
+            .nth(3)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let bytes = dir_bytes(&store.join("examples.lance"));
+        row(
+            "materialize chromatin",
+            examples,
+            (
+                secs,
+                rss,
+                format!(
+                    "{:.1} bytes/example in examples.lance",
+                    bytes as f64 / examples.max(1) as f64
+                ),
+            ),
+        );
+        row(
+            "loader epoch (train, one-hot)",
+            examples,
+            measured(&[own.to_str().unwrap(), "--loader-epoch", s]),
+        );
+        if o.methylation > 0 {
+            let (manifest, calls) = write_methylation(&dir, &genome, o.methylation, &mut rng);
+            row(
+                "ingest methylation --manifest",
+                calls,
+                measured(&[
+                    bin,
+                    "ingest",
+                    "methylation",
+                    "--manifest",
+                    manifest.to_str().unwrap(),
+                    "--store",
+                    s,
+                ]),
+            );
+            row(
+                "materialize methylation",
+                calls / o.methylation as u64,
+                measured(&[
+                    bin,
+                    "--memory-limit",
+                    &o.memory_limit,
+                    "materialize",
+                    "--task",
+                    "methylation",
+                    "--param",
+                    "valid_chroms=2",
+                    "--param",
+                    "test_chroms=3",
+                    "--store",
+                    s,
+                ]),
+            );
+        }
+        if o.keep.is_none() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
