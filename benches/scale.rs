@@ -368,9 +368,10 @@ fn main() {
             "--store",
             s,
         ]);
+        // "materialized chromatin: N examples (…)"
         let examples: u64 = note
             .split_whitespace()
-            .nth(3)
+            .nth(2)
             .and_then(|n| n.parse().ok())
             .unwrap_or(0);
         let bytes = dir_bytes(&store.join("examples.lance"));

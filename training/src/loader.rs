@@ -1,11 +1,19 @@
 //! The streaming loader: batches of one split of one dataset of `examples`,
-//! shuffled each epoch by Lance row id and read with random takes, so memory
-//! holds the row ids plus `prefetch` batches whatever the table's size.
+//! shuffled each epoch over the whole split, so memory holds the row ids
+//! plus a shuffle window whatever the table's size.
 //!
-//! Takes run on a background runtime (`threads` workers, up to `prefetch`
-//! batches in flight and waiting) while the caller trains; batches come out
-//! in the epoch's order, and every example of the split is in exactly one
-//! batch per epoch.
+//! A random take of 64 rows scattered over a table of millions touches 64
+//! pages; at genome scale that, not the model, would bound the loader. So
+//! an epoch shuffles *blocks* of `shuffle_block` consecutive rows over the
+//! whole split, reads `shuffle_window` rows (many blocks from all over the
+//! genome) in one sorted take, and shuffles the rows inside that window
+//! before cutting it into batches: every batch mixes rows of many places,
+//! as a full shuffle would, at the cost of a few large reads.
+//!
+//! Reads run on a background runtime (`threads` workers, a window read
+//! ahead, up to `prefetch` batches waiting) while the caller trains;
+//! batches come out in the epoch's order, and every example of the split is
+//! in exactly one batch per epoch.
 //!
 //! `examples` holds windows, not bases: `seq` and `alt_seq` are cut from the
 //! store's genome (held once, packed) as each batch is read, with the
@@ -40,6 +48,10 @@ pub struct LoaderConfig {
     pub seed: u64,
     /// Batches read ahead of the one being trained on.
     pub prefetch: usize,
+    /// Consecutive rows that move together when an epoch is shuffled.
+    pub shuffle_block: usize,
+    /// Rows read at once and shuffled among themselves (rounded to whole batches).
+    pub shuffle_window: usize,
     /// Worker threads of the background runtime.
     pub threads: usize,
 }
@@ -56,6 +68,8 @@ impl LoaderConfig {
             jitter: 0,
             seed: 0,
             prefetch: 4,
+            shuffle_block: 64,
+            shuffle_window: 16_384,
             threads: 2,
         }
     }
@@ -173,17 +187,38 @@ impl Loader {
         self.row_ids.len().div_ceil(self.config.batch_size.max(1))
     }
 
-    /// The row ids of `epoch` in the order they will be read.
+    /// Rows read and shuffled together: whole batches.
+    fn window_rows(&self) -> usize {
+        let batch = self.config.batch_size.max(1);
+        self.config.shuffle_window.max(batch).div_ceil(batch) * batch
+    }
+
+    /// The row ids of `epoch` in the order they will be read: blocks in a
+    /// random order over the whole split, rows in a random order inside
+    /// each window.
     pub fn epoch_order(&self, epoch: u64) -> Vec<u64> {
-        let mut order = self.row_ids.clone();
-        if self.config.shuffle {
-            let seed = self.config.seed.wrapping_mul(1_000_003).wrapping_add(epoch) as i64;
-            let mut keyed: Vec<(f64, u64)> = order
-                .iter()
-                .map(|&id| (hash_uniform(&id.to_le_bytes(), seed), id))
-                .collect();
-            keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            order = keyed.into_iter().map(|(_, id)| id).collect();
+        if !self.config.shuffle {
+            return self.row_ids.clone();
+        }
+        let seed = self.config.seed.wrapping_mul(1_000_003).wrapping_add(epoch) as i64;
+        let block = self.config.shuffle_block.max(1);
+        let mut blocks: Vec<(f64, &[u64])> = self
+            .row_ids
+            .chunks(block)
+            .map(|b| (hash_uniform(&b[0].to_le_bytes(), seed), b))
+            .collect();
+        blocks.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1[0].cmp(&b.1[0])));
+        let mut order: Vec<u64> = blocks
+            .into_iter()
+            .flat_map(|(_, b)| b.iter().copied())
+            .collect();
+        for window in order.chunks_mut(self.window_rows()) {
+            window.sort_by_cached_key(|&id| {
+                (
+                    hash_uniform(&id.to_le_bytes(), seed ^ 0x5bd1_e995).to_bits(),
+                    id,
+                )
+            });
         }
         order
     }
@@ -191,8 +226,8 @@ impl Loader {
     /// The batches of one epoch, read ahead on the background runtime.
     pub fn epoch(&self, epoch: u64) -> EpochBatches {
         let order = self.epoch_order(epoch);
-        let chunks: Vec<Vec<u64>> = order
-            .chunks(self.config.batch_size.max(1))
+        let windows: Vec<Vec<u64>> = order
+            .chunks(self.window_rows())
             .map(<[u64]>::to_vec)
             .collect();
         let (sender, receiver) = tokio::sync::mpsc::channel(self.config.prefetch.max(1));
@@ -201,30 +236,51 @@ impl Loader {
         let config = self.config.clone();
         let genome = self.genome.clone();
         self.runtime.spawn(async move {
-            let mut batches = futures::stream::iter(chunks)
+            // One window read ahead while the last one's batches are sent.
+            let mut reads = futures::stream::iter(windows)
                 .map(|ids| {
-                    let dataset = dataset.clone();
-                    let projection = projection.clone();
-                    let config = config.clone();
-                    let genome = genome.clone();
+                    let (dataset, projection) = (dataset.clone(), projection.clone());
                     tokio::spawn(async move {
-                        let batch = dataset.take_rows(&ids, projection).await?;
-                        finish_batch(&batch, &ids, &config, epoch, genome.as_deref())
+                        let mut sorted = ids.clone();
+                        sorted.sort_unstable();
+                        let rows = dataset.take_rows(&sorted, projection).await?;
+                        Ok::<_, Error>((ids, sorted, rows))
                     })
                 })
-                .buffered(config.prefetch.max(1));
-            while let Some(joined) = batches.next().await {
-                let batch = match joined {
-                    Ok(result) => result,
+                .buffered(2);
+            while let Some(joined) = reads.next().await {
+                let read = match joined {
+                    Ok(read) => read,
                     Err(e) => Err(Error::Invalid(format!("a loader task failed: {e}"))),
                 };
-                if sender.send(batch).await.is_err() {
-                    break; // the epoch was dropped
+                let (ids, sorted, rows) = match read {
+                    Ok(read) => read,
+                    Err(e) => {
+                        let _ = sender.send(Err(e)).await;
+                        return;
+                    }
+                };
+                for batch_ids in ids.chunks(config.batch_size.max(1)) {
+                    let batch = window_batch(&rows, &sorted, batch_ids).and_then(|b| {
+                        finish_batch(&b, batch_ids, &config, epoch, genome.as_deref())
+                    });
+                    if sender.send(batch).await.is_err() {
+                        return; // the epoch was dropped
+                    }
                 }
             }
         });
         EpochBatches { receiver }
     }
+}
+
+/// The rows `ids` of a window read in `sorted` order, in the order of `ids`.
+fn window_batch(rows: &RecordBatch, sorted: &[u64], ids: &[u64]) -> Result<RecordBatch> {
+    let indices: arrow::array::UInt32Array = ids
+        .iter()
+        .map(|id| sorted.binary_search(id).map(|i| i as u32).ok())
+        .collect();
+    Ok(arrow::compute::take_record_batch(rows, &indices)?)
 }
 
 /// The batches of one epoch, in order; blocking, for a training loop.
@@ -384,6 +440,34 @@ mod tests {
                 assert_ne!(orders[0], orders[1], "epochs are shuffled differently");
             }
         }
+    }
+
+    #[test]
+    fn a_shuffled_batch_mixes_rows_of_many_blocks_from_all_over_the_split() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_examples(dir.path(), 2000);
+        let mut config = LoaderConfig::new("d", "train", &["example_id"]);
+        config.batch_size = 16;
+        config.shuffle_block = 8;
+        config.shuffle_window = 400;
+        let loader = Loader::open(&store, config).unwrap();
+        let mut spread = Vec::new();
+        for batch in loader.epoch(0) {
+            let ids: Vec<usize> = ids_of(&batch.unwrap())
+                .iter()
+                .map(|id| id[2..].parse().unwrap())
+                .collect();
+            let blocks: BTreeSet<usize> = ids.iter().map(|i| i / 8).collect();
+            assert!(
+                blocks.len() >= 6,
+                "a batch of 16 from {} blocks",
+                blocks.len()
+            );
+            spread.push(ids.iter().max().unwrap() - ids.iter().min().unwrap());
+        }
+        // A batch spans far more of the split than one window of 400 rows.
+        spread.sort_unstable();
+        assert!(spread[spread.len() / 2] > 1000, "{spread:?}");
     }
 
     #[test]
