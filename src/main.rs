@@ -362,11 +362,28 @@ fn main() -> ExitCode {
     };
     match trained {
         Some(Err(e)) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(&e));
             ExitCode::FAILURE
         }
         _ => ExitCode::SUCCESS,
     }
+}
+
+/// An error and its causes, each cause once: the engine's errors already
+/// quote the error they wrap, which anyhow's `{:#}` would repeat.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let cause = cause.to_string();
+        if text.contains(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text
 }
 
 fn run_async(cli: Cli) -> ExitCode {
@@ -380,7 +397,7 @@ fn run_async(cli: Cli) -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(&e));
             ExitCode::FAILURE
         }
     }
@@ -702,8 +719,9 @@ pub(crate) fn split_counts(m: &materialize::Materialized) -> String {
 }
 
 fn materialized_line(m: &materialize::Materialized, took: std::time::Duration) -> String {
+    let memory = m.memory.map(|u| format!("; {u}")).unwrap_or_default();
     format!(
-        "materialized {}: {} examples ({}) from {} in {:.1} s, {:.0} examples/s",
+        "materialized {}: {} examples ({}) from {} in {:.1} s, {:.0} examples/s{memory}",
         m.dataset,
         m.rows(),
         split_counts(m),

@@ -17,6 +17,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
 use crate::genome::{window_sequences, Genome, WindowDraw};
+use crate::memory::{pool_use, PoolUse};
 use crate::sql::run_sql_stream;
 use crate::store::{ErrorSlot, Store};
 
@@ -92,6 +93,8 @@ pub struct Materialized {
     pub per_split: BTreeMap<String, usize>,
     /// The version of `examples` that holds the rows (0 when not written).
     pub version: u64,
+    /// What the session's SQL took from its memory pool.
+    pub memory: Option<PoolUse>,
 }
 
 impl Materialized {
@@ -99,8 +102,14 @@ impl Materialized {
         self.per_split.values().sum()
     }
 
-    fn of(m: &Materialization, per_split: BTreeMap<String, usize>, version: u64) -> Self {
+    fn of(
+        ctx: &SessionContext,
+        m: &Materialization,
+        per_split: BTreeMap<String, usize>,
+        version: u64,
+    ) -> Self {
         Materialized {
+            memory: pool_use(ctx),
             dataset: m.dataset.clone(),
             task: m.task.clone(),
             origin: m.origin.clone(),
@@ -152,7 +161,7 @@ pub async fn materialize(
         .append_stream("examples", stream, properties, &slot)
         .await?;
     let per_split = lock(&check).per_split.clone();
-    Ok(Materialized::of(m, per_split, written.version_id()))
+    Ok(Materialized::of(ctx, m, per_split, written.version_id()))
 }
 
 /// Runs `m`'s SQL and returns its checked rows without writing them
@@ -174,7 +183,7 @@ pub async fn collect_examples(
         .await
         .map_err(|e| slot.or(Error::Invalid(e.to_string())))?;
     let per_split = lock(&check).per_split.clone();
-    Ok((Materialized::of(m, per_split, 0), batches))
+    Ok((Materialized::of(ctx, m, per_split, 0), batches))
 }
 
 /// The rows of `m` conformed to `examples`, each batch checked as it passes;

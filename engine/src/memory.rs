@@ -8,7 +8,15 @@
 //!
 //! Without a limit given, a session may use a quarter of the machine's memory.
 
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
+
+use datafusion::common::Result as DfResult;
+use datafusion::execution::context::SessionContext;
+use datafusion::execution::memory_pool::{
+    FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation, TrackConsumersPool,
+};
 
 use crate::error::{Error, Result};
 
@@ -81,6 +89,120 @@ pub fn format_size(bytes: usize) -> String {
     } else {
         format!("{value:.1} {}", units[unit])
     }
+}
+
+/// The session's pool: DataFusion's fair spilling pool (which names its
+/// largest consumers when it runs out), counting the most it ever lent and
+/// how often it said no (each no makes an operator spill, or fail).
+#[derive(Debug)]
+pub struct MeteredPool {
+    inner: TrackConsumersPool<FairSpillPool>,
+    peak: AtomicUsize,
+    refused: AtomicUsize,
+}
+
+impl MeteredPool {
+    pub fn new(limit: usize) -> MeteredPool {
+        MeteredPool {
+            inner: TrackConsumersPool::new(
+                FairSpillPool::new(limit),
+                NonZeroUsize::new(5).expect("5 > 0"),
+            ),
+            peak: AtomicUsize::new(0),
+            refused: AtomicUsize::new(0),
+        }
+    }
+
+    fn note_peak(&self) {
+        self.peak
+            .fetch_max(self.inner.reserved(), Ordering::Relaxed);
+    }
+}
+
+impl std::fmt::Display for MeteredPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "metered({})", self.inner)
+    }
+}
+
+impl MemoryPool for MeteredPool {
+    fn name(&self) -> &str {
+        "metered"
+    }
+
+    fn register(&self, consumer: &MemoryConsumer) {
+        self.inner.register(consumer)
+    }
+
+    fn unregister(&self, consumer: &MemoryConsumer) {
+        self.inner.unregister(consumer)
+    }
+
+    fn grow(&self, reservation: &MemoryReservation, additional: usize) {
+        self.inner.grow(reservation, additional);
+        self.note_peak();
+    }
+
+    fn shrink(&self, reservation: &MemoryReservation, shrink: usize) {
+        self.inner.shrink(reservation, shrink)
+    }
+
+    fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> DfResult<()> {
+        let grown = self.inner.try_grow(reservation, additional);
+        match &grown {
+            Ok(()) => self.note_peak(),
+            Err(_) => {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        grown
+    }
+
+    fn reserved(&self) -> usize {
+        self.inner.reserved()
+    }
+
+    fn memory_limit(&self) -> MemoryLimit {
+        self.inner.memory_limit()
+    }
+}
+
+/// What a session's operators took from its pool so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    pub limit: usize,
+    pub peak: usize,
+    /// Requests the pool refused: with a query that succeeded, spills.
+    pub refused: usize,
+}
+
+impl std::fmt::Display for PoolUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "SQL memory peak {} of {}",
+            format_size(self.peak),
+            format_size(self.limit)
+        )?;
+        if self.refused > 0 {
+            write!(f, ", spilled to disk ({} refusals)", self.refused)?;
+        }
+        Ok(())
+    }
+}
+
+/// The pool use of a session [`crate::session::new_context`] made.
+pub fn pool_use(ctx: &SessionContext) -> Option<PoolUse> {
+    let runtime = ctx.runtime_env();
+    let pool = runtime.memory_pool.downcast_ref::<MeteredPool>()?;
+    Some(PoolUse {
+        limit: match pool.memory_limit() {
+            MemoryLimit::Finite(n) => n,
+            _ => usize::MAX,
+        },
+        peak: pool.peak.load(Ordering::Relaxed),
+        refused: pool.refused.load(Ordering::Relaxed),
+    })
 }
 
 #[cfg(test)]

@@ -1,11 +1,9 @@
 //! The DataFusion session over a store: every table registered under its
 //! name, the genome loaded once, and the dnabench functions.
 
-use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use datafusion::execution::context::{SessionConfig, SessionContext};
-use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use lance::datafusion::LanceTableProvider;
@@ -13,7 +11,7 @@ use lance::datafusion::LanceTableProvider;
 use crate::error::Result;
 use crate::genome::Genome;
 use crate::interval_join::IntervalJoinRule;
-use crate::memory::memory_limit;
+use crate::memory::{memory_limit, MeteredPool};
 use crate::store::Store;
 use crate::udf;
 
@@ -44,13 +42,14 @@ pub fn open_session_without_store() -> SessionContext {
 /// tables or functions yet. Its operators draw from a pool of
 /// [`memory_limit`] bytes and spill to the system's temporary folder.
 pub fn new_context() -> SessionContext {
-    let config = SessionConfig::new().with_information_schema(true);
-    let pool = TrackConsumersPool::new(
-        FairSpillPool::new(memory_limit()),
-        NonZeroUsize::new(5).expect("5 > 0"),
-    );
+    let limit = memory_limit();
+    // A sort keeps this much back to merge its spills; 10 MB by default,
+    // more than a small pool has.
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_sort_spill_reservation_bytes((limit / 16).min(10 << 20));
     let runtime = RuntimeEnvBuilder::new()
-        .with_memory_pool(Arc::new(pool))
+        .with_memory_pool(Arc::new(MeteredPool::new(limit)))
         .build_arc()
         .expect("a runtime with the default disk manager");
     let state = SessionStateBuilder::new()

@@ -917,3 +917,45 @@ fn a_killed_materialize_leaves_examples_at_its_previous_version() {
         s,
     ]);
 }
+
+#[test]
+fn chromatin_under_a_memory_limit_that_forces_spilling_gives_the_same_rows() {
+    let store = fixture().store.to_str().unwrap();
+    let want = examples("chromatin");
+    // The smallest pool that still fits depends on the partitions (cores):
+    // try smaller and smaller ones until the query spills.
+    let mut spilled = None;
+    for limit in ["4MB", "3MB", "2MB", "1536KB", "1MB", "768KB"] {
+        let name = format!("chromatin_in_{limit}");
+        let out = crate::common::dnabench(&[
+            "--memory-limit",
+            limit,
+            "materialize",
+            "--task",
+            "chromatin",
+            "--name",
+            &name,
+            "--store",
+            store,
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        if out.status.success() && stdout.contains("spilled to disk") {
+            spilled = Some(name);
+            break;
+        }
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("give a larger --memory-limit"), "{err}");
+        }
+    }
+    let name = spilled.expect("no memory limit made the chromatin query spill");
+    let strip = |rows: Vec<serde_json::Map<String, Value>>| -> Vec<String> {
+        rows.into_iter()
+            .map(|mut r| {
+                r.remove("dataset");
+                serde_json::to_string(&r).unwrap()
+            })
+            .collect()
+    };
+    assert_eq!(strip(exported(&name, &[])), strip(want));
+}
