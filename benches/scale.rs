@@ -7,8 +7,8 @@
 //!   a 10 kb run of N at both ends as hg19's telomeres;
 //! - `--tracks` narrowPeak files (7,878 by default) of `--peaks` × fraction
 //!   peaks each (15,000 by default), widths uniform in `--widths` bp;
-//! - with `--methylation N`, N bedMethyl samples calling every CpG of the
-//!   genome's first three chromosomes at a few reads each.
+//! - with `--methylation N`, N bedMethyl samples calling `fraction` of
+//!   hg19's 28 M CpGs (drawn from the genome's CG sites) at a few reads each.
 //!
 //! Steps: `ingest genome`, `ingest peaks --manifest`, `materialize --task
 //! chromatin` under `--memory-limit`, and one loader epoch of the train
@@ -190,32 +190,42 @@ fn write_peaks(dir: &Path, o: &Options, fraction: f64, rng: &mut Rng) -> (PathBu
     (manifest, per_track * o.tracks as u64)
 }
 
-/// `samples` bedMethyl files calling every CpG of the first three
-/// chromosomes (train, valid and test: the task splits by chromosome).
-fn write_methylation(dir: &Path, genome: &Path, samples: usize, rng: &mut Rng) -> (PathBuf, u64) {
+/// `samples` bedMethyl files calling `cpgs` CpGs drawn from the whole
+/// genome, a few reads each.
+fn write_methylation(
+    dir: &Path,
+    genome: &Path,
+    samples: usize,
+    cpgs: u64,
+    rng: &mut Rng,
+) -> (PathBuf, u64) {
     use std::io::BufRead;
     std::fs::create_dir_all(dir.join("methylation")).unwrap();
     let mut records: Vec<(String, Vec<u8>)> = Vec::new();
     for line in std::io::BufReader::new(std::fs::File::open(genome).unwrap()).lines() {
         let line = line.unwrap();
-        if let Some(name) = line.strip_prefix('>') {
-            if records.len() == 3 {
-                break;
-            }
-            records.push((name.to_string(), Vec::new()));
-        } else if let Some(last) = records.last_mut() {
-            last.1.extend_from_slice(line.as_bytes());
+        match line.strip_prefix('>') {
+            Some(name) => records.push((name.to_string(), Vec::new())),
+            None => records
+                .last_mut()
+                .unwrap()
+                .1
+                .extend_from_slice(line.as_bytes()),
         }
     }
-    let cpgs: Vec<(&str, usize)> = records
+    let all: u64 = records
         .iter()
-        .flat_map(|(name, seq)| {
-            seq.windows(2)
-                .enumerate()
-                .filter(|(_, w)| w == b"CG")
-                .map(move |(i, _)| (name.as_str(), i))
-        })
-        .collect();
+        .map(|(_, s)| s.windows(2).filter(|w| w == b"CG").count() as u64)
+        .sum();
+    let keep = (cpgs as f64 / all.max(1) as f64).min(1.0);
+    let mut sites: Vec<(&str, usize)> = Vec::new();
+    for (name, seq) in &records {
+        for (i, w) in seq.windows(2).enumerate() {
+            if w == b"CG" && (rng.next() >> 11) as f64 / (1u64 << 53) as f64 <= keep {
+                sites.push((name.as_str(), i));
+            }
+        }
+    }
     let manifest = dir.join("methylation.tsv");
     let mut m = std::fs::File::create(&manifest).unwrap();
     writeln!(m, "name\tassay\tbiosample\tpath").unwrap();
@@ -223,7 +233,7 @@ fn write_methylation(dir: &Path, genome: &Path, samples: usize, rng: &mut Rng) -
         let file = format!("methylation/s{s}.bed");
         writeln!(m, "sample{s}\tWGBS\tcell{s}\t{file}").unwrap();
         let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join(&file)).unwrap());
-        for &(name, c) in &cpgs {
+        for &(name, c) in &sites {
             let coverage = 1 + rng.below(6);
             let methylated = rng.below(coverage + 1);
             writeln!(
@@ -236,7 +246,7 @@ fn write_methylation(dir: &Path, genome: &Path, samples: usize, rng: &mut Rng) -
             .unwrap();
         }
     }
-    (manifest, (cpgs.len() * samples) as u64)
+    (manifest, (sites.len() * samples) as u64)
 }
 
 /// Wall seconds and peak RSS (MB) of one command; its stdout's last line.
@@ -393,7 +403,9 @@ fn main() {
             measured(&[own.to_str().unwrap(), "--loader-epoch", s]),
         );
         if o.methylation > 0 {
-            let (manifest, calls) = write_methylation(&dir, &genome, o.methylation, &mut rng);
+            // hg19 has 28 M CpGs; the fraction of them, drawn from the genome.
+            let cpgs = (28_000_000.0 * fraction) as u64;
+            let (manifest, calls) = write_methylation(&dir, &genome, o.methylation, cpgs, &mut rng);
             row(
                 "ingest methylation --manifest",
                 calls,

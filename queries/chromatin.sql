@@ -15,10 +15,10 @@ CREATE OR REPLACE VIEW chromatin_tracks AS
 SELECT track_id FROM tracks
 WHERE kind = 'peaks' AND (CAST($tracks AS VARCHAR) = '' OR array_has(string_to_array(CAST($tracks AS VARCHAR), ','), name));
 
--- A peak's bins are found by arithmetic, not by joining tiles($bin): the
+-- A peak's bins are found by arithmetic, not by joining tiles(bin): the
 -- peaks stream through and only the GROUP BY holds state (and spills), so
 -- 118 M peaks of 7878 tracks never sit in memory. Bins are whole, as in
--- tiles($bin): one that runs past its chromosome's end is dropped.
+-- tiles(bin): one that runs past its chromosome's end is dropped.
 CREATE OR REPLACE VIEW chromatin_hits AS
 SELECT h.chrom, h.bin * $bin AS start, h.bin * $bin + $bin AS "end", h.track_id
 FROM (SELECT p.chrom, p.start, p."end", p.track_id,

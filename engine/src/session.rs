@@ -9,7 +9,7 @@ use datafusion::execution::session_state::SessionStateBuilder;
 use lance::datafusion::LanceTableProvider;
 
 use crate::error::Result;
-use crate::genome::Genome;
+use crate::genome::SessionGenome;
 use crate::interval_join::IntervalJoinRule;
 use crate::memory::{memory_limit, MeteredPool};
 use crate::store::Store;
@@ -25,8 +25,7 @@ pub async fn open_session(store: &Store) -> Result<SessionContext> {
             Arc::new(LanceTableProvider::new(Arc::new(ds), false, false)),
         )?;
     }
-    let genome = Genome::shared(store).await?;
-    udf::register_all(&ctx, genome);
+    udf::register_all(&ctx, SessionGenome::lazy(store));
     Ok(ctx)
 }
 
@@ -34,7 +33,7 @@ pub async fn open_session(store: &Store) -> Result<SessionContext> {
 /// `seq()`), for SQL over files and tables the SQL itself declares.
 pub fn open_session_without_store() -> SessionContext {
     let ctx = new_context();
-    udf::register_all(&ctx, None);
+    udf::register_all(&ctx, SessionGenome::ready(None));
     ctx
 }
 

@@ -3,9 +3,11 @@
 //! `seq()` and the loader never read a table per row.
 
 mod packed;
+mod session;
 mod windows;
 
 pub use packed::PackedSeq;
+pub use session::SessionGenome;
 pub use windows::{window_sequences, WindowDraw};
 
 use std::collections::HashMap;

@@ -150,7 +150,7 @@ pub type Positioned<R> = Vec<(u64, R)>;
 
 /// A file format whose files become tracks.
 pub trait TrackFormat {
-    type Record: IntervalRecord;
+    type Record: IntervalRecord + Send;
     /// `tracks.kind` and the name used in messages.
     const KIND: &'static str;
     /// The table the records go to.
@@ -199,64 +199,134 @@ pub async fn ingest_tracks<F: TrackFormat>(
 
     let mut seen_this_run: HashMap<String, String> = HashMap::new();
     let mut pending = Pending::default();
-    for (i, spec) in specs.iter().enumerate() {
-        let md5 = file_md5(&spec.path)?;
-        let name = spec
-            .name
-            .clone()
-            .unwrap_or_else(|| track_name_of(&spec.path));
-        if let Some((_, existing)) = known.get(&md5) {
-            report
-                .already_present
-                .push((spec.path.clone(), existing.clone()));
-        } else if let Some(existing) = seen_this_run.get(&md5) {
-            report
-                .already_present
-                .push((spec.path.clone(), existing.clone()));
-        } else {
-            let (format, mut records) = F::read(&spec.path)?;
-            let kept = check_intervals(
-                &mut records,
-                &names,
-                on_invalid,
-                &mut report.skipped,
-                &|position| F::location(&spec.path, position),
-            )?;
-            sort_records(&mut records, &names);
-            let rows: Vec<F::Record> = records.into_iter().map(|(_, r)| r).collect();
-            let track_id = next_id;
-            next_id += 1;
-            if !rows.is_empty() {
-                pending.data.push(F::to_batch(track_id, &rows)?);
+    // Files are read, checked and sorted on every core, a commit's worth at
+    // a time; ids, batches and commits follow in the manifest's order.
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    for (chunk_index, chunk) in specs.chunks(FILES_PER_COMMIT).enumerate() {
+        let known_md5 = |md5: &str| known.get(md5).is_some();
+        let read = read_files::<F>(chunk, &names, on_invalid, &known_md5, threads);
+        for (j, (spec, file)) in chunk.iter().zip(read).enumerate() {
+            let i = chunk_index * FILES_PER_COMMIT + j;
+            let file = file?;
+            let name = spec
+                .name
+                .clone()
+                .unwrap_or_else(|| track_name_of(&spec.path));
+            if let Some((_, existing)) = known.get(&file.md5) {
+                report
+                    .already_present
+                    .push((spec.path.clone(), existing.clone()));
+            } else if let Some(existing) = seen_this_run.get(&file.md5) {
+                report
+                    .already_present
+                    .push((spec.path.clone(), existing.clone()));
+            } else {
+                let Some((format, rows, kept, skipped)) = file.rows else {
+                    return Err(Error::Invalid(format!(
+                        "{}: the file was not read",
+                        spec.path.display()
+                    )));
+                };
+                for (reason, n) in skipped {
+                    *report.skipped.entry(reason).or_default() += n;
+                }
+                let track_id = next_id;
+                next_id += 1;
+                if !rows.is_empty() {
+                    pending.data.push(F::to_batch(track_id, &rows)?);
+                }
+                pending.rows += kept;
+                pending.tracks.push(TrackRow {
+                    track_id,
+                    name: name.clone(),
+                    kind: F::KIND,
+                    assay: spec.assay.clone(),
+                    biosample: spec.biosample.clone(),
+                    format,
+                    source: spec.path.display().to_string(),
+                    content_md5: file.md5.clone(),
+                    rows: kept as i64,
+                });
+                seen_this_run.insert(file.md5, name);
+                report.files += 1;
+                report.rows += kept;
             }
-            pending.rows += kept;
-            pending.tracks.push(TrackRow {
-                track_id,
-                name: name.clone(),
-                kind: F::KIND,
-                assay: spec.assay.clone(),
-                biosample: spec.biosample.clone(),
-                format,
-                source: spec.path.display().to_string(),
-                content_md5: md5.clone(),
-                rows: kept as i64,
+            if pending.tracks.len() >= FILES_PER_COMMIT || pending.rows >= ROWS_PER_COMMIT {
+                report.commits += pending.commit::<F>(store).await?;
+            }
+            progress(Progress {
+                files_done: i + 1,
+                files_total: specs.len(),
+                rows: report.rows,
             });
-            seen_this_run.insert(md5, name);
-            report.files += 1;
-            report.rows += kept;
         }
-        if pending.tracks.len() >= FILES_PER_COMMIT || pending.rows >= ROWS_PER_COMMIT {
-            report.commits += pending.commit::<F>(store).await?;
-        }
-        progress(Progress {
-            files_done: i + 1,
-            files_total: specs.len(),
-            rows: report.rows,
-        });
     }
     report.commits += pending.commit::<F>(store).await?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// A file as a worker read it: its MD5 and, unless the store holds its
+/// content already, its format, its checked rows in genome order, how many
+/// were kept, and how many were skipped for each reason.
+struct ReadFile<R> {
+    md5: String,
+    rows: Option<FileRows<R>>,
+}
+
+/// Format name, rows, rows kept, rows skipped by reason.
+type FileRows<R> = (String, Vec<R>, u64, BTreeMap<String, u64>);
+
+/// Reads `specs` on `threads` threads; one result per spec, in order.
+fn read_files<F: TrackFormat>(
+    specs: &[TrackSpec],
+    names: &ChromNames,
+    on_invalid: OnInvalid,
+    known: &(dyn Fn(&str) -> bool + Sync),
+    threads: usize,
+) -> Vec<Result<ReadFile<F::Record>>>
+where
+    F::Record: Send,
+{
+    let read_one = |spec: &TrackSpec| -> Result<ReadFile<F::Record>> {
+        let md5 = file_md5(&spec.path)?;
+        if known(&md5) {
+            return Ok(ReadFile { md5, rows: None });
+        }
+        let (format, mut records) = F::read(&spec.path)?;
+        let mut skipped = BTreeMap::new();
+        let kept = check_intervals(&mut records, names, on_invalid, &mut skipped, &|position| {
+            F::location(&spec.path, position)
+        })?;
+        sort_records(&mut records, names);
+        let rows = records.into_iter().map(|(_, r)| r).collect();
+        Ok(ReadFile {
+            md5,
+            rows: Some((format, rows, kept, skipped)),
+        })
+    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut slots: Vec<Option<Result<ReadFile<F::Record>>>> = specs.iter().map(|_| None).collect();
+    let done = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, specs.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(spec) = specs.get(i) else { break };
+                let result = read_one(spec);
+                done.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((i, result));
+            });
+        }
+    });
+    for (i, result) in done.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        slots[i] = Some(result);
+    }
+    slots
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(Error::Invalid("a file was not read".into()))))
+        .collect()
 }
 
 /// Rows read but not yet committed.

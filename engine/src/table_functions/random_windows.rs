@@ -27,7 +27,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{plan_err, Result, ScalarValue};
+use datafusion::common::{plan_err, DataFusionError, Result, ScalarValue};
 use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::datasource::TableType;
 use datafusion::execution::context::{SessionContext, SessionState};
@@ -35,7 +35,7 @@ use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
 
 use super::int_arg;
-use crate::genome::Genome;
+use crate::genome::{Genome, SessionGenome};
 use crate::interval_index::IntervalIndex;
 use crate::udf::hash_uniform::hash_uniform;
 
@@ -48,12 +48,14 @@ pub fn max_n(width: i64) -> usize {
 
 #[derive(Debug)]
 pub struct RandomWindowsFunction {
-    genome: Option<Arc<Genome>>,
+    genome: SessionGenome,
 }
 
 impl RandomWindowsFunction {
-    pub fn new(genome: Option<Arc<Genome>>) -> Self {
-        RandomWindowsFunction { genome }
+    pub fn new(genome: impl Into<SessionGenome>) -> Self {
+        RandomWindowsFunction {
+            genome: genome.into(),
+        }
     }
 }
 
@@ -143,7 +145,7 @@ impl TableFunctionImpl for RandomWindowsFunction {
         if n < 0 || width <= 0 {
             return plan_err!("random_windows(): n must be 0 or more and width positive, got n {n}, width {width}");
         }
-        let Some(genome) = self.genome.clone() else {
+        let Some(genome) = self.genome.get().map_err(DataFusionError::Plan)? else {
             return plan_err!("random_windows(): this store has no genome; load one with 'dnabench ingest genome FILE'");
         };
         if let Some(name) = &exclude {

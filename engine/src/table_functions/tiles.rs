@@ -16,23 +16,25 @@ use std::sync::Arc;
 use arrow::array::{Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{plan_err, Result};
+use datafusion::common::{plan_err, DataFusionError, Result};
 use datafusion::datasource::MemTable;
 
 use super::int_arg;
-use crate::genome::Genome;
+use crate::genome::{Genome, SessionGenome};
 
 const USAGE: &str = "tiles(width[, step])";
 const ROWS_PER_BATCH: usize = 65_536;
 
 #[derive(Debug)]
 pub struct TilesFunction {
-    genome: Option<Arc<Genome>>,
+    genome: SessionGenome,
 }
 
 impl TilesFunction {
-    pub fn new(genome: Option<Arc<Genome>>) -> Self {
-        TilesFunction { genome }
+    pub fn new(genome: impl Into<SessionGenome>) -> Self {
+        TilesFunction {
+            genome: genome.into(),
+        }
     }
 }
 
@@ -81,7 +83,8 @@ impl TableFunctionImpl for TilesFunction {
                 "tiles(): width and step must be positive, got width {width}, step {step}"
             );
         }
-        let Some(genome) = self.genome.as_deref() else {
+        let genome = self.genome.get().map_err(DataFusionError::Plan)?;
+        let Some(genome) = genome.as_deref() else {
             return plan_err!(
                 "tiles(): this store has no genome; load one with 'dnabench ingest genome FILE'"
             );

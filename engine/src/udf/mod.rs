@@ -15,10 +15,12 @@ use std::sync::Arc;
 use datafusion::execution::context::SessionContext;
 use datafusion::logical_expr::ScalarUDF;
 
-use crate::genome::Genome;
+use crate::genome::SessionGenome;
 
-/// Registers every dnabench function with `ctx`; `genome` serves `seq()`.
-pub fn register_all(ctx: &SessionContext, genome: Option<Arc<Genome>>) {
+/// Registers every dnabench function with `ctx`; `genome` serves `seq()`,
+/// `tiles()` and `random_windows()`.
+pub fn register_all(ctx: &SessionContext, genome: impl Into<SessionGenome>) {
+    let genome: SessionGenome = genome.into();
     ctx.register_udf(ScalarUDF::from(seq::SeqUdf::new(genome.clone())));
     ctx.register_udtf(
         "tiles",

@@ -16,13 +16,13 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray, StringArray};
 use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::datatypes::{DataType, Int64Type};
-use datafusion::common::{exec_err, Result};
+use datafusion::common::{exec_err, DataFusionError, Result};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
 use super::args::{coerce, finish, to_arrays, Kind};
-use crate::genome::Genome;
+use crate::genome::{Genome, SessionGenome};
 
 const USAGE: &str = "seq(chrom, start, end[, strand])";
 
@@ -31,14 +31,14 @@ pub const MAX_WINDOW: i64 = 1 << 28;
 
 #[derive(Debug)]
 pub struct SeqUdf {
-    genome: Option<Arc<Genome>>,
+    genome: SessionGenome,
     signature: Signature,
 }
 
 impl SeqUdf {
-    pub fn new(genome: Option<Arc<Genome>>) -> Self {
+    pub fn new(genome: impl Into<SessionGenome>) -> Self {
         SeqUdf {
-            genome,
+            genome: genome.into(),
             signature: Signature::user_defined(Volatility::Immutable),
         }
     }
@@ -46,11 +46,7 @@ impl SeqUdf {
 
 impl PartialEq for SeqUdf {
     fn eq(&self, other: &Self) -> bool {
-        match (&self.genome, &other.genome) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
-        }
+        self.genome.same_as(&other.genome)
     }
 }
 
@@ -58,7 +54,7 @@ impl Eq for SeqUdf {}
 
 impl std::hash::Hash for SeqUdf {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.genome.as_ref().map(Arc::as_ptr).hash(state);
+        self.genome.id().hash(state);
     }
 }
 
@@ -87,7 +83,8 @@ impl ScalarUDFImpl for SeqUdf {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let Some(genome) = self.genome.as_deref() else {
+        let genome = self.genome.get().map_err(DataFusionError::Execution)?;
+        let Some(genome) = genome.as_deref() else {
             return exec_err!(
                 "seq(): this store has no genome; load one with 'dnabench ingest genome FILE'"
             );
