@@ -430,6 +430,8 @@ fn main() {
                     "--task",
                     "methylation",
                     "--param",
+                    "min_coverage=1",
+                    "--param",
                     "valid_chroms=2",
                     "--param",
                     "test_chroms=3",

@@ -173,6 +173,9 @@ pub trait TrackFormat {
 /// Files per commit, and rows per commit, whichever comes first.
 const FILES_PER_COMMIT: usize = 256;
 const ROWS_PER_COMMIT: u64 = 4_000_000;
+/// Bytes of files read at once: parsed rows take several times their text,
+/// so 96 methylation samples of 170 MB each are read a few at a time.
+const BYTES_PER_READ: u64 = 256 << 20;
 
 /// Ingests `specs` as tracks of format `F` into `store`.
 pub async fn ingest_tracks<F: TrackFormat>(
@@ -202,11 +205,13 @@ pub async fn ingest_tracks<F: TrackFormat>(
     // Files are read, checked and sorted on every core, a commit's worth at
     // a time; ids, batches and commits follow in the manifest's order.
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    for (chunk_index, chunk) in specs.chunks(FILES_PER_COMMIT).enumerate() {
+    let mut done = 0;
+    for chunk in read_chunks(specs) {
         let known_md5 = |md5: &str| known.get(md5).is_some();
         let read = read_files::<F>(chunk, &names, on_invalid, &known_md5, threads);
-        for (j, (spec, file)) in chunk.iter().zip(read).enumerate() {
-            let i = chunk_index * FILES_PER_COMMIT + j;
+        for (spec, file) in chunk.iter().zip(read) {
+            done += 1;
+            let i = done - 1;
             let file = file?;
             let name = spec
                 .name
@@ -276,6 +281,25 @@ struct ReadFile<R> {
 
 /// Format name, rows, rows kept, rows skipped by reason.
 type FileRows<R> = (String, Vec<R>, u64, BTreeMap<String, u64>);
+
+/// `specs` in runs of at most [`FILES_PER_COMMIT`] files and
+/// [`BYTES_PER_READ`] bytes (at least one file a run).
+fn read_chunks(specs: &[TrackSpec]) -> Vec<&[TrackSpec]> {
+    let mut chunks = Vec::new();
+    let (mut from, mut bytes) = (0, 0);
+    for (i, spec) in specs.iter().enumerate() {
+        let size = std::fs::metadata(&spec.path).map_or(0, |m| m.len());
+        if i > from && (i - from >= FILES_PER_COMMIT || bytes + size > BYTES_PER_READ) {
+            chunks.push(&specs[from..i]);
+            (from, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if from < specs.len() {
+        chunks.push(&specs[from..]);
+    }
+    chunks
+}
 
 /// Reads `specs` on `threads` threads; one result per spec, in order.
 fn read_files<F: TrackFormat>(

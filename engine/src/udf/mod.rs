@@ -2,6 +2,7 @@
 //! table functions of [`crate::table_functions`].
 
 mod args;
+pub mod dense_targets;
 pub mod gc_content;
 pub mod hash_uniform;
 pub mod metrics;
@@ -37,6 +38,7 @@ pub fn register_all(ctx: &SessionContext, genome: impl Into<SessionGenome>) {
     ctx.register_udf(ScalarUDF::from(mutate::MutateUdf::new()));
     ctx.register_udf(ScalarUDF::from(hash_uniform::HashUniformUdf::new()));
     ctx.register_udf(ScalarUDF::from(overlap_len::OverlapLenUdf::new()));
+    ctx.register_udaf(dense_targets::DenseTargets::udaf());
     for metric in metrics::all() {
         ctx.register_udaf(metric);
     }
