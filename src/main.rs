@@ -322,10 +322,22 @@ struct MaterializeArgs {
 }
 
 fn main() -> ExitCode {
-    training::allocator::keep_freed_memory();
     let cli = Cli::parse();
     if let Some(bytes) = cli.memory_limit {
         dnabench_engine::memory::set_memory_limit(bytes);
+    }
+    // Training reuses freed tensor memory; ingest and SQL give it back, so
+    // their peak stays what they hold.
+    if matches!(
+        cli.command,
+        Command::Train(_)
+            | Command::Pretrain(_)
+            | Command::Predict(_)
+            | Command::Embed(_)
+            | Command::Fit(_)
+            | Command::Quickstart { .. }
+    ) {
+        training::allocator::keep_freed_memory();
     }
     // Training owns its threads (the loader's runtime); it runs outside the async runtime.
     let trained = match cli.command {
