@@ -142,12 +142,7 @@ pub async fn materialize(
         }
     }
     let slot = ErrorSlot::default();
-    let genome = if m.with_seq {
-        Genome::shared(store).await?
-    } else {
-        None
-    };
-    let (stream, check) = checked_examples(ctx, m, genome, &slot).await?;
+    let (stream, check) = checked_examples(ctx, store, m, &slot).await?;
     let properties = HashMap::from([
         (DATASET.to_string(), m.dataset.clone()),
         (TASK.to_string(), m.task.clone()),
@@ -172,12 +167,7 @@ pub async fn collect_examples(
     m: &Materialization,
 ) -> Result<(Materialized, Vec<RecordBatch>)> {
     let slot = ErrorSlot::default();
-    let genome = if m.with_seq {
-        Genome::shared(store).await?
-    } else {
-        None
-    };
-    let (stream, check) = checked_examples(ctx, m, genome, &slot).await?;
+    let (stream, check) = checked_examples(ctx, store, m, &slot).await?;
     let batches: Vec<RecordBatch> = stream
         .try_collect()
         .await
@@ -190,10 +180,16 @@ pub async fn collect_examples(
 /// after the last, a final check (no empty split) may still fail the stream.
 async fn checked_examples(
     ctx: &SessionContext,
+    store: &Store,
     m: &Materialization,
-    genome: Option<Arc<Genome>>,
     slot: &ErrorSlot,
 ) -> Result<(SendableRecordBatchStream, Arc<Mutex<RowCheck>>)> {
+    // The genome only to write the bases (`--with-seq`).
+    let genome = if m.with_seq {
+        Genome::shared(store).await?
+    } else {
+        None
+    };
     let rows = run_sql_stream(ctx, &m.origin, &m.query, &m.given).await?;
     let schema = examples_schema();
     let check = Arc::new(Mutex::new(RowCheck::new(m)));

@@ -1,6 +1,6 @@
 //! End-to-end tests: the built `dnabench` binary on the bundled real chr22 slice.
 
-use crate::common::{csv, fails, ok, repo};
+use crate::common::{csv, fails, ok, repo, revcomp};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -14,19 +14,6 @@ fn chr22_bases() -> Vec<u8> {
         .filter(|l| !l.starts_with('>'))
         .flat_map(|l| l.trim().bytes())
         .map(|b| b.to_ascii_uppercase())
-        .collect()
-}
-
-fn revcomp(s: &[u8]) -> String {
-    s.iter()
-        .rev()
-        .map(|b| match b {
-            b'A' => 'T',
-            b'C' => 'G',
-            b'G' => 'C',
-            b'T' => 'A',
-            _ => 'N',
-        })
         .collect()
 }
 

@@ -70,3 +70,17 @@ pub fn snapshot(store: &Path) -> Vec<(PathBuf, u64)> {
     files.sort();
     files
 }
+
+/// The reverse complement of ACGTN bases, as the tests compute it by hand.
+pub fn revcomp(s: &[u8]) -> String {
+    s.iter()
+        .rev()
+        .map(|b| match b {
+            b'A' => 'T',
+            b'C' => 'G',
+            b'G' => 'C',
+            b'T' => 'A',
+            _ => 'N',
+        })
+        .collect()
+}

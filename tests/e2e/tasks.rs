@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::common::{fails, ok, repo};
+use crate::common::{fails, ok, repo, revcomp};
 use dnabench_queries::TASKS;
 use serde_json::Value;
 
@@ -780,7 +780,7 @@ fn jitter_moves_windows_within_its_bound_and_keeps_the_variant() {
                 // The variant is inside the moved window, at its place.
                 let offset = (int(r, "pos") - (s + d)) as usize;
                 let forward = if turned {
-                    window_rc(alt_seq)
+                    revcomp(alt_seq.as_bytes())
                 } else {
                     alt_seq.to_string()
                 };
@@ -794,19 +794,6 @@ fn jitter_moves_windows_within_its_bound_and_keeps_the_variant() {
             "{task}: {flipped} of {n} flipped"
         );
     }
-}
-
-fn window_rc(s: &str) -> String {
-    s.bytes()
-        .rev()
-        .map(|b| match b {
-            b'A' => 'T',
-            b'C' => 'G',
-            b'G' => 'C',
-            b'T' => 'A',
-            x => x as char,
-        })
-        .collect()
 }
 
 #[test]
