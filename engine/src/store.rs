@@ -139,16 +139,21 @@ impl Store {
         }
         let mut datasets = Vec::new();
         for (name, path) in staged {
-            let dest = self.table_path(&name);
-            std::fs::rename(&path, &dest).map_err(|e| {
-                Error::store(
-                    &self.root,
-                    format!("cannot move table '{name}' into place: {e}"),
-                )
-            })?;
-            datasets.push(Dataset::open(&uri(&dest)?).await?);
+            datasets.push(self.move_into_place(&name, &path).await?);
         }
         Ok(datasets)
+    }
+
+    /// Moves table `name`, written whole at `staged`, into the store.
+    async fn move_into_place(&self, name: &str, staged: &Path) -> Result<Dataset> {
+        let dest = self.table_path(name);
+        std::fs::rename(staged, &dest).map_err(|e| {
+            Error::store(
+                &self.root,
+                format!("cannot move table '{name}' into place: {e}"),
+            )
+        })?;
+        Ok(Dataset::open(&uri(&dest)?).await?)
     }
 }
 
@@ -235,14 +240,7 @@ impl Store {
             .execute_stream(stream)
             .await
             .map_err(|e| slot.or(e))?;
-        let dest = self.table_path(name);
-        std::fs::rename(&path, &dest).map_err(|e| {
-            Error::store(
-                &self.root,
-                format!("cannot move table '{name}' into place: {e}"),
-            )
-        })?;
-        Ok(Dataset::open(&uri(&dest)?).await?)
+        self.move_into_place(name, &path).await
     }
 }
 
