@@ -313,17 +313,21 @@ fn finish_batch(
             k.push(what);
             hash_uniform(&k, config.seed as i64)
         };
-        let flips: Vec<bool> = ids.iter().map(|&id| draw_key(id, 0) < 0.5).collect();
+        // Drawn only when asked for: two hashes a row on every batch otherwise.
+        let flips: Option<Vec<bool>> = config
+            .reverse_complement
+            .then(|| ids.iter().map(|&id| draw_key(id, 0) < 0.5).collect());
         let jitter = i64::from(config.jitter);
-        let shifts: Vec<i64> = ids
-            .iter()
-            .map(|&id| {
-                ((draw_key(id, 1) * (2 * jitter + 1) as f64) as i64).min(2 * jitter) - jitter
-            })
-            .collect();
+        let shifts: Option<Vec<i64>> = (jitter > 0).then(|| {
+            ids.iter()
+                .map(|&id| {
+                    ((draw_key(id, 1) * (2 * jitter + 1) as f64) as i64).min(2 * jitter) - jitter
+                })
+                .collect()
+        });
         let draw = WindowDraw {
-            shifts: (jitter > 0).then_some(&shifts[..]),
-            flips: config.reverse_complement.then_some(&flips[..]),
+            shifts: shifts.as_deref(),
+            flips: flips.as_deref(),
         };
         let alt = config.columns.iter().any(|c| c == "alt_seq");
         let (reference, alternative) = window_sequences(genome, batch, draw, alt)?;
