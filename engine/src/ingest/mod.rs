@@ -10,6 +10,7 @@ pub mod mpra;
 pub mod peaks;
 pub mod signal;
 pub mod sources;
+mod track_files;
 pub mod tracks;
 pub mod variants;
 

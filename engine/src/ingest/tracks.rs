@@ -13,6 +13,7 @@ use arrow::array::{Int32Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::SchemaRef;
 use futures::TryStreamExt;
 
+use super::track_files::{read_chunks, read_files};
 use crate::chrom_names::{ChromNames, Resolved};
 use crate::error::{Error, Location, Result};
 use crate::ingest::genome::column;
@@ -171,11 +172,8 @@ pub trait TrackFormat {
 }
 
 /// Files per commit, and rows per commit, whichever comes first.
-const FILES_PER_COMMIT: usize = 256;
+pub(crate) const FILES_PER_COMMIT: usize = 256;
 const ROWS_PER_COMMIT: u64 = 4_000_000;
-/// Bytes of files read at once: parsed rows take several times their text,
-/// so 96 methylation samples of 170 MB each are read a few at a time.
-const BYTES_PER_READ: u64 = 256 << 20;
 
 /// Ingests `specs` as tracks of format `F` into `store`.
 pub async fn ingest_tracks<F: TrackFormat>(
@@ -205,13 +203,12 @@ pub async fn ingest_tracks<F: TrackFormat>(
     // Files are read, checked and sorted on every core, a commit's worth at
     // a time; ids, batches and commits follow in the manifest's order.
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut done = 0;
+    let mut files_done = 0;
     for chunk in read_chunks(specs) {
         let known_md5 = |md5: &str| known.get(md5).is_some();
         let read = read_files::<F>(chunk, &names, on_invalid, &known_md5, threads);
         for (spec, file) in chunk.iter().zip(read) {
-            done += 1;
-            let i = done - 1;
+            files_done += 1;
             let file = file?;
             let name = spec
                 .name
@@ -260,7 +257,7 @@ pub async fn ingest_tracks<F: TrackFormat>(
                 report.commits += pending.commit::<F>(store).await?;
             }
             progress(Progress {
-                files_done: i + 1,
+                files_done,
                 files_total: specs.len(),
                 rows: report.rows,
             });
@@ -269,88 +266,6 @@ pub async fn ingest_tracks<F: TrackFormat>(
     report.commits += pending.commit::<F>(store).await?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
-}
-
-/// A file as a worker read it: its MD5 and, unless the store holds its
-/// content already, its format, its checked rows in genome order, how many
-/// were kept, and how many were skipped for each reason.
-struct ReadFile<R> {
-    md5: String,
-    rows: Option<FileRows<R>>,
-}
-
-/// Format name, rows, rows kept, rows skipped by reason.
-type FileRows<R> = (String, Vec<R>, u64, BTreeMap<String, u64>);
-
-/// `specs` in runs of at most [`FILES_PER_COMMIT`] files and
-/// [`BYTES_PER_READ`] bytes (at least one file a run).
-fn read_chunks(specs: &[TrackSpec]) -> Vec<&[TrackSpec]> {
-    let mut chunks = Vec::new();
-    let (mut from, mut bytes) = (0, 0);
-    for (i, spec) in specs.iter().enumerate() {
-        let size = std::fs::metadata(&spec.path).map_or(0, |m| m.len());
-        if i > from && (i - from >= FILES_PER_COMMIT || bytes + size > BYTES_PER_READ) {
-            chunks.push(&specs[from..i]);
-            (from, bytes) = (i, 0);
-        }
-        bytes += size;
-    }
-    if from < specs.len() {
-        chunks.push(&specs[from..]);
-    }
-    chunks
-}
-
-/// Reads `specs` on `threads` threads; one result per spec, in order.
-fn read_files<F: TrackFormat>(
-    specs: &[TrackSpec],
-    names: &ChromNames,
-    on_invalid: OnInvalid,
-    known: &(dyn Fn(&str) -> bool + Sync),
-    threads: usize,
-) -> Vec<Result<ReadFile<F::Record>>>
-where
-    F::Record: Send,
-{
-    let read_one = |spec: &TrackSpec| -> Result<ReadFile<F::Record>> {
-        let md5 = file_md5(&spec.path)?;
-        if known(&md5) {
-            return Ok(ReadFile { md5, rows: None });
-        }
-        let (format, mut records) = F::read(&spec.path)?;
-        let mut skipped = BTreeMap::new();
-        let kept = check_intervals(&mut records, names, on_invalid, &mut skipped, &|position| {
-            F::location(&spec.path, position)
-        })?;
-        sort_records(&mut records, names);
-        let rows = records.into_iter().map(|(_, r)| r).collect();
-        Ok(ReadFile {
-            md5,
-            rows: Some((format, rows, kept, skipped)),
-        })
-    };
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut slots: Vec<Option<Result<ReadFile<F::Record>>>> = specs.iter().map(|_| None).collect();
-    let done = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..threads.clamp(1, specs.len().max(1)) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(spec) = specs.get(i) else { break };
-                let result = read_one(spec);
-                done.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push((i, result));
-            });
-        }
-    });
-    for (i, result) in done.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        slots[i] = Some(result);
-    }
-    slots
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(Error::Invalid("a file was not read".into()))))
-        .collect()
 }
 
 /// Rows read but not yet committed.
