@@ -7,6 +7,7 @@ mod cli;
 mod ingest;
 mod ingest_errors;
 mod interval_join;
+mod materialize;
 mod metrics;
 mod quickstart;
 mod tasks;

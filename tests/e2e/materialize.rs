@@ -1,0 +1,249 @@
+//! How `examples` is built and read at scale, end to end on the tasks'
+//! shared simulated store: the loader's windows against `seq()`, jitter and
+//! strands, `--with-seq`, a killed materialize, and spilling under a memory
+//! limit.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::common::{ok, repo, revcomp};
+use crate::tasks::{examples, exported, fixture, int, rows, text, window};
+use dnabench_queries::TASKS;
+use serde_json::Value;
+
+#[test]
+fn loader_sequences_equal_seq_in_sql_for_every_task() {
+    for task in TASKS.iter().map(|t| t.name) {
+        let by_sql: HashMap<String, (String, Option<String>)> = rows(
+            &fixture().store,
+            &format!(
+                "SELECT example_id, seq(chrom, start, \"end\", strand) AS s, \
+                        mutate(seq(chrom, start, \"end\"), pos - start, alt) AS a \
+                 FROM examples WHERE dataset = '{task}'"
+            ),
+        )
+        .iter()
+        .map(|r| {
+            (
+                text(r, "example_id"),
+                (
+                    text(r, "s"),
+                    r.get("a").and_then(Value::as_str).map(str::to_string),
+                ),
+            )
+        })
+        .collect();
+        let exported = examples(task);
+        assert_eq!(exported.len(), by_sql.len(), "{task}");
+        let mut strands = BTreeSet::new();
+        for r in &exported {
+            let (s, a) = &by_sql[&text(r, "example_id")];
+            assert_eq!(&text(r, "seq"), s, "{task} {r:?}");
+            assert_eq!(
+                r.get("alt_seq").and_then(Value::as_str),
+                a.as_deref(),
+                "{task} {r:?}"
+            );
+            strands.insert(text(r, "strand"));
+        }
+        if task == "promoter" || task == "expression" {
+            assert_eq!(strands.len(), 2, "{task}: both strands are read");
+        }
+    }
+}
+
+#[test]
+fn jitter_moves_windows_within_its_bound_and_keeps_the_variant() {
+    const JITTER: i64 = 25;
+    let flip = |s: &str| if s == "-" { "+" } else { "-" };
+    for task in ["promoter", "chromatin", "causal_snp"] {
+        let rows = exported(
+            task,
+            &["--jitter", "25", "--reverse-complement", "--seed", "3"],
+        );
+        let (mut moved, mut flipped) = (0, 0);
+        for r in rows.iter().take(300) {
+            let (c, s, e) = (text(r, "chrom"), int(r, "start"), int(r, "end"));
+            let strand = text(r, "strand");
+            let got = text(r, "seq");
+            let found = (-JITTER..=JITTER).find_map(|d| {
+                [strand.as_str(), flip(&strand)]
+                    .into_iter()
+                    .find(|st| window(&c, s + d, e + d, st) == got)
+                    .map(|st| (d, st != strand))
+            });
+            let (d, turned) = found.unwrap_or_else(|| panic!("{task}: no shift explains {r:?}"));
+            moved += usize::from(d != 0);
+            flipped += usize::from(turned);
+            if let Some(alt_seq) = r.get("alt_seq").and_then(Value::as_str) {
+                // The variant is inside the moved window, at its place.
+                let offset = (int(r, "pos") - (s + d)) as usize;
+                let forward = if turned {
+                    revcomp(alt_seq.as_bytes())
+                } else {
+                    alt_seq.to_string()
+                };
+                assert_eq!(&forward[offset..offset + 1], text(r, "alt"), "{r:?}");
+            }
+        }
+        let n = rows.len().min(300);
+        assert!(moved > n * 3 / 4, "{task}: {moved} of {n} moved");
+        assert!(
+            flipped > n / 4 && flipped < n * 3 / 4,
+            "{task}: {flipped} of {n} flipped"
+        );
+    }
+}
+
+#[test]
+fn materialize_with_seq_stores_the_bases_and_by_default_stores_none() {
+    let store = fixture().store.to_str().unwrap();
+    ok(&[
+        "materialize",
+        "--task",
+        "causal_snp",
+        "--name",
+        "causal_snp_with_seq",
+        "--with-seq",
+        "--store",
+        store,
+    ]);
+    let stored = rows(
+        &fixture().store,
+        "SELECT example_id, seq, alt_seq FROM examples WHERE dataset = 'causal_snp_with_seq'",
+    );
+    let cut: HashMap<String, (String, String)> = examples("causal_snp")
+        .iter()
+        .map(|r| (text(r, "example_id"), (text(r, "seq"), text(r, "alt_seq"))))
+        .collect();
+    assert_eq!(stored.len(), cut.len());
+    for r in &stored {
+        let (seq, alt_seq) = &cut[&text(r, "example_id")];
+        assert_eq!((&text(r, "seq"), &text(r, "alt_seq")), (seq, alt_seq));
+    }
+    let without = rows(
+        &fixture().store,
+        "SELECT count(*) AS n FROM examples WHERE dataset = 'causal_snp' AND seq IS NOT NULL",
+    );
+    assert_eq!(int(&without[0], "n"), 0);
+}
+
+#[test]
+fn a_killed_materialize_leaves_examples_at_its_previous_version() {
+    // A store of its own: the shared fixture takes other tests' commits meanwhile.
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    ok(&[
+        "simulate",
+        "--out",
+        dir.path().join("sources").to_str().unwrap(),
+        "--store",
+        s,
+        "--data",
+        repo("data").to_str().unwrap(),
+    ]);
+    ok(&["materialize", "--task", "promoter", "--store", s]);
+    let before = rows(
+        &store,
+        "SELECT dataset, count(*) AS n FROM examples GROUP BY dataset ORDER BY dataset",
+    );
+    // Two million windows with their bases (2 GB): seconds of writing.
+    let sql = dir.path().join("big.sql");
+    std::fs::write(
+        &sql,
+        "SELECT 'big' AS task, chrom || ':' || CAST(start AS VARCHAR) AS example_id, \
+                CASE WHEN start % 10 = 0 THEN 'valid' WHEN start % 10 = 1 THEN 'test' ELSE 'train' END AS split, \
+                chrom, start, \"end\", seq(chrom, start, \"end\") AS seq \
+         FROM tiles(1000, 1) LIMIT 2000000",
+    )
+    .unwrap();
+    let data = store.join("examples.lance/data");
+    let files = || std::fs::read_dir(&data).unwrap().count();
+    let files_before = files();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dnabench"))
+        .args([
+            "materialize",
+            "--task",
+            "big",
+            "--sql",
+            sql.to_str().unwrap(),
+            "--store",
+            s,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once it has begun writing data files, or after 20 s at most.
+    let started = std::time::Instant::now();
+    while files() == files_before && started.elapsed().as_secs() < 20 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        files() > files_before,
+        "the materialize wrote no data file in 20 s"
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it finished before it was killed"
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let after = rows(
+        &store,
+        "SELECT dataset, count(*) AS n FROM examples GROUP BY dataset ORDER BY dataset",
+    );
+    assert_eq!(after, before);
+    // The store takes the next materialize as if nothing had happened.
+    ok(&[
+        "materialize",
+        "--task",
+        "promoter",
+        "--name",
+        "after_kill",
+        "--store",
+        s,
+    ]);
+}
+
+#[test]
+fn chromatin_under_a_memory_limit_that_forces_spilling_gives_the_same_rows() {
+    let store = fixture().store.to_str().unwrap();
+    let want = examples("chromatin");
+    // The smallest pool that still fits depends on the partitions (cores):
+    // try smaller and smaller ones until the query spills.
+    let mut spilled = None;
+    for limit in ["4MB", "3MB", "2MB", "1536KB", "1MB", "768KB"] {
+        let name = format!("chromatin_in_{limit}");
+        let out = crate::common::dnabench(&[
+            "--memory-limit",
+            limit,
+            "materialize",
+            "--task",
+            "chromatin",
+            "--name",
+            &name,
+            "--store",
+            store,
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        if out.status.success() && stdout.contains("spilled to disk") {
+            spilled = Some(name);
+            break;
+        }
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("give a larger --memory-limit"), "{err}");
+        }
+    }
+    let name = spilled.expect("no memory limit made the chromatin query spill");
+    let strip = |rows: Vec<serde_json::Map<String, Value>>| -> Vec<String> {
+        rows.into_iter()
+            .map(|mut r| {
+                r.remove("dataset");
+                serde_json::to_string(&r).unwrap()
+            })
+            .collect()
+    };
+    assert_eq!(strip(exported(&name, &[])), strip(want));
+}
