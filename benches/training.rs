@@ -1,9 +1,11 @@
-//! Training rate, one run: the paper-size CNN+FC and Transformer (500 bp,
-//! patch 4, batch 64, AdamW, clipping 1) on random data, examples/s, next
-//! to the same architectures in PyTorch on CPU (`training_torch.py`, run by
-//! this bench with `$DNABENCH_PYTHON`, default `python3`; skipped if torch
-//! is missing). Then the loader alone: examples/s of batches read from the
-//! simulated promoter dataset, to show it is not what training waits on.
+//! Training rate, one run: the paper-size CNN+FC, Transformer (500 bp,
+//! patch 4) and DanQ's CNN+LSTM (batch 64, AdamW, clipping 1) on random
+//! data, examples/s, next to the same architectures in PyTorch on CPU
+//! (`training_torch.py`, run by this bench with `$DNABENCH_PYTHON`, default
+//! `python3`, at `$DNABENCH_BENCH_THREADS` threads, default 2; skipped if
+//! torch is missing), and the share of a step each dnabench op's kernels
+//! take. Then the loader alone: examples/s of batches read from the
+//! simulated chromatin dataset, to show it is not what training waits on.
 //!
 //! Run: `cargo bench --profile dev --bench training`
 //! (`DNABENCH_BENCH_STEPS`, default 3, sets the timed steps per model.)
@@ -19,15 +21,23 @@ use dnabench_engine::simulate::{ingest_simulated, simulate, SimulatedFiles};
 use dnabench_engine::{open_session, Store};
 use dnabench_queries::Task;
 use dnabench_training::losses::bce_with_logits;
-use dnabench_training::models::{CnnConfig, CnnFc, Positions, Transformer, TransformerConfig};
+use dnabench_training::models::{
+    CnnConfig, CnnFc, CnnLstm, CnnLstmConfig, Positions, Transformer, TransformerConfig,
+};
+use dnabench_training::ops;
 use dnabench_training::optim::Optim;
 use dnabench_training::{Loader, LoaderConfig};
 
 const BATCH: usize = 64;
 const LENGTH: usize = 500;
 
-/// Examples/s of `steps` optimizer steps after one untimed one.
-fn rate(map: &VarMap, steps: usize, forward: impl Fn() -> (Tensor, Tensor)) -> f64 {
+/// Examples/s of `steps` optimizer steps after one untimed one, and each
+/// op's share of those steps' time.
+fn rate(
+    map: &VarMap,
+    steps: usize,
+    forward: impl Fn() -> (Tensor, Tensor),
+) -> (f64, Vec<(&'static str, f64)>) {
     let mut optim = Optim::new(map.all_vars(), 1e-4, 0.01, 0, steps + 1, 1.0).unwrap();
     let mut step = || {
         let (logits, y) = forward();
@@ -36,11 +46,18 @@ fn rate(map: &VarMap, steps: usize, forward: impl Fn() -> (Tensor, Tensor)) -> f
             .unwrap();
     };
     step();
+    ops::reset_op_times();
     let started = Instant::now();
     for _ in 0..steps {
         step();
     }
-    (BATCH * steps) as f64 / started.elapsed().as_secs_f64()
+    let elapsed = started.elapsed().as_secs_f64();
+    let shares = ops::op_times()
+        .into_iter()
+        .map(|(op, f, b)| (op, (f + b).as_secs_f64() / elapsed))
+        .filter(|(_, share)| *share > 0.0)
+        .collect();
+    ((BATCH * steps) as f64 / elapsed, shares)
 }
 
 fn labels(device: &Device) -> Tensor {
@@ -50,22 +67,39 @@ fn labels(device: &Device) -> Tensor {
         .unwrap()
 }
 
-fn cnn_rate(steps: usize) -> f64 {
+type Rate = (f64, Vec<(&'static str, f64)>);
+
+fn one_hot_batch(device: &Device) -> Tensor {
+    let bases: Vec<u8> = (0..BATCH * LENGTH)
+        .map(|i| b"ACGT"[(i * 7919 + i / 13) % 4])
+        .collect();
+    let seqs: Vec<&[u8]> = bases.chunks(LENGTH).collect();
+    dnabench_training::one_hot(&seqs, device).unwrap()
+}
+
+fn cnn_rate(steps: usize) -> Rate {
     let device = Device::Cpu;
     let map = VarMap::new();
     let vb = VarBuilder::from_varmap(&map, DType::F32, &device);
     let model = CnnFc::new(vb, &CnnConfig::paper(LENGTH, 1)).unwrap();
     rate(&map, steps, || {
-        let bases: Vec<u8> = (0..BATCH * LENGTH)
-            .map(|i| b"ACGT"[(i * 7919 + i / 13) % 4])
-            .collect();
-        let seqs: Vec<&[u8]> = bases.chunks(LENGTH).collect();
-        let x = dnabench_training::one_hot(&seqs, &device).unwrap();
+        let x = one_hot_batch(&device);
         (model.forward(&x, true).unwrap(), labels(&device))
     })
 }
 
-fn transformer_rate(steps: usize) -> f64 {
+fn cnn_lstm_rate(steps: usize) -> Rate {
+    let device = Device::Cpu;
+    let map = VarMap::new();
+    let vb = VarBuilder::from_varmap(&map, DType::F32, &device);
+    let model = CnnLstm::new(vb, &CnnLstmConfig::danq(LENGTH, 1)).unwrap();
+    rate(&map, steps, || {
+        let x = one_hot_batch(&device);
+        (model.forward(&x, true).unwrap(), labels(&device))
+    })
+}
+
+fn transformer_rate(steps: usize) -> Rate {
     let device = Device::Cpu;
     let map = VarMap::new();
     let vb = VarBuilder::from_varmap(&map, DType::F32, &device);
@@ -81,12 +115,18 @@ fn transformer_rate(steps: usize) -> f64 {
     })
 }
 
-fn torch_rates(steps: usize) -> Option<(f64, f64)> {
+/// PyTorch's examples/s of each model, by name.
+fn torch_rates(steps: usize) -> Option<Vec<(String, f64)>> {
     let python = std::env::var("DNABENCH_PYTHON").unwrap_or_else(|_| "python3".into());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/training_torch.py");
     let out = Command::new(python)
         .arg(script)
-        .args(["--threads", "2", "--steps", &steps.to_string()])
+        .args([
+            "--threads",
+            &threads().to_string(),
+            "--steps",
+            &steps.to_string(),
+        ])
         .output()
         .ok()?;
     if !out.status.success() {
@@ -97,11 +137,21 @@ fn torch_rates(steps: usize) -> Option<(f64, f64)> {
         return None;
     }
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let value = |name: &str| -> Option<f64> {
+    Some(
         text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{name} "))?.trim().parse().ok())
-    };
-    Some((value("cnn")?, value("transformer")?))
+            .filter_map(|l| {
+                let (name, value) = l.split_once(' ')?;
+                Some((name.to_string(), value.trim().parse().ok()?))
+            })
+            .collect(),
+    )
+}
+
+fn threads() -> usize {
+    std::env::var("DNABENCH_BENCH_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2)
 }
 
 fn loader_rate() -> (usize, f64) {
@@ -149,20 +199,39 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
-    let cnn = cnn_rate(steps);
-    let transformer = transformer_rate(steps);
+    // candle's kernels and ours share rayon's pool; PyTorch gets as many.
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads())
+        .build_global()
+        .ok();
+    let models: [(&str, &str, fn(usize) -> Rate); 3] = [
+        ("cnn", "cnn+fc (paper size)", cnn_rate),
+        ("transformer", "transformer (paper size)", transformer_rate),
+        ("cnn_lstm", "cnn+lstm (danq size)", cnn_lstm_rate),
+    ];
+    let ours: Vec<Rate> = models.iter().map(|(_, _, run)| run(steps)).collect();
     let torch = torch_rates(steps);
-    for (name, ours, theirs) in [
-        ("cnn+fc (paper size)", cnn, torch.map(|t| t.0)),
-        ("transformer (paper size)", transformer, torch.map(|t| t.1)),
-    ] {
+    for ((key, name, _), (rate, shares)) in models.iter().zip(&ours) {
+        let theirs = torch
+            .as_ref()
+            .and_then(|t| t.iter().find(|(k, _)| k == key).map(|(_, v)| *v));
         match theirs {
             Some(t) => println!(
-                "train {name:<26} {ours:>8.1} examples/s   pytorch cpu {t:>8.1} examples/s   ratio {:.2}",
-                ours / t
+                "train {name:<26} {rate:>8.1} examples/s   pytorch cpu {t:>8.1} examples/s   ratio {:.2}",
+                rate / t
             ),
-            None => println!("train {name:<26} {ours:>8.1} examples/s   (no pytorch baseline)"),
+            None => println!("train {name:<26} {rate:>8.1} examples/s   (no pytorch baseline)"),
         }
+        let rest = 1.0 - shares.iter().map(|(_, share)| share).sum::<f64>();
+        let shares: Vec<String> = shares
+            .iter()
+            .map(|(op, share)| format!("{op} {:.0}%", 100.0 * share))
+            .collect();
+        println!(
+            "      share of a step: {}, the rest (matmuls, elementwise ops, optimizer) {:.0}%",
+            shares.join(", "),
+            100.0 * rest
+        );
     }
     let (rows, per_s) = loader_rate();
     println!(

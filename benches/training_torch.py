@@ -1,4 +1,4 @@
-"""The paper's CNN+FC and Transformer in PyTorch on CPU, trained on random
+"""The paper's CNN+FC, Transformer and CNN+LSTM in PyTorch on CPU, trained on random
 data with the same sizes, batch and optimizer as `benches/training.rs`:
 the baseline of its examples/s. Prints one line per model:
 `model examples_per_s`.
@@ -35,6 +35,24 @@ class CnnFc(nn.Module):
         for conv in self.convs[1:]:
             h = F.relu(conv(h))
         return self.head(self.dropout(h.flatten(1)))
+
+
+class CnnLstm(nn.Module):
+    # DanQ: 4->320 (k26), ReLU, max-pool 13/13, dropout, BiLSTM 320,
+    # flatten, dropout, 925 ReLU, linear; dropout 0.3 throughout.
+    def __init__(self, length, outputs):
+        super().__init__()
+        self.conv = nn.Conv1d(4, 320, 26)
+        steps = (length - 25 - 13) // 13 + 1
+        self.lstm = nn.LSTM(320, 320, batch_first=True, bidirectional=True)
+        self.dropout = nn.Dropout(0.3)
+        self.fc = nn.Linear(steps * 640, 925)
+        self.head = nn.Linear(925, outputs)
+
+    def forward(self, x):
+        h = F.max_pool1d(F.relu(self.conv(x)), 13, 13)
+        h, _ = self.lstm(self.dropout(h).transpose(1, 2))
+        return self.head(F.relu(self.fc(self.dropout(h.flatten(1)))))
 
 
 def rotate(x, cos, sin):
@@ -137,6 +155,7 @@ def main():
 
     print(f"cnn {rate(CnnFc(n, 1), one_hot, b, args.steps):.2f}")
     print(f"transformer {rate(Transformer(1), patches, b, args.steps):.2f}")
+    print(f"cnn_lstm {rate(CnnLstm(n, 1), one_hot, b, args.steps):.2f}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ pub mod loader;
 pub mod losses;
 pub mod models;
 pub mod network;
+pub mod ops;
 pub mod optim;
 pub mod predict;
 pub mod pretrain;

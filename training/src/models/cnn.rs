@@ -115,7 +115,7 @@ impl CnnFc {
     /// length)`, or `(batch, channels)` with `global_pool`.
     pub fn embed(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
         let mut h = self.convs[0].forward(x)?.relu()?;
-        h = super::pool::max_pool1d(&h, self.cfg.pool_kernel, self.cfg.pool_stride)?;
+        h = crate::ops::max_pool1d(&h, self.cfg.pool_kernel, self.cfg.pool_stride)?;
         for conv in &self.convs[1..] {
             h = conv.forward(&h)?.relu()?;
         }

@@ -85,7 +85,7 @@ impl CnnLstm {
     /// The layer before the outputs: `(batch, fc)`.
     pub fn embed(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let h = self.conv.forward(x)?.relu()?;
-        let h = super::pool::max_pool1d(&h, self.cfg.pool_kernel, self.cfg.pool_stride)?;
+        let h = crate::ops::max_pool1d(&h, self.cfg.pool_kernel, self.cfg.pool_stride)?;
         let h = self.dropout.forward(&h, train)?;
         let h = self.lstm.forward(&h.transpose(1, 2)?.contiguous()?)?;
         let h = self.dropout.forward(&h.flatten_from(D::Minus2)?, train)?;

@@ -1,12 +1,12 @@
-//! A bidirectional LSTM composed of differentiable operations.
-//!
-//! candle's `LSTM` is one layer in one direction; this runs one forward and
-//! one backward pass over the sequence and concatenates their states. The
-//! input projections of every step are one matmul; only the recurrent part
-//! loops over steps.
+//! A bidirectional LSTM: one forward and one backward pass over the
+//! sequence, their states concatenated (candle's `LSTM` is one layer in one
+//! direction). The input projections of every step are one matmul; the
+//! recurrence is the [`ops::lstm_layer`](crate::ops::lstm_layer) kernel.
 
 use candle_core::{Module, Result, Tensor, D};
-use candle_nn::{linear_no_bias, ops, Linear, VarBuilder};
+use candle_nn::{linear_no_bias, Linear, VarBuilder};
+
+use crate::ops::lstm_layer;
 
 use super::linear::linear;
 
@@ -27,30 +27,8 @@ impl Direction {
 
     /// `(batch, steps, inputs)` to the hidden state of every step,
     /// `(batch, steps, hidden)`, reading the steps backwards if `reverse`.
-    fn forward(&self, x: &Tensor, hidden: usize, reverse: bool) -> Result<Tensor> {
-        let (batch, steps, _) = x.dims3()?;
-        let projected = self.input.forward(x)?;
-        let mut h = Tensor::zeros((batch, hidden), x.dtype(), x.device())?;
-        let mut c = h.clone();
-        let mut states = vec![None; steps];
-        let order: Vec<usize> = if reverse {
-            (0..steps).rev().collect()
-        } else {
-            (0..steps).collect()
-        };
-        for t in order {
-            let gates = (projected.narrow(1, t, 1)?.squeeze(1)? + self.recurrent.forward(&h)?)?;
-            let chunk = |i: usize| gates.narrow(D::Minus1, i * hidden, hidden);
-            let input = ops::sigmoid(&chunk(0)?)?;
-            let forget = ops::sigmoid(&chunk(1)?)?;
-            let cell = chunk(2)?.tanh()?;
-            let output = ops::sigmoid(&chunk(3)?)?;
-            c = ((forget * &c)? + (input * cell)?)?;
-            h = (output * c.tanh()?)?;
-            states[t] = Some(h.clone());
-        }
-        let states: Vec<Tensor> = states.into_iter().flatten().collect();
-        Tensor::stack(&states, 1)
+    fn forward(&self, x: &Tensor, reverse: bool) -> Result<Tensor> {
+        lstm_layer(&self.input.forward(x)?, self.recurrent.weight(), reverse)
     }
 }
 
@@ -58,7 +36,6 @@ impl Direction {
 pub struct BiLstm {
     forward: Direction,
     backward: Direction,
-    hidden: usize,
 }
 
 impl BiLstm {
@@ -66,15 +43,14 @@ impl BiLstm {
         Ok(BiLstm {
             forward: Direction::new(vb.pp("forward"), inputs, hidden)?,
             backward: Direction::new(vb.pp("backward"), inputs, hidden)?,
-            hidden,
         })
     }
 
     /// `(batch, steps, inputs)` to `(batch, steps, 2 · hidden)`: forward
     /// states, then backward ones.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let f = self.forward.forward(x, self.hidden, false)?;
-        let b = self.backward.forward(x, self.hidden, true)?;
+        let f = self.forward.forward(x, false)?;
+        let b = self.backward.forward(x, true)?;
         Tensor::cat(&[f, b], D::Minus1)
     }
 }
@@ -99,7 +75,7 @@ mod tests {
         let last_only = x.narrow(1, 6, 1).unwrap();
         let b_last = lstm
             .backward
-            .forward(&last_only, 5, true)
+            .forward(&last_only, true)
             .unwrap()
             .squeeze(1)
             .unwrap();

@@ -8,7 +8,6 @@ pub mod linear;
 pub mod lstm;
 #[cfg(test)]
 mod planted;
-pub mod pool;
 pub mod transformer;
 pub mod upper;
 

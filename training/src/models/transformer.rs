@@ -3,14 +3,15 @@
 //! with gated-GELU feed-forward, and rotary, relative or absolute positions;
 //! the CLS output feeds the task head.
 //!
-//! Every piece is written in differentiable operations: candle 0.11's fused
-//! layer norm, `softmax_last_dim` and `rope` kernels have no backward pass,
-//! so this model uses a plain layer norm, `ops::softmax` and `rope_slow`.
+//! Layer norm, attention and the gated-GELU are dnabench's fused kernels
+//! ([`crate::ops`]); candle 0.11's own fused layer norm, softmax and rope
+//! have no backward pass. Rotary embeddings use `rope_slow`, composed.
 
 use candle_core::{DType, Device, Module, Result, Tensor, D};
 use candle_nn::{embedding, linear, ops, Dropout, Embedding, Init, Linear, VarBuilder};
 
 use super::conv::Conv1d;
+use crate::ops::{attention, gated_gelu, AttentionDropout};
 
 /// How token positions enter attention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -78,13 +79,7 @@ impl Norm {
     }
 
     pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mean = x.mean_keepdim(D::Minus1)?;
-        let centred = x.broadcast_sub(&mean)?;
-        let variance = centred.sqr()?.mean_keepdim(D::Minus1)?;
-        centred
-            .broadcast_div(&(variance + 1e-5)?.sqrt()?)?
-            .broadcast_mul(&self.gamma)?
-            .broadcast_add(&self.beta)
+        crate::ops::layer_norm(x, &self.gamma, &self.beta, 1e-5)
     }
 }
 
@@ -124,8 +119,12 @@ impl Transformer {
                 cfg.heads
             );
         }
+        // Same-length convolution over the token axis.
         let token_conv = match cfg.token_conv {
-            Some(k) => Some(Conv1d::new(vb.pp("token_conv"), cfg.hidden, cfg.hidden, k)?),
+            Some(k) => Some(
+                Conv1d::new(vb.pp("token_conv"), cfg.hidden, cfg.hidden, k)?
+                    .padded(((k - 1) / 2, k / 2)),
+            ),
             None => None,
         };
         let absolute = match cfg.positions {
@@ -213,10 +212,7 @@ impl Transformer {
                 .affine(-1.0, 1.0)?
                 .unsqueeze(2)?;
             x = x.broadcast_mul(&keep)?;
-            // Same-length convolution over the token axis.
-            let k = self.cfg.token_conv.unwrap_or(1);
-            let padded = x.transpose(1, 2)?.pad_with_zeros(2, (k - 1) / 2, k / 2)?;
-            x = conv.forward(&padded)?.transpose(1, 2)?;
+            x = conv.forward(&x.transpose(1, 2)?)?.transpose(1, 2)?;
         }
         let cls = self.cls.broadcast_as((batch, 1, self.cfg.hidden))?;
         x = Tensor::cat(&[&cls, &x], 1)?;
@@ -236,12 +232,8 @@ impl Transformer {
             Positions::Relative => Some(distance_index(tokens, self.cfg.max_distance, x.device())?),
             _ => None,
         };
-        // (batch, 1, 1, tokens): a large negative score for padding keys.
-        let pad = is_pad
-            .to_dtype(x.dtype())?
-            .pad_with_zeros(1, 1, 0)?
-            .affine(-1e9, 0.0)?
-            .reshape((batch, 1, 1, tokens))?;
+        // (batch, tokens): which keys are padding, CLS never.
+        let pad = is_pad.pad_with_zeros(1, 1, 0)?;
         x = self.dropout.forward(&x, train)?;
         for layer in &self.layers {
             x = self.layer(layer, &x, &pad, rotary.as_ref(), distances.as_ref(), train)?;
@@ -282,31 +274,37 @@ impl Transformer {
             q = candle_nn::rotary_emb::rope_slow(&q.contiguous()?, cos, sin)?;
             k = candle_nn::rotary_emb::rope_slow(&k.contiguous()?, cos, sin)?;
         }
-        let mut scores =
-            (q.contiguous()?.matmul(&k.contiguous()?.t()?)? / (head_dim as f64).sqrt())?;
-        if let (Some(table), Some(index)) = (&layer.relative, distances) {
-            // (heads, tokens * tokens) gathered from the per-distance table.
-            let bias = table
-                .index_select(&index.flatten_all()?, 1)?
-                .reshape((heads, tokens, tokens))?;
-            scores = scores.broadcast_add(&bias.unsqueeze(0)?)?;
-        }
-        scores = scores.broadcast_add(pad)?;
-        let attention = self
-            .dropout
-            .forward(&ops::softmax(&scores, D::Minus1)?, train)?;
-        let context = attention
-            .matmul(&v)?
-            .transpose(1, 2)?
-            .reshape((batch, tokens, hidden))?;
+        let dropout = if train {
+            AttentionDropout::draw(self.cfg.dropout)
+        } else {
+            None
+        };
+        let attended = match (&layer.relative, distances) {
+            (Some(table), Some(index)) => {
+                let mut scores =
+                    (q.contiguous()?.matmul(&k.contiguous()?.t()?)? / (head_dim as f64).sqrt())?;
+                // (heads, tokens * tokens) gathered from the per-distance table.
+                let bias = table
+                    .index_select(&index.flatten_all()?, 1)?
+                    .reshape((heads, tokens, tokens))?;
+                scores = scores.broadcast_add(&bias.unsqueeze(0)?)?;
+                let pad = pad
+                    .to_dtype(x.dtype())?
+                    .affine(-1e9, 0.0)?
+                    .reshape((batch, 1, 1, tokens))?;
+                scores = scores.broadcast_add(&pad)?;
+                self.dropout
+                    .forward(&ops::softmax(&scores, D::Minus1)?, train)?
+                    .matmul(&v)?
+            }
+            _ => attention(&q, &k, &v, Some(pad), dropout)?,
+        };
+        let context = attended.transpose(1, 2)?.reshape((batch, tokens, hidden))?;
         let x = (x + self.dropout.forward(&layer.out.forward(&context)?, train)?)?;
         let h = layer.ffn_norm.forward(&x)?;
-        let gates = layer.ffn_in.forward(&h)?;
-        let (a, b) = (
-            gates.narrow(D::Minus1, 0, self.cfg.ffn)?,
-            gates.narrow(D::Minus1, self.cfg.ffn, self.cfg.ffn)?,
-        );
-        let ffn = layer.ffn_out.forward(&(a.gelu()? * b)?)?;
+        let ffn = layer
+            .ffn_out
+            .forward(&gated_gelu(&layer.ffn_in.forward(&h)?)?)?;
         x + self.dropout.forward(&ffn, train)?
     }
 }
