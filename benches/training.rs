@@ -68,6 +68,8 @@ fn labels(device: &Device) -> Tensor {
 }
 
 type Rate = (f64, Vec<(&'static str, f64)>);
+/// A model's key in `training_torch.py`'s output, its name, its run.
+type Model = (&'static str, &'static str, fn(usize) -> Rate);
 
 fn one_hot_batch(device: &Device) -> Tensor {
     let bases: Vec<u8> = (0..BATCH * LENGTH)
@@ -195,6 +197,7 @@ fn loader_rate() -> (usize, f64) {
 
 fn main() {
     dnabench_training::allocator::keep_freed_memory();
+    ops::load_blas();
     let steps: usize = std::env::var("DNABENCH_BENCH_STEPS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -204,11 +207,25 @@ fn main() {
         .num_threads(threads())
         .build_global()
         .ok();
-    let models: [(&str, &str, fn(usize) -> Rate); 3] = [
+    let models: [Model; 3] = [
         ("cnn", "cnn+fc (paper size)", cnn_rate),
         ("transformer", "transformer (paper size)", transformer_rate),
         ("cnn_lstm", "cnn+lstm (danq size)", cnn_lstm_rate),
     ];
+    // DNABENCH_BENCH_MODELS=cnn,transformer runs only those (for profiling).
+    let only = std::env::var("DNABENCH_BENCH_MODELS").ok();
+    let models: Vec<_> = models
+        .into_iter()
+        .filter(|(key, _, _)| {
+            only.as_ref()
+                .is_none_or(|o| o.split(',').any(|m| m == *key))
+        })
+        .collect();
+    println!(
+        "dnabench gemms: {}, {} threads",
+        ops::gemm_backend(),
+        threads()
+    );
     let ours: Vec<Rate> = models.iter().map(|(_, _, run)| run(steps)).collect();
     let torch = torch_rates(steps);
     for ((key, name, _), (rate, shares)) in models.iter().zip(&ours) {
@@ -232,6 +249,9 @@ fn main() {
             shares.join(", "),
             100.0 * rest
         );
+    }
+    if only.is_some() {
+        return;
     }
     let (rows, per_s) = loader_rate();
     println!(

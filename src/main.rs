@@ -338,6 +338,8 @@ fn main() -> ExitCode {
             | Command::Quickstart { .. }
     ) {
         training::allocator::keep_freed_memory();
+        // Loaded while this is the only thread: it sets OpenBLAS's variables.
+        training::ops::load_blas();
     }
     // Training owns its threads (the loader's runtime); it runs outside the async runtime.
     let trained = match cli.command {

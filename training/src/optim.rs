@@ -5,6 +5,8 @@ use candle_core::backprop::GradStore;
 use candle_core::{Result, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 
+use crate::ops::{adamw_update, fused_adamw_takes, AdamWStep, Moments};
+
 /// Learning rate at `step` (0-based): rises linearly to `peak` over
 /// `warmup` steps, then falls linearly to 0 at `total`.
 pub fn learning_rate(step: usize, peak: f64, warmup: usize, total: usize) -> f64 {
@@ -46,7 +48,12 @@ pub fn clip_grad_norm(vars: &[Var], grads: &mut GradStore, max_norm: f64) -> Res
 
 /// AdamW stepped with clipping and the schedule.
 pub struct Optim {
+    /// Parameters the fused kernel updates (f32 on the CPU), with their
+    /// moments.
+    fused: Vec<(Var, Moments)>,
+    /// The others, through candle's AdamW.
     adamw: AdamW,
+    params: ParamsAdamW,
     vars: Vec<Var>,
     peak: f64,
     warmup: usize,
@@ -69,8 +76,18 @@ impl Optim {
             weight_decay,
             ..Default::default()
         };
+        let (fused, others): (Vec<Var>, Vec<Var>) =
+            vars.iter().cloned().partition(fused_adamw_takes);
         Ok(Optim {
-            adamw: AdamW::new(vars.clone(), params)?,
+            fused: fused
+                .into_iter()
+                .map(|v| {
+                    let moments = Moments::zeros(v.elem_count());
+                    (v, moments)
+                })
+                .collect(),
+            adamw: AdamW::new(others, params.clone())?,
+            params,
             vars,
             peak,
             warmup,
@@ -99,19 +116,55 @@ impl Optim {
     /// Back-propagates `loss`, clips, and takes one step.
     pub fn backward_step(&mut self, loss: &Tensor) -> Result<()> {
         let mut grads = loss.backward()?;
+        let lr = learning_rate(self.step, self.peak, self.warmup, self.total);
+        let mut grad_scale = 1.0;
         if self.clip > 0.0 {
-            clip_grad_norm(&self.vars, &mut grads, self.clip)?;
+            let norm = self
+                .vars
+                .iter()
+                .filter_map(|v| grads.get(v))
+                .map(sum_of_squares)
+                .sum::<Result<f64>>()?
+                .sqrt();
+            if norm.is_finite() && norm > self.clip {
+                grad_scale = self.clip / (norm + 1e-6);
+            }
         }
-        self.adamw
-            .set_learning_rate(learning_rate(self.step, self.peak, self.warmup, self.total));
-        self.adamw.step(&grads)?;
         self.step += 1;
-        Ok(())
+        let step = AdamWStep {
+            lr,
+            beta1: self.params.beta1,
+            beta2: self.params.beta2,
+            eps: self.params.eps,
+            weight_decay: self.params.weight_decay,
+            step: self.step,
+            grad_scale,
+        };
+        for (var, moments) in &mut self.fused {
+            if let Some(g) = grads.get(var) {
+                adamw_update(var, g, moments, step)?;
+            }
+            grads.remove(var);
+        }
+        if grad_scale != 1.0 {
+            for var in &self.vars {
+                if let Some(g) = grads.remove(var) {
+                    grads.insert(var, (g * grad_scale)?);
+                }
+            }
+        }
+        self.adamw.set_learning_rate(lr);
+        self.adamw.step(&grads)
     }
 
     pub fn learning_rate(&self) -> f64 {
         self.adamw.learning_rate()
     }
+}
+
+/// Σ g² of one gradient, in f64.
+fn sum_of_squares(g: &Tensor) -> Result<f64> {
+    crate::ops::sum_of_squares(g)
 }
 
 #[cfg(test)]

@@ -8,9 +8,9 @@
 //! which a few hundred examples can teach where a position-wise flatten
 //! would be memorized.
 
-use super::linear::linear;
+use super::linear::{linear, Linear};
 use candle_core::{Module, Result, Tensor, D};
-use candle_nn::{Dropout, Linear, VarBuilder};
+use candle_nn::{Dropout, VarBuilder};
 
 use super::conv::Conv1d;
 

@@ -3,9 +3,9 @@
 //! flatten, a ReLU layer and the task's outputs.
 
 use candle_core::{Module, Result, Tensor, D};
-use candle_nn::{Dropout, Linear, VarBuilder};
+use candle_nn::{Dropout, VarBuilder};
 
-use super::linear::linear;
+use super::linear::{linear, Linear};
 
 use super::conv::Conv1d;
 use super::lstm::BiLstm;

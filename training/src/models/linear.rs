@@ -6,8 +6,40 @@
 //! head with that start did not generalize (test Spearman 0.02), where the
 //! same model and data in PyTorch reach about 0.5; with this start it does.
 
-use candle_core::Result;
-use candle_nn::{Init, Linear, VarBuilder};
+use candle_core::{Module, Result, Tensor};
+use candle_nn::{Init, VarBuilder};
+
+/// A linear layer on the [`ops::linear`](crate::ops::linear) kernel.
+#[derive(Debug, Clone)]
+pub struct Linear {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl Linear {
+    /// `(outputs, inputs)` weight and `(outputs)` bias.
+    pub fn new(weight: Tensor, bias: Tensor) -> Self {
+        Linear { weight, bias }
+    }
+
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+}
+
+impl Module for Linear {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        crate::ops::linear(x, &self.weight, &self.bias)
+    }
+}
+
+/// candle's `linear` (Kaiming-normal weights, as the Transformers were
+/// trained with) on the kernel.
+pub fn candle_init(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Linear> {
+    let layer = candle_nn::linear(in_dim, out_dim, vb)?;
+    let bias = layer.bias().expect("candle_nn::linear has a bias").clone();
+    Ok(Linear::new(layer.weight().clone(), bias))
+}
 
 pub fn linear(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Linear> {
     let bound = 1.0 / (in_dim as f64).sqrt();
@@ -17,5 +49,5 @@ pub fn linear(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Linear> {
     };
     let weight = vb.get_with_hints((out_dim, in_dim), "weight", uniform)?;
     let bias = vb.get_with_hints(out_dim, "bias", uniform)?;
-    Ok(Linear::new(weight, Some(bias)))
+    Ok(Linear::new(weight, bias))
 }

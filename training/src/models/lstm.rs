@@ -4,17 +4,17 @@
 //! recurrence is the [`ops::lstm_layer`](crate::ops::lstm_layer) kernel.
 
 use candle_core::{Module, Result, Tensor, D};
-use candle_nn::{linear_no_bias, Linear, VarBuilder};
+use candle_nn::{linear_no_bias, VarBuilder};
 
 use crate::ops::lstm_layer;
 
-use super::linear::linear;
+use super::linear::{linear, Linear};
 
 /// One direction: gates in the order input, forget, cell, output.
 #[derive(Debug)]
 struct Direction {
     input: Linear,
-    recurrent: Linear,
+    recurrent: candle_nn::Linear,
 }
 
 impl Direction {

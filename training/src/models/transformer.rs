@@ -8,7 +8,9 @@
 //! have no backward pass. Rotary embeddings use `rope_slow`, composed.
 
 use candle_core::{DType, Device, Module, Result, Tensor, D};
-use candle_nn::{embedding, linear, ops, Dropout, Embedding, Init, Linear, VarBuilder};
+use candle_nn::{embedding, ops, Dropout, Embedding, Init, VarBuilder};
+
+use super::linear::{candle_init as linear, Linear};
 
 use super::conv::Conv1d;
 use crate::ops::{attention, gated_gelu, AttentionDropout};

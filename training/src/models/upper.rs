@@ -11,7 +11,9 @@
 //! dozen other genes' promoters hides.
 
 use candle_core::{Module, Result, Tensor, D};
-use candle_nn::{ops, Dropout, Init, Linear, VarBuilder};
+use candle_nn::{ops, Dropout, Init, VarBuilder};
+
+use super::linear::Linear;
 
 use super::linear::linear;
 use super::transformer::Norm;

@@ -143,7 +143,12 @@ impl Attention {
             for (i, chunk) in chunks.chunks_mut(3 * size).enumerate() {
                 let item = first + i;
                 let span = item * size..(item + 1) * size;
-                let (q, k, v, dout) = (&q[span.clone()], &k[span.clone()], &v[span.clone()], &dout[span]);
+                let (q, k, v, dout) = (
+                    &q[span.clone()],
+                    &k[span.clone()],
+                    &v[span.clone()],
+                    &dout[span],
+                );
                 let (dq, rest) = chunk.split_at_mut(size);
                 let (dk, dv) = rest.split_at_mut(size);
                 self.weights(d, item, q, k, &mut p);

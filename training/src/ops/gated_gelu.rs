@@ -14,7 +14,7 @@ const CUBIC: f64 = 0.044_715;
 fn gelu<T: Real>(x: T) -> (T, T) {
     let half = T::of(0.5);
     let inner = T::of(SQRT_2_OVER_PI) * (x + T::of(CUBIC) * x * x * x);
-    let t = inner.tanh();
+    let t = inner.tanh_fast();
     let value = half * x * (T::ONE + t);
     let slope = half * (T::ONE + t)
         + half

@@ -201,7 +201,9 @@ mod tests {
         let x = Tensor::randn(0f64, 2., (2, 3, 7), &dev).unwrap();
         let g = Tensor::randn(1f64, 0.5, 7, &dev).unwrap();
         let b = Tensor::randn(0f64, 0.5, 7, &dev).unwrap();
-        check_gradients(&[x.clone(), g, b], |v| layer_norm(&v[0], &v[1], &v[2], 1e-5));
+        check_gradients(&[x.clone(), g, b], |v| {
+            layer_norm(&v[0], &v[1], &v[2], 1e-5)
+        });
         let wrong = Tensor::ones(6, candle_core::DType::F64, &dev).unwrap();
         let err = layer_norm(&x, &wrong, &wrong, 1e-5)
             .unwrap_err()

@@ -38,6 +38,7 @@ impl LstmLayer {
     /// Runs the recurrence for `rows` rows starting at `first`: fills
     /// `gates` (`(steps, rows, 4·hidden)`, pre-activation), `cells` and
     /// `states` (`(steps, rows, hidden)`, in the order the steps are taken).
+    #[allow(clippy::too_many_arguments)]
     fn run<T: Real>(
         &self,
         d: Dims,

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The ops, in the order [`op_times`] lists them.
-pub const OPS: [&str; 7] = [
+pub const OPS: [&str; 9] = [
+    "linear",
     "conv1d",
     "max_pool1d",
     "layer_norm",
@@ -14,6 +15,7 @@ pub const OPS: [&str; 7] = [
     "gated_gelu",
     "lstm_cell",
     "lstm_layer",
+    "adamw",
 ];
 
 static NANOS: [[AtomicU64; 2]; OPS.len()] = [const { [const { AtomicU64::new(0) }; 2] }; OPS.len()];
