@@ -10,8 +10,10 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
+use rayon::prelude::*;
+
 use super::kernels::{
-    gemm, on_cpu_kernel, output, par_items, par_sum, slice, tensor, with_data, Mat, Real,
+    gemm, on_cpu_kernel, output, par_items, slice, tensor, threads, with_data, Mat, Real,
 };
 
 /// Padding, stride and dilation of a [`conv1d`].
@@ -86,12 +88,13 @@ impl Conv1dSpec {
     }
 
     /// One sequence's `(channels, length)` into `(channels · kernel,
-    /// positions)` columns.
-    fn unfold<T: Real>(&self, d: &Dims, x: &[T], columns: &mut [T]) {
+    /// positions)` columns, each row `stride` apart: a group's sequences
+    /// sit side by side in one matrix.
+    fn unfold<T: Real>(&self, d: &Dims, x: &[T], columns: &mut [T], stride: usize) {
         for c in 0..d.channels {
             let row = &x[c * d.length..(c + 1) * d.length];
             for k in 0..d.kernel {
-                let col = &mut columns[(c * d.kernel + k) * d.positions..][..d.positions];
+                let col = &mut columns[(c * d.kernel + k) * stride..][..d.positions];
                 if self.stride == 1 {
                     // One copy of the run inside the sequence, zeros around it.
                     let shift = k * self.dilation;
@@ -114,14 +117,14 @@ impl Conv1dSpec {
         }
     }
 
-    /// Adds `(channels · kernel, positions)` columns back onto one
-    /// sequence's `(channels, length)` gradient.
-    fn fold<T: Real>(&self, d: &Dims, columns: &[T], dx: &mut [T]) {
+    /// Adds `(channels · kernel, positions)` columns, rows `stride` apart,
+    /// back onto one sequence's `(channels, length)` gradient.
+    fn fold<T: Real>(&self, d: &Dims, columns: &[T], stride: usize, dx: &mut [T]) {
         dx.fill(T::ZERO);
         for c in 0..d.channels {
             let row = &mut dx[c * d.length..(c + 1) * d.length];
             for k in 0..d.kernel {
-                let col = &columns[(c * d.kernel + k) * d.positions..][..d.positions];
+                let col = &columns[(c * d.kernel + k) * stride..][..d.positions];
                 for (p, v) in col.iter().enumerate() {
                     if let Some(i) = self.source(p, k, d.length) {
                         row[i] += *v;
@@ -131,35 +134,49 @@ impl Conv1dSpec {
         }
     }
 
+    /// Sequences a gemm takes at once: enough for about 512 columns, as
+    /// one sequence's few positions make a narrow, slow product.
+    fn group(d: &Dims) -> usize {
+        512usize.div_ceil(d.positions).clamp(1, d.batch.max(1))
+    }
+
     fn forward<T: Real>(&self, d: &Dims, x: &[T], w: &[T], b: &[T]) -> Vec<T> {
         let rows = d.channels * d.kernel;
-        let y_len = d.out * d.positions;
+        let (x_len, y_len) = (d.channels * d.length, d.out * d.positions);
+        let group = Self::group(d);
         let mut y = vec![T::ZERO; d.batch * y_len];
         par_items(&mut y, y_len, |first, ys| {
-            let mut columns = vec![T::ZERO; rows * d.positions];
-            for (i, y) in ys.chunks_mut(y_len).enumerate() {
-                let n = first + i;
-                self.unfold(
-                    d,
-                    &x[n * d.channels * d.length..][..d.channels * d.length],
-                    &mut columns,
-                );
-                for (o, row) in y.chunks_mut(d.positions).enumerate() {
-                    row.fill(b[o]);
+            let mut columns = vec![T::ZERO; rows * group * d.positions];
+            let mut product = vec![T::ZERO; d.out * group * d.positions];
+            for (g, ys) in ys.chunks_mut(group * y_len).enumerate() {
+                let size = ys.len() / y_len;
+                let width = size * d.positions;
+                let n0 = first + g * group;
+                for i in 0..size {
+                    let x = &x[(n0 + i) * x_len..][..x_len];
+                    self.unfold(d, x, &mut columns[i * d.positions..], width);
                 }
                 gemm(
-                    y,
-                    true,
+                    &mut product[..d.out * width],
+                    false,
                     T::ONE,
                     Mat::rows(w, d.out, rows),
-                    Mat::rows(&columns, rows, d.positions),
+                    Mat::rows(&columns[..rows * width], rows, width),
                 );
+                for (i, y) in ys.chunks_mut(y_len).enumerate() {
+                    for (o, row) in y.chunks_mut(d.positions).enumerate() {
+                        let from = &product[o * width + i * d.positions..][..d.positions];
+                        row.iter_mut().zip(from).for_each(|(v, p)| *v = *p + b[o]);
+                    }
+                }
             }
         });
         y
     }
 
-    /// `(dx, dw, db)`; `dx` only if asked.
+    /// `(dx, dw, db)`; `dx` only if asked. Each thread takes a run of
+    /// sequences in groups: `dW += dY · columnsᵀ` over the group's columns
+    /// at once, and `dcolumns = Wᵀ · dY` folded back onto each sequence.
     fn backward<T: Real>(
         &self,
         d: &Dims,
@@ -169,46 +186,73 @@ impl Conv1dSpec {
         want_dx: bool,
     ) -> (Option<Vec<T>>, Vec<T>, Vec<T>) {
         let rows = d.channels * d.kernel;
-        let x_len = d.channels * d.length;
-        let y_len = d.out * d.positions;
-        let dw = par_sum(d.batch, d.out * rows, |range, dw| {
-            let mut columns = vec![T::ZERO; rows * d.positions];
-            for (i, n) in range.enumerate() {
-                self.unfold(d, &x[n * x_len..][..x_len], &mut columns);
-                gemm(
-                    dw,
-                    i > 0,
-                    T::ONE,
-                    Mat::rows(&dy[n * y_len..][..y_len], d.out, d.positions),
-                    Mat::rows(&columns, rows, d.positions).t(),
-                );
+        let (x_len, y_len) = (d.channels * d.length, d.out * d.positions);
+        let group = Self::group(d);
+        let per_thread = d.batch.div_ceil(threads()).max(1);
+        let mut dx = vec![T::ZERO; if want_dx { d.batch * x_len } else { 0 }];
+        let mut parts: Vec<(usize, Option<&mut [T]>)> = Vec::new();
+        if want_dx {
+            for (i, chunk) in dx.chunks_mut(per_thread * x_len).enumerate() {
+                parts.push((i * per_thread, Some(chunk)));
             }
-        });
+        } else {
+            parts.extend((0..d.batch).step_by(per_thread).map(|n| (n, None)));
+        }
+        let dw = parts
+            .into_par_iter()
+            .map(|(first, mut dxs)| {
+                let last = (first + per_thread).min(d.batch);
+                let mut dw = vec![T::ZERO; d.out * rows];
+                let mut columns = vec![T::ZERO; rows * group * d.positions];
+                let mut grads = vec![T::ZERO; d.out * group * d.positions];
+                for n0 in (first..last).step_by(group) {
+                    let size = group.min(last - n0);
+                    let width = size * d.positions;
+                    for i in 0..size {
+                        let x = &x[(n0 + i) * x_len..][..x_len];
+                        self.unfold(d, x, &mut columns[i * d.positions..], width);
+                        for o in 0..d.out {
+                            grads[o * width + i * d.positions..][..d.positions].copy_from_slice(
+                                &dy[(n0 + i) * y_len + o * d.positions..][..d.positions],
+                            );
+                        }
+                    }
+                    let dy_group = Mat::rows(&grads[..d.out * width], d.out, width);
+                    gemm(
+                        &mut dw,
+                        n0 > first,
+                        T::ONE,
+                        dy_group,
+                        Mat::rows(&columns[..rows * width], rows, width).t(),
+                    );
+                    if let Some(dxs) = dxs.as_deref_mut() {
+                        gemm(
+                            &mut columns[..rows * width],
+                            false,
+                            T::ONE,
+                            Mat::rows(w, d.out, rows).t(),
+                            dy_group,
+                        );
+                        for i in 0..size {
+                            let dx = &mut dxs[(n0 + i - first) * x_len..][..x_len];
+                            self.fold(d, &columns[i * d.positions..], width, dx);
+                        }
+                    }
+                }
+                dw
+            })
+            .reduce_with(|mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += *y);
+                a
+            })
+            .unwrap_or_else(|| vec![T::ZERO; d.out * rows]);
         let mut db = vec![T::ZERO; d.out];
         for y in dy.chunks(y_len) {
             for (o, row) in y.chunks(d.positions).enumerate() {
                 db[o] += row.iter().fold(T::ZERO, |s, v| s + *v);
             }
         }
-        let dx = want_dx.then(|| {
-            let mut dx = vec![T::ZERO; d.batch * x_len];
-            par_items(&mut dx, x_len, |first, dxs| {
-                let mut columns = vec![T::ZERO; rows * d.positions];
-                for (i, dx) in dxs.chunks_mut(x_len).enumerate() {
-                    let n = first + i;
-                    gemm(
-                        &mut columns,
-                        false,
-                        T::ONE,
-                        Mat::rows(w, d.out, rows).t(),
-                        Mat::rows(&dy[n * y_len..][..y_len], d.out, d.positions),
-                    );
-                    self.fold(d, &columns, dx);
-                }
-            });
-            dx
-        });
-        (dx, dw, db)
+        (want_dx.then_some(dx), dw, db)
     }
 }
 
