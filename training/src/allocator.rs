@@ -11,6 +11,11 @@ pub fn keep_freed_memory() {
     // SAFETY: mallopt only changes glibc's allocation thresholds.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        // Nor map blocks over that threshold (32 MiB is glibc's highest):
+        // the paper's Transformer allocates activations of 50-130 MB each
+        // step, and mapping them fresh spent a sixth of its step zeroing
+        // pages. They come from the heap instead, and stay for reuse.
+        libc::mallopt(libc::M_MMAP_MAX, 0);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
         libc::mallopt(libc::M_TOP_PAD, 256 << 20);
     }

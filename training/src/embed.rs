@@ -317,8 +317,13 @@ mod tests {
             assert_eq!(one[0].len(), 8);
             concatenated.extend_from_slice(&one[0]);
         }
-        assert_eq!(both[1], concatenated);
-        assert_eq!(both[0], concatenated[..5 * 8].to_vec());
+        // Equal up to float rounding: a batch's sequences share a gemm, in
+        // an order that depends on the batch.
+        let close = |a: &[f32], b: &[f32]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5)
+        };
+        assert!(close(&both[1], &concatenated));
+        assert!(close(&both[0], &concatenated[..5 * 8]));
     }
 
     #[test]

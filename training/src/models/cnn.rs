@@ -10,7 +10,9 @@
 
 use super::linear::{linear, Linear};
 use candle_core::{Module, Result, Tensor, D};
-use candle_nn::{Dropout, VarBuilder};
+use candle_nn::VarBuilder;
+
+use crate::ops::DropoutLayer as Dropout;
 
 use super::conv::Conv1d;
 

@@ -3,7 +3,9 @@
 //! flatten, a ReLU layer and the task's outputs.
 
 use candle_core::{Module, Result, Tensor, D};
-use candle_nn::{Dropout, VarBuilder};
+use candle_nn::VarBuilder;
+
+use crate::ops::DropoutLayer as Dropout;
 
 use super::linear::{linear, Linear};
 

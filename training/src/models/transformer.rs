@@ -8,12 +8,12 @@
 //! have no backward pass. Rotary embeddings use `rope_slow`, composed.
 
 use candle_core::{DType, Device, Module, Result, Tensor, D};
-use candle_nn::{embedding, ops, Dropout, Embedding, Init, VarBuilder};
+use candle_nn::{embedding, ops, Embedding, Init, VarBuilder};
 
 use super::linear::{candle_init as linear, Linear};
 
 use super::conv::Conv1d;
-use crate::ops::{attention, gated_gelu, AttentionDropout};
+use crate::ops::{attention, gated_gelu, DropoutLayer as Dropout, DropoutMask};
 
 /// How token positions enter attention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -277,7 +277,7 @@ impl Transformer {
             k = candle_nn::rotary_emb::rope_slow(&k.contiguous()?, cos, sin)?;
         }
         let dropout = if train {
-            AttentionDropout::draw(self.cfg.dropout)
+            DropoutMask::draw(self.cfg.dropout)
         } else {
             None
         };

@@ -11,7 +11,9 @@
 //! dozen other genes' promoters hides.
 
 use candle_core::{Module, Result, Tensor, D};
-use candle_nn::{ops, Dropout, Init, VarBuilder};
+use candle_nn::{ops, Init, VarBuilder};
+
+use crate::ops::DropoutLayer as Dropout;
 
 use super::linear::Linear;
 

@@ -7,41 +7,13 @@
 
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor, D};
 
+use super::dropout::DropoutMask;
 use super::kernels::{gemm, on_cpu_kernel, output, par_items, slice, tensor, with_data, Mat, Real};
-
-/// Dropout on attention weights: each weight is zeroed with probability
-/// `rate` by a hash of `seed` and its place, so the backward pass draws the
-/// same mask.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AttentionDropout {
-    pub rate: f32,
-    pub seed: u64,
-}
-
-impl AttentionDropout {
-    /// A fresh mask, for one training step.
-    pub fn draw(rate: f32) -> Option<Self> {
-        (rate > 0.0).then(|| AttentionDropout {
-            rate,
-            seed: rand::random(),
-        })
-    }
-
-    #[inline]
-    fn keeps(&self, index: u64) -> bool {
-        // splitmix64's finalizer: one well-mixed word per weight.
-        let mut z = self.seed ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        (z >> 40) as f32 / (1u64 << 24) as f32 >= self.rate
-    }
-}
 
 struct Attention {
     /// `(batch, tokens)`: true where the key is padding.
     padding: Option<Vec<bool>>,
-    dropout: Option<AttentionDropout>,
+    dropout: Option<DropoutMask>,
 }
 
 #[derive(Clone, Copy)]
@@ -92,15 +64,7 @@ impl Attention {
     /// Applies the dropout mask of one (sequence, head) to `p` in place.
     fn drop<T: Real>(&self, d: Dims, item: usize, p: &mut [T]) {
         if let Some(dropout) = self.dropout {
-            let keep_scale = T::of(1.0 / (1.0 - dropout.rate as f64));
-            let base = (item * d.tokens * d.tokens) as u64;
-            for (i, v) in p.iter_mut().enumerate() {
-                *v = if dropout.keeps(base + i as u64) {
-                    *v * keep_scale
-                } else {
-                    T::ZERO
-                };
-            }
+            dropout.apply(p, item * d.tokens * d.tokens);
         }
     }
 
@@ -308,7 +272,7 @@ pub fn attention(
     k: &Tensor,
     v: &Tensor,
     padding: Option<&Tensor>,
-    dropout: Option<AttentionDropout>,
+    dropout: Option<DropoutMask>,
 ) -> Result<Tensor> {
     let (batch, _, tokens, _) = q.dims4()?;
     if k.dims() != q.dims() || v.dims() != q.dims() {
@@ -356,7 +320,7 @@ fn composed(
     k: &Tensor,
     v: &Tensor,
     padding: Option<&Tensor>,
-    dropout: Option<AttentionDropout>,
+    dropout: Option<DropoutMask>,
 ) -> Result<Tensor> {
     let (batch, _, tokens, head_dim) = q.dims4()?;
     let mut scores = (q.contiguous()?.matmul(&k.contiguous()?.t()?)? / (head_dim as f64).sqrt())?;
@@ -422,7 +386,7 @@ mod tests {
     fn gradients_equal_finite_differences_with_and_without_dropout() {
         let dev = Device::Cpu;
         let shape = (2, 2, 6, 4);
-        for dropout in [None, Some(AttentionDropout { rate: 0.3, seed: 7 })] {
+        for dropout in [None, Some(DropoutMask { rate: 0.3, seed: 7 })] {
             let q = Tensor::randn(0f64, 1., shape, &dev).unwrap();
             let k = Tensor::randn(0f64, 1., shape, &dev).unwrap();
             let v = Tensor::randn(0f64, 1., shape, &dev).unwrap();
@@ -431,15 +395,5 @@ mod tests {
                 attention(&x[0], &x[1], &x[2], Some(&mask), dropout)
             });
         }
-    }
-
-    #[test]
-    fn dropout_zeroes_about_its_rate_of_weights() {
-        let dropout = AttentionDropout {
-            rate: 0.25,
-            seed: 42,
-        };
-        let kept = (0..100_000u64).filter(|i| dropout.keeps(*i)).count();
-        assert!((74_000..76_000).contains(&kept), "{kept}");
     }
 }

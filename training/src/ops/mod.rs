@@ -19,6 +19,7 @@
 //! | [`linear`] | candle's `Linear` (its matmul is always the `gemm` crate's) |
 //! | [`attention`] | matmul, mask, softmax, dropout, matmul |
 //! | [`gated_gelu`] | narrow, gelu, multiply |
+//! | [`dropout`] | candle's `Dropout`: draw, compare, cast, multiply twice |
 //! | [`lstm_cell`] | four gate activations and the state update |
 //! | [`lstm_layer`] | a per-step loop of matmul and cell over a sequence |
 //! | [`adamw_update`] | candle's `AdamW`, a dozen tensor ops a parameter |
@@ -27,6 +28,7 @@ mod adamw;
 mod attention;
 mod blas;
 mod conv1d;
+mod dropout;
 #[cfg(test)]
 pub(crate) mod finite_difference;
 mod gated_gelu;
@@ -36,12 +38,15 @@ mod linear;
 mod lstm_cell;
 mod lstm_layer;
 mod max_pool1d;
+#[cfg(all(test, feature = "cuda"))]
+mod on_cuda;
 mod profile;
 
 pub use adamw::{adamw_update, fused_adamw_takes, sum_of_squares, AdamWStep, Moments};
-pub use attention::{attention, AttentionDropout};
+pub use attention::attention;
 pub use blas::{gemm_backend, load_blas};
 pub use conv1d::{conv1d, Conv1dSpec};
+pub use dropout::{dropout, DropoutLayer, DropoutMask};
 pub use gated_gelu::gated_gelu;
 pub use layer_norm::layer_norm;
 pub use linear::linear;

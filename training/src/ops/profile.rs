@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The ops, in the order [`op_times`] lists them.
-pub const OPS: [&str; 9] = [
+pub const OPS: [&str; 10] = [
     "linear",
     "conv1d",
     "max_pool1d",
@@ -15,6 +15,7 @@ pub const OPS: [&str; 9] = [
     "gated_gelu",
     "lstm_cell",
     "lstm_layer",
+    "dropout",
     "adamw",
 ];
 

@@ -1,0 +1,169 @@
+//! Dropout whose mask is a hash of a seed and each element's place: one
+//! pass forward, one backward, no mask kept in between. candle's `Dropout`
+//! draws a random tensor, compares, casts and multiplies twice, each a
+//! tensor of its own.
+
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
+
+use super::kernels::{on_cpu_kernel, output, slice, tensor, with_data, Real};
+
+/// Which elements a dropout keeps: element `i` is zeroed with probability
+/// `rate`, by a hash of `seed` and `i`, so a backward pass redraws the
+/// same mask.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DropoutMask {
+    pub rate: f32,
+    pub seed: u64,
+}
+
+impl DropoutMask {
+    /// A fresh mask, for one training step; None for a rate of 0.
+    pub fn draw(rate: f32) -> Option<Self> {
+        (rate > 0.0).then(|| DropoutMask {
+            rate,
+            seed: rand::random(),
+        })
+    }
+
+    #[inline]
+    pub(crate) fn keeps(&self, index: u64) -> bool {
+        // splitmix64's finalizer: one well-mixed word per element.
+        let mut z = self.seed ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        (z >> 40) as f32 / (1u64 << 24) as f32 >= self.rate
+    }
+
+    /// `x` masked and scaled by 1 / (1 − rate), in place; `first` is the
+    /// index of `x[0]` in the whole tensor.
+    pub(crate) fn apply<T: Real>(&self, x: &mut [T], first: usize) {
+        let keep_scale = T::of(1.0 / (1.0 - self.rate as f64));
+        for (i, v) in x.iter_mut().enumerate() {
+            *v = if self.keeps((first + i) as u64) {
+                *v * keep_scale
+            } else {
+                T::ZERO
+            };
+        }
+    }
+
+    fn masked<T: Real>(&self, x: &[T]) -> Vec<T> {
+        const CHUNK: usize = 1 << 15;
+        let mut y = x.to_vec();
+        y.par_chunks_mut(CHUNK)
+            .enumerate()
+            .for_each(|(i, chunk)| self.apply(chunk, i * CHUNK));
+        y
+    }
+}
+
+struct Dropout(DropoutMask);
+
+impl CustomOp1 for Dropout {
+    fn name(&self) -> &'static str {
+        "dropout"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        super::profile::timed(self.name(), false, || {
+            let shape = layout.shape().clone();
+            Ok(match storage {
+                CpuStorage::F32(_) => output(
+                    self.0.masked(slice::<f32>(self.name(), storage, layout)?),
+                    shape,
+                ),
+                _ => output(
+                    self.0.masked(slice::<f64>(self.name(), storage, layout)?),
+                    shape,
+                ),
+            })
+        })
+    }
+
+    fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
+        super::profile::timed(self.name(), true, || {
+            // The same mask and scale: dropout is linear in x.
+            let dx = match x.dtype() {
+                candle_core::DType::F32 => {
+                    with_data::<f32, _>(dy, |g| tensor(self.0.masked(g), dy.shape().clone()))?
+                }
+                _ => with_data::<f64, _>(dy, |g| tensor(self.0.masked(g), dy.shape().clone()))?,
+            };
+            Ok(Some(dx))
+        })
+    }
+}
+
+/// `x` with each element zeroed at `mask`'s rate and the rest scaled by
+/// 1 / (1 − rate); `x` itself where `mask` is None.
+pub fn dropout(x: &Tensor, mask: Option<DropoutMask>) -> Result<Tensor> {
+    let Some(mask) = mask else {
+        return Ok(x.clone());
+    };
+    if on_cpu_kernel(&[x]) {
+        x.contiguous()?.apply_op1(Dropout(mask))
+    } else {
+        candle_nn::ops::dropout(x, mask.rate)
+    }
+}
+
+/// A dropout layer: a fresh mask each training call, none in evaluation.
+#[derive(Debug, Clone, Copy)]
+pub struct DropoutLayer {
+    rate: f32,
+}
+
+impl DropoutLayer {
+    pub fn new(rate: f32) -> Self {
+        DropoutLayer { rate }
+    }
+
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        dropout(
+            x,
+            if train {
+                DropoutMask::draw(self.rate)
+            } else {
+                None
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::Device;
+
+    use super::*;
+    use crate::ops::finite_difference::check_gradients;
+
+    #[test]
+    fn keeps_about_one_minus_its_rate_scaled_and_gradients_follow_the_mask() {
+        let mask = DropoutMask {
+            rate: 0.25,
+            seed: 42,
+        };
+        let kept = (0..100_000u64).filter(|i| mask.keeps(*i)).count();
+        assert!((74_000..76_000).contains(&kept), "{kept}");
+        let x = Tensor::ones(10_000, candle_core::DType::F32, &Device::Cpu).unwrap();
+        let y: Vec<f32> = dropout(&x, Some(mask)).unwrap().to_vec1().unwrap();
+        assert!(y
+            .iter()
+            .all(|v| *v == 0.0 || (*v - 1.0 / 0.75).abs() < 1e-6));
+        let x = Tensor::randn(0f64, 1., (4, 9), &Device::Cpu).unwrap();
+        check_gradients(&[x], |v| dropout(&v[0], Some(mask)));
+        assert_eq!(
+            DropoutLayer::new(0.5)
+                .forward(
+                    &Tensor::ones(5, candle_core::DType::F32, &Device::Cpu).unwrap(),
+                    false
+                )
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap(),
+            vec![1.0; 5]
+        );
+    }
+}
