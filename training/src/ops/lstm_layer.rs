@@ -8,15 +8,31 @@
 //! recurrence for its rows alone, and the backward pass (backpropagation
 //! through time) recomputes the gates and cell states of its rows first.
 
-use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor};
+use std::any::Any;
+use std::sync::Mutex;
 
-use super::kernels::{
-    gemm, on_cpu_kernel, output, par_items, par_sum, slice, tensor, with_data, Mat, Real,
-};
+use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
+
+use super::kernels::{gemm, on_cpu_kernel, output, par_items, slice, tensor, with_data, Mat, Real};
 use super::lstm_cell::{step, step_back};
 
 struct LstmLayer {
     reverse: bool,
+    /// The forward pass's gates, cells and states, for the backward pass
+    /// (a `Vec<Part<T>>`); taken by it, so freed once used.
+    saved: Mutex<Option<Box<dyn Any + Send>>>,
+}
+
+/// One thread's rows through the whole sequence: pre-activation gates
+/// `(steps, rows, 4·hidden)`, cells and states `(steps, rows, hidden)`, in
+/// the order the steps are taken.
+struct Part<T> {
+    first: usize,
+    rows: usize,
+    gates: Vec<T>,
+    cells: Vec<T>,
+    states: Vec<T>,
 }
 
 #[derive(Clone, Copy)]
@@ -84,33 +100,51 @@ impl LstmLayer {
         }
     }
 
-    fn forward<T: Real>(&self, d: Dims, batch: usize, input: &[T], w: &[T]) -> Vec<T> {
+    /// One thread's rows run from the start.
+    fn part<T: Real>(&self, d: Dims, input: &[T], w: &[T], first: usize, rows: usize) -> Part<T> {
         let (h, g4) = (d.hidden, 4 * d.hidden);
+        let mut part = Part {
+            first,
+            rows,
+            gates: vec![T::ZERO; d.steps * rows * g4],
+            cells: vec![T::ZERO; d.steps * rows * h],
+            states: vec![T::ZERO; d.steps * rows * h],
+        };
+        self.run(
+            d,
+            input,
+            w,
+            first,
+            rows,
+            &mut part.gates,
+            &mut part.cells,
+            &mut part.states,
+        );
+        part
+    }
+
+    fn forward<T: Real>(&self, d: Dims, batch: usize, input: &[T], w: &[T]) -> Vec<T> {
+        let h = d.hidden;
         let item = d.steps * h;
         let mut out = vec![T::ZERO; batch * item];
+        let parts = Mutex::new(Vec::new());
         par_items(&mut out, item, |first, outs| {
             let rows = outs.len() / item;
-            let mut gates = vec![T::ZERO; d.steps * rows * g4];
-            let mut cells = vec![T::ZERO; d.steps * rows * h];
-            let mut states = vec![T::ZERO; d.steps * rows * h];
-            self.run(
-                d,
-                input,
-                w,
-                first,
-                rows,
-                &mut gates,
-                &mut cells,
-                &mut states,
-            );
+            let part = self.part(d, input, w, first, rows);
             for s in 0..d.steps {
                 let t = self.time(d, s);
                 for r in 0..rows {
                     outs[(r * d.steps + t) * h..][..h]
-                        .copy_from_slice(&states[(s * rows + r) * h..][..h]);
+                        .copy_from_slice(&part.states[(s * rows + r) * h..][..h]);
                 }
             }
+            parts
+                .lock()
+                .expect("no thread panics holding it")
+                .push(part);
         });
+        let parts: Vec<Part<T>> = parts.into_inner().expect("no thread panicked");
+        *self.saved.lock().expect("no thread panics holding it") = Some(Box::new(parts));
         out
     }
 
@@ -124,82 +158,39 @@ impl LstmLayer {
         dout: &[T],
     ) -> (Vec<T>, Vec<T>) {
         let (h, g4) = (d.hidden, 4 * d.hidden);
-        let item = d.steps * g4;
-        let mut dinput = vec![T::ZERO; batch * item];
-        // Each thread's rows give their part of dinput and of dw; dw is
-        // summed over threads, dinput put in place afterwards.
-        let dws = std::sync::Mutex::new(Vec::new());
-        let dw = par_sum(batch, g4 * h, |range, dw| {
-            let (first, rows) = (range.start, range.len());
-            let mut gates = vec![T::ZERO; d.steps * rows * g4];
-            let mut cells = vec![T::ZERO; d.steps * rows * h];
-            let mut states = vec![T::ZERO; d.steps * rows * h];
-            self.run(
-                d,
-                input,
-                w,
-                first,
-                rows,
-                &mut gates,
-                &mut cells,
-                &mut states,
-            );
-            let zeros = vec![T::ZERO; rows * h];
-            let mut dh_next = vec![T::ZERO; rows * h];
-            let mut dc_next = vec![T::ZERO; rows * h];
-            let mut dh = vec![T::ZERO; rows * h];
-            let mut dc = vec![T::ZERO; rows * h];
-            let mut dgates = vec![T::ZERO; d.steps * rows * g4];
-            for s in (0..d.steps).rev() {
-                let t = self.time(d, s);
-                for r in 0..rows {
-                    let from = &dout[((first + r) * d.steps + t) * h..][..h];
-                    for j in 0..h {
-                        dh[r * h + j] = from[j] + dh_next[r * h + j];
-                    }
-                }
-                let prev_c = if s == 0 {
-                    &zeros[..]
-                } else {
-                    &cells[(s - 1) * rows * h..][..rows * h]
-                };
-                let g = &gates[s * rows * g4..][..rows * g4];
-                let dg = &mut dgates[s * rows * g4..][..rows * g4];
-                for r in 0..rows {
-                    step_back(
-                        &g[r * g4..][..g4],
-                        &prev_c[r * h..][..h],
-                        &dh[r * h..][..h],
-                        &dc_next[r * h..][..h],
-                        &mut dg[r * g4..][..g4],
-                        &mut dc[r * h..][..h],
-                    );
-                }
-                std::mem::swap(&mut dc, &mut dc_next);
-                if s > 0 {
-                    let prev_h = &states[(s - 1) * rows * h..][..rows * h];
-                    // dw += dgatesᵀ · h_prev; dh_prev = dgates · W.
-                    gemm(
-                        dw,
-                        true,
-                        T::ONE,
-                        Mat::rows(dg, rows, g4).t(),
-                        Mat::rows(prev_h, rows, h),
-                    );
-                    gemm(
-                        &mut dh_next,
-                        false,
-                        T::ONE,
-                        Mat::rows(dg, rows, g4),
-                        Mat::rows(w, g4, h),
-                    );
-                }
+        // The forward pass's parts, or the same parts run again where it
+        // kept none (a second backward pass over one graph).
+        let saved = self
+            .saved
+            .lock()
+            .expect("no thread panics holding it")
+            .take()
+            .and_then(|b| b.downcast::<Vec<Part<T>>>().ok())
+            .map(|b| *b);
+        let parts: Vec<Part<T>> = match saved {
+            Some(parts) => parts,
+            None => {
+                let per_thread = batch.div_ceil(super::kernels::threads()).max(1);
+                (0..batch)
+                    .step_by(per_thread)
+                    .collect::<Vec<_>>()
+                    .into_par_iter()
+                    .map(|first| self.part(d, input, w, first, per_thread.min(batch - first)))
+                    .collect()
             }
-            dws.lock()
-                .expect("no thread panics holding it")
-                .push((first, rows, dgates));
-        });
-        for (first, rows, dgates) in dws.into_inner().expect("no thread panicked") {
+        };
+        // Each part gives its rows of dinput and its share of dw.
+        let results: Vec<(usize, usize, Vec<T>, Vec<T>)> = parts
+            .into_par_iter()
+            .map(|mut part| {
+                let dw = self.back_through_time(d, dout, w, &mut part);
+                (part.first, part.rows, part.gates, dw)
+            })
+            .collect();
+        let mut dinput = vec![T::ZERO; batch * d.steps * g4];
+        let mut dw = vec![T::ZERO; g4 * h];
+        for (first, rows, dgates, dw_part) in results {
+            dw.iter_mut().zip(&dw_part).for_each(|(a, b)| *a += *b);
             for s in 0..d.steps {
                 let t = self.time(d, s);
                 for r in 0..rows {
@@ -209,6 +200,73 @@ impl LstmLayer {
             }
         }
         (dinput, dw)
+    }
+
+    /// Backpropagation through time over one part's rows: overwrites its
+    /// gates with their gradients (a step's gates are not read again once
+    /// the steps before it are taken) and returns its share of dw.
+    fn back_through_time<T: Real>(
+        &self,
+        d: Dims,
+        dout: &[T],
+        w: &[T],
+        part: &mut Part<T>,
+    ) -> Vec<T> {
+        let (h, g4) = (d.hidden, 4 * d.hidden);
+        let (first, rows) = (part.first, part.rows);
+        let mut dw = vec![T::ZERO; g4 * h];
+        let zeros = vec![T::ZERO; rows * h];
+        let mut dh_next = vec![T::ZERO; rows * h];
+        let mut dc_next = vec![T::ZERO; rows * h];
+        let mut dh = vec![T::ZERO; rows * h];
+        let mut dc = vec![T::ZERO; rows * h];
+        let mut dg = vec![T::ZERO; rows * g4];
+        for s in (0..d.steps).rev() {
+            let t = self.time(d, s);
+            for r in 0..rows {
+                let from = &dout[((first + r) * d.steps + t) * h..][..h];
+                for j in 0..h {
+                    dh[r * h + j] = from[j] + dh_next[r * h + j];
+                }
+            }
+            let prev_c = if s == 0 {
+                &zeros[..]
+            } else {
+                &part.cells[(s - 1) * rows * h..][..rows * h]
+            };
+            let g = &mut part.gates[s * rows * g4..][..rows * g4];
+            for r in 0..rows {
+                step_back(
+                    &g[r * g4..][..g4],
+                    &prev_c[r * h..][..h],
+                    &dh[r * h..][..h],
+                    &dc_next[r * h..][..h],
+                    &mut dg[r * g4..][..g4],
+                    &mut dc[r * h..][..h],
+                );
+            }
+            g.copy_from_slice(&dg);
+            std::mem::swap(&mut dc, &mut dc_next);
+            if s > 0 {
+                let prev_h = &part.states[(s - 1) * rows * h..][..rows * h];
+                // dw += dgatesᵀ · h_prev; dh_prev = dgates · W.
+                gemm(
+                    &mut dw,
+                    true,
+                    T::ONE,
+                    Mat::rows(&dg, rows, g4).t(),
+                    Mat::rows(prev_h, rows, h),
+                );
+                gemm(
+                    &mut dh_next,
+                    false,
+                    T::ONE,
+                    Mat::rows(&dg, rows, g4),
+                    Mat::rows(w, g4, h),
+                );
+            }
+        }
+        dw
     }
 }
 
@@ -301,9 +359,13 @@ pub fn lstm_layer(input: &Tensor, recurrent: &Tensor, reverse: bool) -> Result<T
         );
     }
     if on_cpu_kernel(&[input, recurrent]) {
-        input
-            .contiguous()?
-            .apply_op2(&recurrent.contiguous()?, LstmLayer { reverse })
+        input.contiguous()?.apply_op2(
+            &recurrent.contiguous()?,
+            LstmLayer {
+                reverse,
+                saved: Mutex::new(None),
+            },
+        )
     } else {
         composed(input, recurrent, reverse)
     }
@@ -357,5 +419,25 @@ mod tests {
         let x = Tensor::zeros((1, 2, 8), DType::F64, &dev).unwrap();
         let w = Tensor::zeros((8, 3), DType::F64, &dev).unwrap();
         assert!(lstm_layer(&x, &w, false).is_err());
+    }
+
+    #[test]
+    fn a_second_backward_pass_runs_the_states_again_to_the_same_gradients() {
+        let dev = Device::Cpu;
+        let x = candle_core::Var::from_tensor(&Tensor::randn(0f32, 1., (5, 6, 16), &dev).unwrap())
+            .unwrap();
+        let w = candle_core::Var::from_tensor(&Tensor::randn(0f32, 0.5, (16, 4), &dev).unwrap())
+            .unwrap();
+        let loss = lstm_layer(x.as_tensor(), w.as_tensor(), false)
+            .unwrap()
+            .sqr()
+            .unwrap()
+            .sum_all()
+            .unwrap();
+        let first = loss.backward().unwrap();
+        let second = loss.backward().unwrap();
+        for var in [&x, &w] {
+            assert_close(first.get(var).unwrap(), second.get(var).unwrap(), 1e-6);
+        }
     }
 }
