@@ -26,26 +26,59 @@ impl DropoutMask {
         })
     }
 
+    /// One 64-bit hash decides four elements, 16 bits each (the rate is
+    /// kept to 1/65536).
     #[inline]
-    pub(crate) fn keeps(&self, index: u64) -> bool {
-        // splitmix64's finalizer: one well-mixed word per element.
-        let mut z = self.seed ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    fn hash(&self, block: u64) -> u64 {
+        // splitmix64's finalizer.
+        let mut z = self.seed ^ block.wrapping_mul(0x9e37_79b9_7f4a_7c15);
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        (z >> 40) as f32 / (1u64 << 24) as f32 >= self.rate
+        z ^ (z >> 31)
+    }
+
+    #[inline]
+    fn threshold(&self) -> u64 {
+        (self.rate as f64 * 65536.0).round() as u64
+    }
+
+    #[cfg(test)]
+    pub(crate) fn keeps(&self, index: u64) -> bool {
+        (self.hash(index / 4) >> (16 * (index % 4))) & 0xffff >= self.threshold()
     }
 
     /// `x` masked and scaled by 1 / (1 − rate), in place; `first` is the
     /// index of `x[0]` in the whole tensor.
     pub(crate) fn apply<T: Real>(&self, x: &mut [T], first: usize) {
         let keep_scale = T::of(1.0 / (1.0 - self.rate as f64));
-        for (i, v) in x.iter_mut().enumerate() {
-            *v = if self.keeps((first + i) as u64) {
+        let threshold = self.threshold();
+        let mask = |v: &mut T, bits: u64| {
+            *v = if bits & 0xffff >= threshold {
                 *v * keep_scale
             } else {
                 T::ZERO
             };
+        };
+        // Up to the next multiple of four, then four elements a hash.
+        let head = ((4 - first % 4) % 4).min(x.len());
+        let (start, rest) = x.split_at_mut(head);
+        for (i, v) in start.iter_mut().enumerate() {
+            let index = first + i;
+            mask(v, self.hash(index as u64 / 4) >> (16 * (index % 4)));
+        }
+        let block0 = (first + head) as u64 / 4;
+        let tail_block = block0 + (rest.len() / 4) as u64;
+        let mut blocks = rest.chunks_exact_mut(4);
+        for (b, block) in (&mut blocks).enumerate() {
+            let bits = self.hash(block0 + b as u64);
+            for (lane, v) in block.iter_mut().enumerate() {
+                mask(v, bits >> (16 * lane));
+            }
+        }
+        let tail = blocks.into_remainder();
+        let bits = self.hash(tail_block);
+        for (lane, v) in tail.iter_mut().enumerate() {
+            mask(v, bits >> (16 * lane));
         }
     }
 
@@ -152,6 +185,12 @@ mod tests {
         assert!(y
             .iter()
             .all(|v| *v == 0.0 || (*v - 1.0 / 0.75).abs() < 1e-6));
+        // Any start and length mask as element-wise `keeps` says.
+        let mut ones = vec![1f32; 23];
+        mask.apply(&mut ones, 7);
+        for (i, v) in ones.iter().enumerate() {
+            assert_eq!(*v != 0.0, mask.keeps(7 + i as u64), "element {i}");
+        }
         let x = Tensor::randn(0f64, 1., (4, 9), &Device::Cpu).unwrap();
         check_gradients(&[x], |v| dropout(&v[0], Some(mask)));
         assert_eq!(
