@@ -90,7 +90,7 @@ impl CnnFc {
         let mut convs = Vec::new();
         let mut inputs = 4;
         for (i, (&out, &k)) in cfg.channels.iter().zip(&cfg.kernels).enumerate() {
-            convs.push(Conv1d::new(vb.pp(format!("conv{i}")), inputs, out, k)?);
+            convs.push(Conv1d::new(vb.pp(format!("conv{i}")), inputs, out, k)?.with_relu());
             inputs = out;
         }
         let features = if cfg.global_pool {
@@ -116,10 +116,10 @@ impl CnnFc {
     /// The features before dropout and the head: `(batch, channels · flat
     /// length)`, or `(batch, channels)` with `global_pool`.
     pub fn embed(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
-        let mut h = self.convs[0].forward(x)?.relu()?;
+        let mut h = self.convs[0].forward(x)?;
         h = crate::ops::max_pool1d(&h, self.cfg.pool_kernel, self.cfg.pool_stride)?;
         for conv in &self.convs[1..] {
-            h = conv.forward(&h)?.relu()?;
+            h = conv.forward(&h)?;
         }
         if self.cfg.global_pool {
             h.max(D::Minus1)

@@ -75,7 +75,7 @@ impl CnnLstm {
             );
         };
         Ok(CnnLstm {
-            conv: Conv1d::new(vb.pp("conv"), 4, cfg.channels, cfg.kernel)?,
+            conv: Conv1d::new(vb.pp("conv"), 4, cfg.channels, cfg.kernel)?.with_relu(),
             lstm: BiLstm::new(vb.pp("lstm"), cfg.channels, cfg.lstm_hidden)?,
             fc: linear(steps * 2 * cfg.lstm_hidden, cfg.fc, vb.pp("fc"))?,
             head: linear(cfg.fc, cfg.outputs, vb.pp("head"))?,
@@ -86,7 +86,7 @@ impl CnnLstm {
 
     /// The layer before the outputs: `(batch, fc)`.
     pub fn embed(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let h = self.conv.forward(x)?.relu()?;
+        let h = self.conv.forward(x)?;
         let h = crate::ops::max_pool1d(&h, self.cfg.pool_kernel, self.cfg.pool_stride)?;
         let h = self.dropout.forward(&h, train)?;
         let h = self.lstm.forward(&h.transpose(1, 2)?.contiguous()?)?;

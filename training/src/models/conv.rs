@@ -56,6 +56,12 @@ impl Conv1d {
         self.spec.padding = padding;
         self
     }
+
+    /// The same layer followed by a ReLU, fused into its kernel.
+    pub fn with_relu(mut self) -> Self {
+        self.spec.relu = true;
+        self
+    }
 }
 
 impl Module for Conv1d {

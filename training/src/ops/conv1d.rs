@@ -16,13 +16,18 @@ use super::kernels::{
     gemm, on_cpu_kernel, output, par_items, slice, tensor, threads, with_data, Mat, Real,
 };
 
-/// Padding, stride and dilation of a [`conv1d`].
+/// Padding, stride and dilation of a [`conv1d`], and whether a ReLU
+/// follows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Conv1dSpec {
     /// Zeros before and after the sequence.
     pub padding: (usize, usize),
     pub stride: usize,
     pub dilation: usize,
+    /// `max(0, ·)` on the output, in the same pass (and its gradient mask
+    /// in the backward pass): candle's `relu` takes one tensor forward and
+    /// three backward.
+    pub relu: bool,
 }
 
 impl Default for Conv1dSpec {
@@ -31,6 +36,7 @@ impl Default for Conv1dSpec {
             padding: (0, 0),
             stride: 1,
             dilation: 1,
+            relu: false,
         }
     }
 }
@@ -166,7 +172,13 @@ impl Conv1dSpec {
                 for (i, y) in ys.chunks_mut(y_len).enumerate() {
                     for (o, row) in y.chunks_mut(d.positions).enumerate() {
                         let from = &product[o * width + i * d.positions..][..d.positions];
-                        row.iter_mut().zip(from).for_each(|(v, p)| *v = *p + b[o]);
+                        if self.relu {
+                            row.iter_mut()
+                                .zip(from)
+                                .for_each(|(v, p)| *v = Real::max(*p + b[o], T::ZERO));
+                        } else {
+                            row.iter_mut().zip(from).for_each(|(v, p)| *v = *p + b[o]);
+                        }
                     }
                 }
             }
@@ -303,11 +315,13 @@ impl CustomOp3 for Conv1dOp {
         x: &Tensor,
         w: &Tensor,
         b: &Tensor,
-        _y: &Tensor,
+        y: &Tensor,
         dy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         super::profile::timed(self.name(), true, || {
             let d = self.0.dims(x.shape(), w.shape())?;
+            // Through the ReLU: no gradient where it gave 0.
+            let y = if self.0.relu { Some(y) } else { None };
             // The one-hot input of a first layer needs no gradient.
             let want_dx = x.track_op();
             macro_rules! run {
@@ -315,6 +329,17 @@ impl CustomOp3 for Conv1dOp {
                     with_data::<$t, _>(x, |x| {
                         with_data::<$t, _>(w, |w| {
                             with_data::<$t, _>(dy, |dy| {
+                                let masked = match y {
+                                    Some(y) => Some(with_data::<$t, _>(y, |y| {
+                                        Ok(dy
+                                            .iter()
+                                            .zip(y)
+                                            .map(|(g, v)| if *v > 0.0 { *g } else { 0.0 })
+                                            .collect::<Vec<$t>>())
+                                    })?),
+                                    None => None,
+                                };
+                                let dy = masked.as_deref().unwrap_or(dy);
                                 let (dx, dw, db) = self.0.backward(&d, x, w, dy, want_dx);
                                 Ok((
                                     dx.map(|dx| tensor(dx, x_shape(&d))).transpose()?,
@@ -365,10 +390,15 @@ fn composed(x: &Tensor, weight: &Tensor, bias: &Tensor, spec: Conv1dSpec) -> Res
         .collect::<Result<Vec<_>>>()?;
     let columns =
         Tensor::stack(&shifted, 2)?.reshape((d.batch, d.channels * d.kernel, d.positions))?;
-    weight
+    let y = weight
         .reshape((d.out, d.channels * d.kernel))?
         .broadcast_matmul(&columns)?
-        .broadcast_add(&bias.reshape((1, d.out, 1))?)
+        .broadcast_add(&bias.reshape((1, d.out, 1))?)?;
+    if spec.relu {
+        y.relu()
+    } else {
+        Ok(y)
+    }
 }
 
 #[cfg(test)]
@@ -378,21 +408,30 @@ mod tests {
     use super::*;
     use crate::ops::finite_difference::{assert_close, check_gradients};
 
-    const SPECS: [Conv1dSpec; 3] = [
+    const SPECS: [Conv1dSpec; 4] = [
         Conv1dSpec {
             padding: (0, 0),
             stride: 1,
             dilation: 1,
+            relu: false,
         },
         Conv1dSpec {
             padding: (3, 2),
             stride: 1,
             dilation: 2,
+            relu: false,
         },
         Conv1dSpec {
             padding: (1, 1),
             stride: 3,
             dilation: 1,
+            relu: false,
+        },
+        Conv1dSpec {
+            padding: (2, 2),
+            stride: 1,
+            dilation: 1,
+            relu: true,
         },
     ];
 
@@ -405,7 +444,7 @@ mod tests {
             let b = Tensor::randn(0f32, 1., 5, &dev).unwrap();
             let ours = conv1d(&x, &w, &b, spec).unwrap();
             assert_close(&ours, &composed(&x, &w, &b, spec).unwrap(), 1e-5);
-            if spec.padding.0 == spec.padding.1 {
+            if spec.padding.0 == spec.padding.1 && !spec.relu {
                 // candle's forward is right; its weight gradient is not.
                 let cfg = candle_nn::Conv1dConfig {
                     padding: spec.padding.0,

@@ -52,19 +52,19 @@ impl DropoutMask {
     pub(crate) fn apply<T: Real>(&self, x: &mut [T], first: usize) {
         let keep_scale = T::of(1.0 / (1.0 - self.rate as f64));
         let threshold = self.threshold();
-        let mask = |v: &mut T, bits: u64| {
-            *v = if bits & 0xffff >= threshold {
-                *v * keep_scale
+        let factor = |bits: u64| {
+            if bits & 0xffff >= threshold {
+                keep_scale
             } else {
                 T::ZERO
-            };
+            }
         };
         // Up to the next multiple of four, then four elements a hash.
         let head = ((4 - first % 4) % 4).min(x.len());
         let (start, rest) = x.split_at_mut(head);
         for (i, v) in start.iter_mut().enumerate() {
             let index = first + i;
-            mask(v, self.hash(index as u64 / 4) >> (16 * (index % 4)));
+            *v *= factor(self.hash(index as u64 / 4) >> (16 * (index % 4)));
         }
         let block0 = (first + head) as u64 / 4;
         let tail_block = block0 + (rest.len() / 4) as u64;
@@ -72,22 +72,26 @@ impl DropoutMask {
         for (b, block) in (&mut blocks).enumerate() {
             let bits = self.hash(block0 + b as u64);
             for (lane, v) in block.iter_mut().enumerate() {
-                mask(v, bits >> (16 * lane));
+                *v *= factor(bits >> (16 * lane));
             }
         }
-        let tail = blocks.into_remainder();
         let bits = self.hash(tail_block);
-        for (lane, v) in tail.iter_mut().enumerate() {
-            mask(v, bits >> (16 * lane));
+        for (lane, v) in blocks.into_remainder().iter_mut().enumerate() {
+            *v *= factor(bits >> (16 * lane));
         }
     }
 
     fn masked<T: Real>(&self, x: &[T]) -> Vec<T> {
-        const CHUNK: usize = 1 << 15;
-        let mut y = x.to_vec();
+        // Chunks small enough to stay in cache between the copy and the mask.
+        const CHUNK: usize = 1 << 14;
+        let mut y = vec![T::ZERO; x.len()];
         y.par_chunks_mut(CHUNK)
+            .zip(x.par_chunks(CHUNK))
             .enumerate()
-            .for_each(|(i, chunk)| self.apply(chunk, i * CHUNK));
+            .for_each(|(i, (out, x))| {
+                out.copy_from_slice(x);
+                self.apply(out, i * CHUNK);
+            });
         y
     }
 }

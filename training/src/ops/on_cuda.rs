@@ -44,6 +44,7 @@ fn every_op_on_cuda_equals_its_cpu_kernel() {
         padding: (2, 1),
         stride: 1,
         dilation: 1,
+        relu: true,
     };
     agree(
         &[randn(&[4, 8, 50]), randn(&[16, 8, 5]), randn(&[16])],
