@@ -5,10 +5,13 @@
 //! weights from q and k instead of keeping them (as flash attention does),
 //! and redraws the same dropout mask from its seed.
 
-use candle_core::{CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor, D};
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, D};
 
 use super::dropout::DropoutMask;
-use super::kernels::{gemm, on_cpu_kernel, output, par_items, slice, tensor, with_data, Mat, Real};
+use super::kernels::{
+    by_dtype, gemm, on_cpu_kernel, output, par_items, slice, storage_dtype, tensor, with_data, Mat,
+    Real,
+};
 
 struct Attention {
     /// `(batch, tokens)`: true where the key is padding.
@@ -187,26 +190,15 @@ impl CustomOp3 for Attention {
                 head_dim,
             };
             let shape = ql.shape().clone();
-            Ok(match qs {
-                CpuStorage::F32(_) => output(
-                    self.forward::<f32>(
-                        d,
-                        slice(self.name(), qs, ql)?,
-                        slice(self.name(), ks, kl)?,
-                        slice(self.name(), vs, vl)?,
-                    ),
-                    shape,
+            Ok(by_dtype!(storage_dtype(qs), T => output(
+                self.forward::<T>(
+                    d,
+                    slice(self.name(), qs, ql)?,
+                    slice(self.name(), ks, kl)?,
+                    slice(self.name(), vs, vl)?,
                 ),
-                _ => output(
-                    self.forward::<f64>(
-                        d,
-                        slice(self.name(), qs, ql)?,
-                        slice(self.name(), ks, kl)?,
-                        slice(self.name(), vs, vl)?,
-                    ),
-                    shape,
-                ),
-            })
+                shape,
+            )))
         })
     }
 
@@ -226,39 +218,31 @@ impl CustomOp3 for Attention {
                 head_dim,
             };
             let size = tokens * head_dim;
-            macro_rules! run {
-                ($t:ty) => {
-                    with_data::<$t, _>(q, |qs| {
-                        with_data::<$t, _>(k, |ks| {
-                            with_data::<$t, _>(v, |vs| {
-                                with_data::<$t, _>(dout, |ds| {
-                                    let grads = self.backward(d, qs, ks, vs, ds);
-                                    let mut split = [
-                                        Vec::with_capacity(qs.len()),
-                                        Vec::with_capacity(qs.len()),
-                                        Vec::with_capacity(qs.len()),
-                                    ];
-                                    for chunk in grads.chunks(3 * size) {
-                                        for (j, part) in split.iter_mut().enumerate() {
-                                            part.extend_from_slice(&chunk[j * size..][..size]);
-                                        }
-                                    }
-                                    let [dq, dk, dv] = split;
-                                    Ok((
-                                        Some(tensor(dq, q.shape().clone())?),
-                                        Some(tensor(dk, q.shape().clone())?),
-                                        Some(tensor(dv, q.shape().clone())?),
-                                    ))
-                                })
-                            })
+            by_dtype!(q.dtype(), T => with_data::<T, _>(q, |qs| {
+                with_data::<T, _>(k, |ks| {
+                    with_data::<T, _>(v, |vs| {
+                        with_data::<T, _>(dout, |ds| {
+                            let grads = self.backward(d, qs, ks, vs, ds);
+                            let mut split = [
+                                Vec::with_capacity(qs.len()),
+                                Vec::with_capacity(qs.len()),
+                                Vec::with_capacity(qs.len()),
+                            ];
+                            for chunk in grads.chunks(3 * size) {
+                                for (j, part) in split.iter_mut().enumerate() {
+                                    part.extend_from_slice(&chunk[j * size..][..size]);
+                                }
+                            }
+                            let [dq, dk, dv] = split;
+                            Ok((
+                                Some(tensor(dq, q.shape().clone())?),
+                                Some(tensor(dk, q.shape().clone())?),
+                                Some(tensor(dv, q.shape().clone())?),
+                            ))
                         })
                     })
-                };
-            }
-            match q.dtype() {
-                DType::F32 => run!(f32),
-                _ => run!(f64),
-            }
+                })
+            }))
         })
     }
 }
@@ -341,7 +325,7 @@ fn composed(
 
 #[cfg(test)]
 mod tests {
-    use candle_core::Device;
+    use candle_core::{DType, Device};
 
     use super::*;
     use crate::ops::finite_difference::{assert_close, check_gradients};

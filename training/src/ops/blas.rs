@@ -18,7 +18,8 @@ pub const ROW_MAJOR: i32 = 101;
 pub const NO_TRANS: i32 = 111;
 pub const TRANS: i32 = 112;
 
-type Gemm<T> = unsafe extern "C" fn(
+/// `cblas_?gemm`'s signature.
+pub(crate) type Gemm<T> = unsafe extern "C" fn(
     i32,
     i32,
     i32,

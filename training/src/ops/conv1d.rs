@@ -13,7 +13,8 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::kernels::{
-    gemm, on_cpu_kernel, output, par_items, slice, tensor, threads, with_data, Mat, Real,
+    by_dtype, gemm, on_cpu_kernel, output, par_items, slice, storage_dtype, tensor, threads,
+    with_data, Mat, Real,
 };
 
 /// Padding, stride and dilation of a [`conv1d`], and whether a ReLU
@@ -287,26 +288,15 @@ impl CustomOp3 for Conv1dOp {
         super::profile::timed(self.name(), false, || {
             let d = self.0.dims(xl.shape(), wl.shape())?;
             let shape = (d.batch, d.out, d.positions);
-            Ok(match xs {
-                CpuStorage::F32(_) => {
-                    let y = self.0.forward::<f32>(
+            Ok(
+                by_dtype!(storage_dtype(xs), T => { let y = self.0.forward::<T>(
                         &d,
                         slice(self.name(), xs, xl)?,
                         slice(self.name(), ws, wl)?,
                         slice(self.name(), bs, bl)?,
                     );
-                    output(y, shape)
-                }
-                _ => {
-                    let y = self.0.forward::<f64>(
-                        &d,
-                        slice(self.name(), xs, xl)?,
-                        slice(self.name(), ws, wl)?,
-                        slice(self.name(), bs, bl)?,
-                    );
-                    output(y, shape)
-                }
-            })
+                    output(y, shape) }),
+            )
         })
     }
 
@@ -324,37 +314,29 @@ impl CustomOp3 for Conv1dOp {
             let y = if self.0.relu { Some(y) } else { None };
             // The one-hot input of a first layer needs no gradient.
             let want_dx = x.track_op();
-            macro_rules! run {
-                ($t:ty) => {
-                    with_data::<$t, _>(x, |x| {
-                        with_data::<$t, _>(w, |w| {
-                            with_data::<$t, _>(dy, |dy| {
-                                let masked = match y {
-                                    Some(y) => Some(with_data::<$t, _>(y, |y| {
-                                        Ok(dy
-                                            .iter()
-                                            .zip(y)
-                                            .map(|(g, v)| if *v > 0.0 { *g } else { 0.0 })
-                                            .collect::<Vec<$t>>())
-                                    })?),
-                                    None => None,
-                                };
-                                let dy = masked.as_deref().unwrap_or(dy);
-                                let (dx, dw, db) = self.0.backward(&d, x, w, dy, want_dx);
-                                Ok((
-                                    dx.map(|dx| tensor(dx, x_shape(&d))).transpose()?,
-                                    Some(tensor(dw, (d.out, d.channels, d.kernel))?),
-                                    Some(tensor(db, b.shape().clone())?),
-                                ))
-                            })
-                        })
+            by_dtype!(x.dtype(), T => with_data::<T, _>(x, |x| {
+                with_data::<T, _>(w, |w| {
+                    with_data::<T, _>(dy, |dy| {
+                        let masked = match y {
+                            Some(y) => Some(with_data::<T, _>(y, |y| {
+                                Ok(dy
+                                    .iter()
+                                    .zip(y)
+                                    .map(|(g, v)| if *v > 0.0 { *g } else { 0.0 })
+                                    .collect::<Vec<T>>())
+                            })?),
+                            None => None,
+                        };
+                        let dy = masked.as_deref().unwrap_or(dy);
+                        let (dx, dw, db) = self.0.backward(&d, x, w, dy, want_dx);
+                        Ok((
+                            dx.map(|dx| tensor(dx, x_shape(&d))).transpose()?,
+                            Some(tensor(dw, (d.out, d.channels, d.kernel))?),
+                            Some(tensor(db, b.shape().clone())?),
+                        ))
                     })
-                };
-            }
-            match x.dtype() {
-                candle_core::DType::F32 => run!(f32),
-                _ => run!(f64),
-            }
+                })
+            }))
         })
     }
 }

@@ -6,7 +6,9 @@
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::kernels::{on_cpu_kernel, output, slice, tensor, with_data, Real};
+use super::kernels::{
+    by_dtype, on_cpu_kernel, output, slice, storage_dtype, tensor, with_data, Real,
+};
 
 /// Which elements a dropout keeps: element `i` is zeroed with probability
 /// `rate`, by a hash of `seed` and `i`, so a backward pass redraws the
@@ -106,28 +108,19 @@ impl CustomOp1 for Dropout {
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         super::profile::timed(self.name(), false, || {
             let shape = layout.shape().clone();
-            Ok(match storage {
-                CpuStorage::F32(_) => output(
-                    self.0.masked(slice::<f32>(self.name(), storage, layout)?),
-                    shape,
-                ),
-                _ => output(
-                    self.0.masked(slice::<f64>(self.name(), storage, layout)?),
-                    shape,
-                ),
-            })
+            Ok(by_dtype!(storage_dtype(storage), T => output(
+                self.0.masked(slice::<T>(self.name(), storage, layout)?),
+                shape,
+            )))
         })
     }
 
     fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
         super::profile::timed(self.name(), true, || {
             // The same mask and scale: dropout is linear in x.
-            let dx = match x.dtype() {
-                candle_core::DType::F32 => {
-                    with_data::<f32, _>(dy, |g| tensor(self.0.masked(g), dy.shape().clone()))?
-                }
-                _ => with_data::<f64, _>(dy, |g| tensor(self.0.masked(g), dy.shape().clone()))?,
-            };
+            let dx = by_dtype!(x.dtype(), T => with_data::<T, _>(dy, |g| {
+                tensor(self.0.masked(g), dy.shape().clone())
+            }))?;
             Ok(Some(dx))
         })
     }

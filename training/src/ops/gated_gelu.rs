@@ -4,7 +4,9 @@
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, D};
 
-use super::kernels::{on_cpu_kernel, output, par_items, slice, tensor, with_data, Real};
+use super::kernels::{
+    by_dtype, on_cpu_kernel, output, par_items, slice, storage_dtype, tensor, with_data, Real,
+};
 
 const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
 const CUBIC: f64 = 0.044_715;
@@ -72,35 +74,21 @@ impl CustomOp1 for GatedGelu {
             let mut dims = layout.shape().dims().to_vec();
             let width = dims.last().copied().unwrap_or(0) / 2;
             *dims.last_mut().expect("checked rank") = width;
-            Ok(match storage {
-                CpuStorage::F32(_) => output(
-                    Self::forward::<f32>(slice(self.name(), storage, layout)?, width),
-                    dims,
-                ),
-                _ => output(
-                    Self::forward::<f64>(slice(self.name(), storage, layout)?, width),
-                    dims,
-                ),
-            })
+            Ok(by_dtype!(storage_dtype(storage), T => output(
+                Self::forward::<T>(slice(self.name(), storage, layout)?, width),
+                dims,
+            )))
         })
     }
 
     fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
         super::profile::timed(self.name(), true, || {
             let width = x.dim(D::Minus1)? / 2;
-            macro_rules! run {
-                ($t:ty) => {
-                    with_data::<$t, _>(x, |xs| {
-                        with_data::<$t, _>(dy, |dys| {
-                            tensor(Self::backward(xs, dys, width), x.shape().clone())
-                        })
-                    })
-                };
-            }
-            Ok(Some(match x.dtype() {
-                candle_core::DType::F32 => run!(f32)?,
-                _ => run!(f64)?,
-            }))
+            Ok(Some(by_dtype!(x.dtype(), T => with_data::<T, _>(x, |xs| {
+                with_data::<T, _>(dy, |dys| {
+                    tensor(Self::backward(xs, dys, width), x.shape().clone())
+                })
+            }))?))
         })
     }
 }

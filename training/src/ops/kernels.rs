@@ -4,6 +4,8 @@
 use candle_core::{CpuStorage, DType, Device, Layout, Result, Shape, Storage, Tensor, WithDType};
 use rayon::prelude::*;
 
+use super::blas::{Blas, Gemm, NO_TRANS, ROW_MAJOR, TRANS};
+
 /// f32 or f64, with the arithmetic the kernels need.
 pub(crate) trait Real:
     WithDType
@@ -29,71 +31,15 @@ pub(crate) trait Real:
     fn sqrt(self) -> Self;
     fn of(v: f64) -> Self;
     fn max(self, other: Self) -> Self;
-    /// BLAS's gemm of this type, row-major: `c = alpha·op(a)·op(b) +
-    /// beta·c`; false where no BLAS was loaded.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn blas_gemm(
-        trans_a: bool,
-        trans_b: bool,
-        m: i32,
-        n: i32,
-        k: i32,
-        alpha: Self,
-        a: *const Self,
-        lda: i32,
-        b: *const Self,
-        ldb: i32,
-        beta: Self,
-        c: *mut Self,
-        ldc: i32,
-    ) -> bool;
+    /// The loaded BLAS's gemm of this type.
+    fn blas_gemm(blas: &Blas) -> Gemm<Self>;
 }
 
 macro_rules! real {
     ($t:ty, $blas:ident, $fast:expr) => {
         impl Real for $t {
-            unsafe fn blas_gemm(
-                trans_a: bool,
-                trans_b: bool,
-                m: i32,
-                n: i32,
-                k: i32,
-                alpha: Self,
-                a: *const Self,
-                lda: i32,
-                b: *const Self,
-                ldb: i32,
-                beta: Self,
-                c: *mut Self,
-                ldc: i32,
-            ) -> bool {
-                let Some(blas) = super::blas::Blas::get() else {
-                    return false;
-                };
-                let op = |t| {
-                    if t {
-                        super::blas::TRANS
-                    } else {
-                        super::blas::NO_TRANS
-                    }
-                };
-                (blas.$blas)(
-                    super::blas::ROW_MAJOR,
-                    op(trans_a),
-                    op(trans_b),
-                    m,
-                    n,
-                    k,
-                    alpha,
-                    a,
-                    lda,
-                    b,
-                    ldb,
-                    beta,
-                    c,
-                    ldc,
-                );
-                true
+            fn blas_gemm(blas: &Blas) -> Gemm<Self> {
+                blas.$blas
             }
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -142,6 +88,34 @@ fn rational_tanh(x: f32) -> f32 {
     let q = x2 * q + 2.268_434_6e-3;
     let q = x2 * q + 4.893_525_2e-3;
     x * p / q
+}
+
+/// `$body` with `$t` the Rust type of a kernel's element type: f32 for
+/// `DType::F32`, f64 otherwise (the kernels take these two alone).
+macro_rules! by_dtype {
+    ($dtype:expr, $t:ident => $body:expr) => {
+        match $dtype {
+            candle_core::DType::F32 => {
+                type $t = f32;
+                $body
+            }
+            _ => {
+                type $t = f64;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use by_dtype;
+
+/// A custom op's input's element type.
+pub(crate) fn storage_dtype(storage: &CpuStorage) -> DType {
+    match storage {
+        CpuStorage::F32(_) => DType::F32,
+        CpuStorage::F64(_) => DType::F64,
+        // The ops check their inputs' dtype before they run the kernel.
+        _ => DType::F64,
+    }
 }
 
 /// Whether the CPU kernels take these tensors: all on the CPU, all f32 or
@@ -290,26 +264,28 @@ pub(crate) fn gemm_threads<T: Real>(
         }
     };
     if let (Some((ta, lda)), Some((tb, ldb))) = (layout(&a), layout(&b)) {
-        let beta = if accumulate { T::ONE } else { T::ZERO };
-        // SAFETY: the extents were checked against the slices above.
-        let done = unsafe {
-            T::blas_gemm(
-                ta,
-                tb,
-                m as i32,
-                n as i32,
-                k as i32,
-                alpha,
-                a.data.as_ptr(),
-                lda as i32,
-                b.data.as_ptr(),
-                ldb as i32,
-                beta,
-                dst.as_mut_ptr(),
-                n as i32,
-            )
-        };
-        if done {
+        if let Some(blas) = Blas::get() {
+            let op = |transposed| if transposed { TRANS } else { NO_TRANS };
+            let beta = if accumulate { T::ONE } else { T::ZERO };
+            // SAFETY: the extents were checked against the slices above.
+            unsafe {
+                T::blas_gemm(blas)(
+                    ROW_MAJOR,
+                    op(ta),
+                    op(tb),
+                    m as i32,
+                    n as i32,
+                    k as i32,
+                    alpha,
+                    a.data.as_ptr(),
+                    lda as i32,
+                    b.data.as_ptr(),
+                    ldb as i32,
+                    beta,
+                    dst.as_mut_ptr(),
+                    n as i32,
+                )
+            };
             return;
         }
     }

@@ -4,7 +4,10 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, D};
 
-use super::kernels::{on_cpu_kernel, output, par_items, par_sum, slice, tensor, with_data, Real};
+use super::kernels::{
+    by_dtype, on_cpu_kernel, output, par_items, par_sum, slice, storage_dtype, tensor, with_data,
+    Real,
+};
 
 struct LayerNorm {
     eps: f64,
@@ -95,24 +98,14 @@ impl CustomOp3 for LayerNorm {
     ) -> Result<(CpuStorage, Shape)> {
         super::profile::timed(self.name(), false, || {
             let shape = xl.shape().clone();
-            Ok(match xs {
-                CpuStorage::F32(_) => output(
-                    self.forward::<f32>(
-                        slice(self.name(), xs, xl)?,
-                        slice(self.name(), gs, gl)?,
-                        slice(self.name(), bs, bl)?,
-                    ),
-                    shape,
+            Ok(by_dtype!(storage_dtype(xs), T => output(
+                self.forward::<T>(
+                    slice(self.name(), xs, xl)?,
+                    slice(self.name(), gs, gl)?,
+                    slice(self.name(), bs, bl)?,
                 ),
-                _ => output(
-                    self.forward::<f64>(
-                        slice(self.name(), xs, xl)?,
-                        slice(self.name(), gs, gl)?,
-                        slice(self.name(), bs, bl)?,
-                    ),
-                    shape,
-                ),
-            })
+                shape,
+            )))
         })
     }
 
@@ -126,27 +119,19 @@ impl CustomOp3 for LayerNorm {
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         super::profile::timed(self.name(), true, || {
             let width = gamma.elem_count();
-            macro_rules! run {
-                ($t:ty) => {
-                    with_data::<$t, _>(x, |xs| {
-                        with_data::<$t, _>(gamma, |gs| {
-                            with_data::<$t, _>(dy, |dys| {
-                                let (dx, mut scale_shift) = self.backward(xs, gs, dys);
-                                let dbeta = scale_shift.split_off(width);
-                                Ok((
-                                    Some(tensor(dx, x.shape().clone())?),
-                                    Some(tensor(scale_shift, width)?),
-                                    Some(tensor(dbeta, width)?),
-                                ))
-                            })
-                        })
+            by_dtype!(x.dtype(), T => with_data::<T, _>(x, |xs| {
+                with_data::<T, _>(gamma, |gs| {
+                    with_data::<T, _>(dy, |dys| {
+                        let (dx, mut scale_shift) = self.backward(xs, gs, dys);
+                        let dbeta = scale_shift.split_off(width);
+                        Ok((
+                            Some(tensor(dx, x.shape().clone())?),
+                            Some(tensor(scale_shift, width)?),
+                            Some(tensor(dbeta, width)?),
+                        ))
                     })
-                };
-            }
-            match x.dtype() {
-                candle_core::DType::F32 => run!(f32),
-                _ => run!(f64),
-            }
+                })
+            }))
         })
     }
 }

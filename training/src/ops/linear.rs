@@ -3,10 +3,11 @@
 //! gemms go through the kernels' BLAS (candle's matmul always uses the
 //! `gemm` crate), their rows split over the threads.
 
-use candle_core::{CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor, D};
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, D};
 
 use super::kernels::{
-    gemm_threads, on_cpu_kernel, output, slice, tensor, threads, with_data, Mat, Real,
+    by_dtype, gemm_threads, on_cpu_kernel, output, slice, storage_dtype, tensor, threads,
+    with_data, Mat, Real,
 };
 
 struct Linear;
@@ -82,26 +83,15 @@ impl CustomOp3 for Linear {
             let (outputs, inputs) = wl.shape().dims2()?;
             let mut dims = xl.shape().dims().to_vec();
             *dims.last_mut().expect("checked rank") = outputs;
-            Ok(match xs {
-                CpuStorage::F32(_) => output(
-                    Self::forward::<f32>(
-                        slice(self.name(), xs, xl)?,
-                        slice(self.name(), ws, wl)?,
-                        slice(self.name(), bs, bl)?,
-                        inputs,
-                    ),
-                    dims,
+            Ok(by_dtype!(storage_dtype(xs), T => output(
+                Self::forward::<T>(
+                    slice(self.name(), xs, xl)?,
+                    slice(self.name(), ws, wl)?,
+                    slice(self.name(), bs, bl)?,
+                    inputs,
                 ),
-                _ => output(
-                    Self::forward::<f64>(
-                        slice(self.name(), xs, xl)?,
-                        slice(self.name(), ws, wl)?,
-                        slice(self.name(), bs, bl)?,
-                        inputs,
-                    ),
-                    dims,
-                ),
-            })
+                dims,
+            )))
         })
     }
 
@@ -115,26 +105,18 @@ impl CustomOp3 for Linear {
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         super::profile::timed(self.name(), true, || {
             let (outputs, inputs) = w.dims2()?;
-            macro_rules! run {
-                ($t:ty) => {
-                    with_data::<$t, _>(x, |xs| {
-                        with_data::<$t, _>(w, |ws| {
-                            with_data::<$t, _>(dy, |ds| {
-                                let (dx, dw, db) = Self::backward(xs, ws, ds, inputs, outputs);
-                                Ok((
-                                    Some(tensor(dx, x.shape().clone())?),
-                                    Some(tensor(dw, w.shape().clone())?),
-                                    Some(tensor(db, b.shape().clone())?),
-                                ))
-                            })
-                        })
+            by_dtype!(x.dtype(), T => with_data::<T, _>(x, |xs| {
+                with_data::<T, _>(w, |ws| {
+                    with_data::<T, _>(dy, |ds| {
+                        let (dx, dw, db) = Self::backward(xs, ws, ds, inputs, outputs);
+                        Ok((
+                            Some(tensor(dx, x.shape().clone())?),
+                            Some(tensor(dw, w.shape().clone())?),
+                            Some(tensor(db, b.shape().clone())?),
+                        ))
                     })
-                };
-            }
-            match x.dtype() {
-                DType::F32 => run!(f32),
-                _ => run!(f64),
-            }
+                })
+            }))
         })
     }
 }
@@ -166,7 +148,7 @@ fn composed(x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
 
 #[cfg(test)]
 mod tests {
-    use candle_core::Device;
+    use candle_core::{DType, Device};
 
     use super::*;
     use crate::ops::finite_difference::{assert_close, check_gradients};

@@ -7,7 +7,9 @@
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor, D};
 
-use super::kernels::{on_cpu_kernel, output, par_items, slice, tensor, with_data, Real};
+use super::kernels::{
+    by_dtype, on_cpu_kernel, output, par_items, slice, storage_dtype, tensor, with_data, Real,
+};
 
 #[inline]
 fn sigmoid<T: Real>(x: T) -> T {
@@ -130,24 +132,14 @@ impl CustomOp2 for LstmCell {
     ) -> Result<(CpuStorage, Shape)> {
         super::profile::timed(self.name(), false, || {
             let (rows, hidden) = cl.shape().dims2()?;
-            Ok(match gs {
-                CpuStorage::F32(_) => output(
-                    Self::forward::<f32>(
-                        slice(self.name(), gs, gl)?,
-                        slice(self.name(), cs, cl)?,
-                        hidden,
-                    ),
-                    (rows, 2 * hidden),
+            Ok(by_dtype!(storage_dtype(gs), T => output(
+                Self::forward::<T>(
+                    slice(self.name(), gs, gl)?,
+                    slice(self.name(), cs, cl)?,
+                    hidden,
                 ),
-                _ => output(
-                    Self::forward::<f64>(
-                        slice(self.name(), gs, gl)?,
-                        slice(self.name(), cs, cl)?,
-                        hidden,
-                    ),
-                    (rows, 2 * hidden),
-                ),
-            })
+                (rows, 2 * hidden),
+            )))
         })
     }
 
@@ -160,25 +152,17 @@ impl CustomOp2 for LstmCell {
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         super::profile::timed(self.name(), true, || {
             let hidden = c.dim(D::Minus1)?;
-            macro_rules! run {
-                ($t:ty) => {
-                    with_data::<$t, _>(gates, |gs| {
-                        with_data::<$t, _>(c, |cs| {
-                            with_data::<$t, _>(dout, |ds| {
-                                let (dg, dc) = Self::backward(gs, cs, ds, hidden);
-                                Ok((
-                                    Some(tensor(dg, gates.shape().clone())?),
-                                    Some(tensor(dc, c.shape().clone())?),
-                                ))
-                            })
-                        })
+            by_dtype!(gates.dtype(), T => with_data::<T, _>(gates, |gs| {
+                with_data::<T, _>(c, |cs| {
+                    with_data::<T, _>(dout, |ds| {
+                        let (dg, dc) = Self::backward(gs, cs, ds, hidden);
+                        Ok((
+                            Some(tensor(dg, gates.shape().clone())?),
+                            Some(tensor(dc, c.shape().clone())?),
+                        ))
                     })
-                };
-            }
-            match gates.dtype() {
-                candle_core::DType::F32 => run!(f32),
-                _ => run!(f64),
-            }
+                })
+            }))
         })
     }
 }

@@ -11,10 +11,13 @@
 use std::any::Any;
 use std::sync::Mutex;
 
-use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::kernels::{gemm, on_cpu_kernel, output, par_items, slice, tensor, with_data, Mat, Real};
+use super::kernels::{
+    by_dtype, gemm, on_cpu_kernel, output, par_items, slice, storage_dtype, tensor, with_data, Mat,
+    Real,
+};
 use super::lstm_cell::{step, step_back};
 
 struct LstmLayer {
@@ -287,26 +290,15 @@ impl CustomOp2 for LstmLayer {
             let (_, hidden) = wl.shape().dims2()?;
             let d = Dims { steps, hidden };
             let shape = (batch, steps, hidden);
-            Ok(match xs {
-                CpuStorage::F32(_) => output(
-                    self.forward::<f32>(
-                        d,
-                        batch,
-                        slice(self.name(), xs, xl)?,
-                        slice(self.name(), ws, wl)?,
-                    ),
-                    shape,
+            Ok(by_dtype!(storage_dtype(xs), T => output(
+                self.forward::<T>(
+                    d,
+                    batch,
+                    slice(self.name(), xs, xl)?,
+                    slice(self.name(), ws, wl)?,
                 ),
-                _ => output(
-                    self.forward::<f64>(
-                        d,
-                        batch,
-                        slice(self.name(), xs, xl)?,
-                        slice(self.name(), ws, wl)?,
-                    ),
-                    shape,
-                ),
-            })
+                shape,
+            )))
         })
     }
 
@@ -321,25 +313,17 @@ impl CustomOp2 for LstmLayer {
             let (batch, steps, _) = x.dims3()?;
             let (_, hidden) = w.dims2()?;
             let d = Dims { steps, hidden };
-            macro_rules! run {
-                ($t:ty) => {
-                    with_data::<$t, _>(x, |xs| {
-                        with_data::<$t, _>(w, |ws| {
-                            with_data::<$t, _>(dout, |ds| {
-                                let (dx, dw) = self.backward(d, batch, xs, ws, ds);
-                                Ok((
-                                    Some(tensor(dx, x.shape().clone())?),
-                                    Some(tensor(dw, w.shape().clone())?),
-                                ))
-                            })
-                        })
+            by_dtype!(x.dtype(), T => with_data::<T, _>(x, |xs| {
+                with_data::<T, _>(w, |ws| {
+                    with_data::<T, _>(dout, |ds| {
+                        let (dx, dw) = self.backward(d, batch, xs, ws, ds);
+                        Ok((
+                            Some(tensor(dx, x.shape().clone())?),
+                            Some(tensor(dw, w.shape().clone())?),
+                        ))
                     })
-                };
-            }
-            match x.dtype() {
-                DType::F32 => run!(f32),
-                _ => run!(f64),
-            }
+                })
+            }))
         })
     }
 }
@@ -396,7 +380,7 @@ fn composed(input: &Tensor, recurrent: &Tensor, reverse: bool) -> Result<Tensor>
 
 #[cfg(test)]
 mod tests {
-    use candle_core::Device;
+    use candle_core::{DType, Device};
 
     use super::*;
     use crate::ops::finite_difference::{assert_close, check_gradients};

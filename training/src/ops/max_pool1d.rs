@@ -3,7 +3,9 @@
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, D};
 
-use super::kernels::{on_cpu_kernel, output, par_items, slice, tensor, with_data, Real};
+use super::kernels::{
+    by_dtype, on_cpu_kernel, output, par_items, slice, storage_dtype, tensor, with_data, Real,
+};
 
 struct MaxPool1d {
     kernel: usize,
@@ -75,16 +77,10 @@ impl CustomOp1 for MaxPool1d {
             let length = *dims.last().unwrap_or(&0);
             let windows = self.windows(length)?;
             *dims.last_mut().expect("checked rank") = windows;
-            Ok(match storage {
-                CpuStorage::F32(_) => output(
-                    self.forward::<f32>(slice(self.name(), storage, layout)?, length, windows),
-                    dims,
-                ),
-                _ => output(
-                    self.forward::<f64>(slice(self.name(), storage, layout)?, length, windows),
-                    dims,
-                ),
-            })
+            Ok(by_dtype!(storage_dtype(storage), T => output(
+                self.forward::<T>(slice(self.name(), storage, layout)?, length, windows),
+                dims,
+            )))
         })
     }
 
@@ -92,19 +88,11 @@ impl CustomOp1 for MaxPool1d {
         super::profile::timed(self.name(), true, || {
             let length = x.dim(D::Minus1)?;
             let windows = self.windows(length)?;
-            macro_rules! run {
-                ($t:ty) => {
-                    with_data::<$t, _>(x, |xs| {
-                        with_data::<$t, _>(dy, |dys| {
-                            tensor(self.backward(xs, dys, length, windows), x.shape().clone())
-                        })
-                    })
-                };
-            }
-            Ok(Some(match x.dtype() {
-                candle_core::DType::F32 => run!(f32)?,
-                _ => run!(f64)?,
-            }))
+            Ok(Some(by_dtype!(x.dtype(), T => with_data::<T, _>(x, |xs| {
+                with_data::<T, _>(dy, |dys| {
+                    tensor(self.backward(xs, dys, length, windows), x.shape().clone())
+                })
+            }))?))
         })
     }
 }
