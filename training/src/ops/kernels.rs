@@ -289,6 +289,15 @@ pub(crate) fn gemm_threads<T: Real>(
             return;
         }
     }
+    gemm_crate(dst, accumulate, alpha, a, b)
+}
+
+/// The product on the `gemm` crate, on this thread: where no BLAS is loaded
+/// or a matrix has no unit stride.
+fn gemm_crate<T: Real>(dst: &mut [T], accumulate: bool, alpha: T, a: Mat<T>, b: Mat<T>) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert!(dst.len() >= m * n && m > 0 && n > 0 && k > 0);
+    assert!(a.last_index() < a.data.len() && b.last_index() < b.data.len());
     // SAFETY: every index the product reads or writes was bounds-checked
     // above against the slices it lives in.
     unsafe {
@@ -368,6 +377,59 @@ pub(crate) fn par_sum<T: Real>(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// `alpha · a · b (+ dst)` by three loops.
+    fn naive(dst: &[f64], accumulate: bool, alpha: f64, a: Mat<f64>, b: Mat<f64>) -> Vec<f64> {
+        let at = |x: &Mat<f64>, r: usize, c: usize| x.data[r * x.row_stride + c * x.col_stride];
+        let mut out = vec![0.0; a.rows * b.cols];
+        for i in 0..a.rows {
+            for j in 0..b.cols {
+                let dot: f64 = (0..a.cols).map(|p| at(&a, i, p) * at(&b, p, j)).sum();
+                let before = if accumulate { dst[i * b.cols + j] } else { 0.0 };
+                out[i * b.cols + j] = before + alpha * dot;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn blas_threads_and_the_gemm_crate_give_the_same_products() {
+        let values: Vec<f64> = (0..400)
+            .map(|i| ((i * 37 % 101) as f64 - 50.0) / 25.0)
+            .collect();
+        // 7×5 by 5×6: plain, transposed, and with a row stride past the
+        // row (a block of a wider matrix).
+        let a_plain = Mat::rows(&values, 7, 5);
+        let a_t = Mat::rows(&values[50..], 5, 7).t();
+        let b_plain = Mat::rows(&values[100..], 5, 6);
+        let b_wide = Mat {
+            data: &values[200..],
+            rows: 5,
+            cols: 6,
+            row_stride: 9,
+            col_stride: 1,
+        };
+        let start: Vec<f64> = values[300..342].to_vec();
+        for (a, b) in [(a_plain, b_plain), (a_t, b_wide), (a_plain, b_wide.t().t())] {
+            for accumulate in [false, true] {
+                let want = naive(&start, accumulate, 0.5, a, b);
+                let mut on_crate = start.clone();
+                gemm_crate(&mut on_crate, accumulate, 0.5, a, b);
+                let mut dispatched = start.clone();
+                gemm_threads(&mut dispatched, accumulate, 0.5, a, b, 2);
+                for got in [&on_crate, &dispatched] {
+                    let worst = got
+                        .iter()
+                        .zip(&want)
+                        .map(|(x, y)| (x - y).abs())
+                        .fold(0.0, f64::max);
+                    assert!(worst < 1e-12, "{worst}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_rational_tanh_is_within_a_millionth() {
         let worst = (-200_000..=200_000)
