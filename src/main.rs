@@ -147,9 +147,9 @@ enum Command {
     },
     /// The whole benchmark on the bundled data: simulate, ingest, materialize the six
     /// tasks, train a CNN per task and the chromatin backbone, embed and fit the
-    /// downstream models, score in SQL, report (about 3 minutes on 2 cores).
+    /// downstream models, score in SQL, report (about a minute on 2 cores).
     #[command(
-        after_help = "Examples:\n  dnabench quickstart                  # CNNs, backbone, downstream models: a few minutes\n  dnabench quickstart --full           # adds the Transformers and the configs' whole budgets (slow on CPU)\n  dnabench quickstart --models none    # the data steps only: simulate, ingest, materialize"
+        after_help = "Examples:\n  dnabench quickstart                  # CNNs, backbone, downstream models: a few minutes\n  dnabench quickstart --full           # adds the Transformers and the configs' whole budgets (minutes on CPU)\n  dnabench quickstart --models none    # the data steps only: simulate, ingest, materialize"
     )]
     Quickstart {
         /// Where the quickstart store is written (replaced if it exists).
