@@ -21,29 +21,38 @@ pub fn learning_rate(step: usize, peak: f64, warmup: usize, total: usize) -> f64
 /// Scales every gradient down so that their global L2 norm is at most
 /// `max_norm`; returns the norm before clipping.
 pub fn clip_grad_norm(vars: &[Var], grads: &mut GradStore, max_norm: f64) -> Result<f64> {
-    let mut squares = Vec::new();
-    for var in vars {
-        if let Some(g) = grads.get(var) {
-            squares.push(g.sqr()?.sum_all()?);
-        }
-    }
-    if squares.is_empty() {
-        return Ok(0.0);
-    }
-    let norm = Tensor::stack(&squares, 0)?
-        .sum_all()?
-        .to_dtype(candle_core::DType::F64)?
-        .to_scalar::<f64>()?
+    let (norm, scale) = clip_scale(vars, grads, max_norm)?;
+    scale_grads(vars, grads, scale)?;
+    Ok(norm)
+}
+
+/// The global L2 norm of `vars`' gradients, and the factor that brings it
+/// down to `max_norm` (1 where it is within).
+fn clip_scale(vars: &[Var], grads: &GradStore, max_norm: f64) -> Result<(f64, f64)> {
+    let norm = vars
+        .iter()
+        .filter_map(|v| grads.get(v))
+        .map(crate::ops::sum_of_squares)
+        .sum::<Result<f64>>()?
         .sqrt();
-    if norm.is_finite() && norm > max_norm {
-        let scale = max_norm / (norm + 1e-6);
+    let scale = if norm.is_finite() && norm > max_norm {
+        max_norm / (norm + 1e-6)
+    } else {
+        1.0
+    };
+    Ok((norm, scale))
+}
+
+/// Multiplies the gradients of `vars` by `scale`.
+fn scale_grads(vars: &[Var], grads: &mut GradStore, scale: f64) -> Result<()> {
+    if scale != 1.0 {
         for var in vars {
             if let Some(g) = grads.remove(var) {
                 grads.insert(var, (g * scale)?);
             }
         }
     }
-    Ok(norm)
+    Ok(())
 }
 
 /// AdamW stepped with clipping and the schedule.
@@ -117,19 +126,11 @@ impl Optim {
     pub fn backward_step(&mut self, loss: &Tensor) -> Result<()> {
         let mut grads = loss.backward()?;
         let lr = learning_rate(self.step, self.peak, self.warmup, self.total);
-        let mut grad_scale = 1.0;
-        if self.clip > 0.0 {
-            let norm = self
-                .vars
-                .iter()
-                .filter_map(|v| grads.get(v))
-                .map(sum_of_squares)
-                .sum::<Result<f64>>()?
-                .sqrt();
-            if norm.is_finite() && norm > self.clip {
-                grad_scale = self.clip / (norm + 1e-6);
-            }
-        }
+        let grad_scale = if self.clip > 0.0 {
+            clip_scale(&self.vars, &grads, self.clip)?.1
+        } else {
+            1.0
+        };
         self.step += 1;
         let step = AdamWStep {
             lr,
@@ -146,13 +147,8 @@ impl Optim {
             }
             grads.remove(var);
         }
-        if grad_scale != 1.0 {
-            for var in &self.vars {
-                if let Some(g) = grads.remove(var) {
-                    grads.insert(var, (g * grad_scale)?);
-                }
-            }
-        }
+        // The fused updates took theirs; the rest go through candle's.
+        scale_grads(&self.vars, &mut grads, grad_scale)?;
         self.adamw.set_learning_rate(lr);
         self.adamw.step(&grads)
     }
@@ -160,11 +156,6 @@ impl Optim {
     pub fn learning_rate(&self) -> f64 {
         self.adamw.learning_rate()
     }
-}
-
-/// Σ g² of one gradient, in f64.
-fn sum_of_squares(g: &Tensor) -> Result<f64> {
-    crate::ops::sum_of_squares(g)
 }
 
 #[cfg(test)]
