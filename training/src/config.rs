@@ -121,6 +121,28 @@ pub struct TrainConfig {
     pub max_steps: usize,
     /// Vocabulary size of a BPE tokenizer learned for the run.
     pub bpe_vocab: usize,
+    /// The dtype of the forward and backward passes; the weights and the
+    /// optimizer stay f32 either way.
+    pub precision: Precision,
+}
+
+/// The activations' dtype: `f32`, or `bf16` over f32 master weights (for
+/// GPUs; on a CPU, candle's bf16 matmuls are slower than f32).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    #[default]
+    F32,
+    Bf16,
+}
+
+impl Precision {
+    pub fn dtype(self) -> candle_core::DType {
+        match self {
+            Precision::F32 => candle_core::DType::F32,
+            Precision::Bf16 => candle_core::DType::BF16,
+        }
+    }
 }
 
 /// The checkpoint a run keeps.
@@ -155,6 +177,7 @@ impl Default for TrainConfig {
             max_batches: 0,
             max_steps: 0,
             bpe_vocab: 16_000,
+            precision: Precision::F32,
         }
     }
 }

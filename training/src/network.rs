@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
-use candle_core::{Device, Tensor};
+use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
@@ -93,22 +93,35 @@ impl Network {
         })
     }
 
-    /// Encoded input in, `(batch, outputs)` out.
+    /// Runs the forward pass in `dtype`: bf16 activations over the f32
+    /// weights the optimizer updates.
+    pub fn with_compute(self, dtype: DType) -> Network {
+        match self {
+            Network::Cnn(m) => Network::Cnn(m.with_compute(dtype)),
+            Network::CnnLstm(m) => Network::CnnLstm(m.with_compute(dtype)),
+            Network::Transformer(m) => Network::Transformer(m.with_compute(dtype)),
+        }
+    }
+
+    /// Encoded input in, `(batch, outputs)` out, in f32 whatever the
+    /// activations' dtype.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         Ok(match self {
             Network::Cnn(m) => m.forward(x, train)?,
             Network::CnnLstm(m) => m.forward(x, train)?,
             Network::Transformer(m) => m.forward(x, train)?,
-        })
+        }
+        .to_dtype(DType::F32)?)
     }
 
-    /// The representation before the head: `(batch, features)`.
+    /// The representation before the head: `(batch, features)`, in f32.
     pub fn embed(&self, x: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Network::Cnn(m) => m.embed(x, false)?,
             Network::CnnLstm(m) => m.embed(x, false)?,
             Network::Transformer(m) => m.embed(x, false)?,
-        })
+        }
+        .to_dtype(DType::F32)?)
     }
 }
 
@@ -203,6 +216,82 @@ mod tests {
             (125, 629, Some(7))
         );
         assert!(Encoder::new(TokenizerKind::Bpe, None).is_err());
+    }
+
+    /// Small models of each kind, and an input for each.
+    fn tiny_networks() -> Vec<(NetworkConfig, Tensor)> {
+        let device = Device::Cpu;
+        let one_hot = Tensor::rand(0f32, 1f32, (3, 4, 60), &device).unwrap();
+        let mut cnn = CnnConfig::paper(60, 2);
+        (cnn.channels, cnn.kernels) = (vec![8, 8], vec![7, 3]);
+        cnn.pool_kernel = 2;
+        cnn.pool_stride = 2;
+        let mut lstm = CnnLstmConfig::danq(60, 2);
+        (lstm.channels, lstm.kernel, lstm.lstm_hidden, lstm.fc) = (8, 7, 6, 8);
+        (lstm.pool_kernel, lstm.pool_stride) = (4, 4);
+        let mut networks = vec![
+            (NetworkConfig::Cnn(cnn), one_hot.clone()),
+            (NetworkConfig::CnnLstm(lstm), one_hot),
+        ];
+        let ids = Tensor::rand(5f32, 600f32, (3, 15), &device)
+            .unwrap()
+            .to_dtype(DType::U32)
+            .unwrap();
+        for positions in [Positions::Rotary, Positions::Relative, Positions::Absolute] {
+            let mut t = TransformerConfig::paper(15, 2, positions);
+            (t.hidden, t.layers, t.heads, t.ffn, t.max_distance) = (16, 2, 2, 32, 4);
+            networks.push((NetworkConfig::Transformer(t), ids.clone()));
+        }
+        networks
+    }
+
+    #[test]
+    fn bf16_runs_over_f32_weights_and_their_gradients_stay_f32() {
+        for (cfg, x) in tiny_networks() {
+            let map = candle_nn::VarMap::new();
+            let vb = VarBuilder::from_varmap(&map, DType::F32, &Device::Cpu);
+            let full = Network::new(vb.clone(), &cfg).unwrap();
+            // The same variables, read in bf16.
+            let half = Network::new(vb, &cfg).unwrap().with_compute(DType::BF16);
+            let y32 = full.forward(&x, false).unwrap();
+            let y16 = half.forward(&x, false).unwrap();
+            assert_eq!(y16.dtype(), DType::F32, "{cfg:?}");
+            let scale = y32
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            let error = (&y16 - &y32)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            // bf16 keeps 8 bits of mantissa: a few parts in 256 per op.
+            assert!(error <= 0.05 * (1.0 + scale), "{error} vs {scale}: {cfg:?}");
+            let grads = half
+                .forward(&x, true)
+                .unwrap()
+                .sqr()
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            for var in map.all_vars() {
+                assert_eq!(var.dtype(), DType::F32);
+                let g = grads
+                    .get(&var)
+                    .unwrap_or_else(|| panic!("no gradient for {:?} of {cfg:?}", var.dims()));
+                assert_eq!(g.dtype(), DType::F32);
+                let g: Vec<f32> = g.flatten_all().unwrap().to_vec1().unwrap();
+                assert!(g.iter().all(|v| v.is_finite()), "{cfg:?}");
+            }
+        }
     }
 
     #[test]

@@ -160,7 +160,8 @@ impl Mlm {
         let logits = self
             .to_vocab
             .forward(&states)?
-            .reshape((rows * tokens, ()))?;
+            .reshape((rows * tokens, ()))?
+            .to_dtype(DType::F32)?;
         let log_p = ops::log_softmax(&logits, D::Minus1)?;
         let picked = log_p
             .gather(&original.flatten_all()?.unsqueeze(1)?, 1)?
@@ -234,7 +235,7 @@ pub fn pretrain(store: &Store, req: &PretrainRequest) -> Result<RunRecord> {
     let map = VarMap::new();
     let vb = VarBuilder::from_varmap(&map, DType::F32, &req.device);
     let mlm = Mlm {
-        backbone: Transformer::new(vb.clone(), &model_cfg)?,
+        backbone: Transformer::new(vb.clone(), &model_cfg)?.with_compute(cfg.precision.dtype()),
         to_vocab: linear(model_cfg.hidden, model_cfg.vocab, vb.pp("mlm"))?,
         encoder,
         width: req.window,

@@ -312,7 +312,7 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
 
     let map = VarMap::new();
     let vb = VarBuilder::from_varmap(&map, DType::F32, &req.device);
-    let network = Network::new(vb, &network_cfg)?;
+    let network = Network::new(vb, &network_cfg)?.with_compute(cfg.precision.dtype());
     if let Some(path) = &init {
         checkpoint::load_backbone(&map, path, &req.device)?;
     }

@@ -95,6 +95,8 @@ pub struct Fitted {
     pub train_loss: Vec<f32>,
     pub valid_loss: Vec<f32>,
     pub weights: Option<candle_nn::VarMap>,
+    /// The epoch whose weights predicted (0 for the trees, which have none).
+    pub best_epoch: usize,
 }
 
 impl Fitted {
@@ -105,6 +107,7 @@ impl Fitted {
             train_loss: Vec::new(),
             valid_loss: Vec::new(),
             weights: None,
+            best_epoch: 0,
         }
     }
 }
@@ -252,7 +255,7 @@ pub fn fit(store: &Store, req: &FitRequest) -> Result<RunRow> {
         parameters: 0,
         started,
         finished: SystemTime::now(),
-        best_epoch: fitted.train_loss.len(),
+        best_epoch: fitted.best_epoch,
         train_loss: fitted.train_loss,
         valid_loss: fitted.valid_loss,
         examples_per_s: 0.0,

@@ -9,7 +9,7 @@
 //! would be memorized.
 
 use super::linear::{linear, Linear};
-use candle_core::{Module, Result, Tensor, D};
+use candle_core::{DType, Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
 
 use crate::ops::DropoutLayer as Dropout;
@@ -68,6 +68,8 @@ pub struct CnnFc {
     dropout: Dropout,
     head: Linear,
     cfg: CnnConfig,
+    /// The activations' dtype (the weights stay as built).
+    compute: DType,
 }
 
 impl CnnFc {
@@ -104,7 +106,14 @@ impl CnnFc {
             dropout: Dropout::new(cfg.dropout),
             head,
             cfg: cfg.clone(),
+            compute: vb.dtype(),
         })
+    }
+
+    /// Runs the forward pass in `dtype` (bf16 over f32 weights).
+    pub fn with_compute(mut self, dtype: DType) -> Self {
+        self.compute = dtype;
+        self
     }
 
     /// `(batch, 4, length)` one-hot in, `(batch, outputs)` logits out.
@@ -116,7 +125,7 @@ impl CnnFc {
     /// The features before dropout and the head: `(batch, channels · flat
     /// length)`, or `(batch, channels)` with `global_pool`.
     pub fn embed(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
-        let mut h = self.convs[0].forward(x)?;
+        let mut h = self.convs[0].forward(&x.to_dtype(self.compute)?)?;
         h = crate::ops::max_pool1d(&h, self.cfg.pool_kernel, self.cfg.pool_stride)?;
         for conv in &self.convs[1..] {
             h = conv.forward(&h)?;
@@ -204,6 +213,26 @@ mod tests {
         let aurocs = one_hot_aurocs(5e-3, 8, |vb| {
             let model = CnnFc::new(vb, &cfg).unwrap();
             move |x: &Tensor, train| model.forward(x, train).unwrap()
+        });
+        assert!(
+            aurocs.last().is_some_and(|a| *a > 0.9),
+            "held-out AUROC of each start {aurocs:?}"
+        );
+    }
+
+    #[test]
+    fn a_tiny_cnn_learns_a_planted_motif_in_bf16_over_f32_weights() {
+        let mut cfg = tiny();
+        cfg.outputs = 1;
+        cfg.kernels = vec![7, 3];
+        cfg.channels = vec![16, 8];
+        let aurocs = one_hot_aurocs(5e-3, 8, |vb| {
+            let model = CnnFc::new(vb, &cfg).unwrap().with_compute(DType::BF16);
+            move |x: &Tensor, train| {
+                let logits = model.forward(x, train).unwrap();
+                assert_eq!(logits.dtype(), DType::BF16);
+                logits.to_dtype(DType::F32).unwrap()
+            }
         });
         assert!(
             aurocs.last().is_some_and(|a| *a > 0.9),

@@ -2,7 +2,7 @@
 //! max-pool finds motifs, a bidirectional LSTM reads their order, then
 //! flatten, a ReLU layer and the task's outputs.
 
-use candle_core::{Module, Result, Tensor, D};
+use candle_core::{DType, Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
 
 use crate::ops::DropoutLayer as Dropout;
@@ -62,6 +62,8 @@ pub struct CnnLstm {
     head: Linear,
     dropout: Dropout,
     cfg: CnnLstmConfig,
+    /// The activations' dtype (the weights stay as built).
+    compute: DType,
 }
 
 impl CnnLstm {
@@ -81,12 +83,19 @@ impl CnnLstm {
             head: linear(cfg.fc, cfg.outputs, vb.pp("head"))?,
             dropout: Dropout::new(cfg.dropout),
             cfg: cfg.clone(),
+            compute: vb.dtype(),
         })
+    }
+
+    /// Runs the forward pass in `dtype` (bf16 over f32 weights).
+    pub fn with_compute(mut self, dtype: DType) -> Self {
+        self.compute = dtype;
+        self
     }
 
     /// The layer before the outputs: `(batch, fc)`.
     pub fn embed(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let h = self.conv.forward(x)?;
+        let h = self.conv.forward(&x.to_dtype(self.compute)?)?;
         let h = crate::ops::max_pool1d(&h, self.cfg.pool_kernel, self.cfg.pool_stride)?;
         let h = self.dropout.forward(&h, train)?;
         let h = self.lstm.forward(&h.transpose(1, 2)?.contiguous()?)?;

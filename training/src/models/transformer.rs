@@ -13,7 +13,7 @@ use candle_nn::{embedding, ops, Embedding, Init, VarBuilder};
 use super::linear::{candle_init as linear, Linear};
 
 use super::conv::Conv1d;
-use crate::ops::{attention, gated_gelu, DropoutLayer as Dropout, DropoutMask};
+use crate::ops::{attention, cast_like, gated_gelu, DropoutLayer as Dropout, DropoutMask};
 
 /// How token positions enter attention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -107,6 +107,8 @@ pub struct Transformer {
     head: Linear,
     dropout: Dropout,
     cfg: TransformerConfig,
+    /// The activations' dtype (the weights stay as built).
+    compute: DType,
 }
 
 impl Transformer {
@@ -181,7 +183,14 @@ impl Transformer {
             head: linear(cfg.hidden, cfg.outputs, vb.pp("head"))?,
             dropout: Dropout::new(cfg.dropout),
             cfg: cfg.clone(),
+            compute: vb.dtype(),
         })
+    }
+
+    /// Runs the forward pass in `dtype` (bf16 over f32 weights).
+    pub fn with_compute(mut self, dtype: DType) -> Self {
+        self.compute = dtype;
+        self
     }
 
     /// The CLS state after the last layer: `(batch, hidden)`, the sequence
@@ -204,7 +213,7 @@ impl Transformer {
             );
         }
         let is_pad = ids.eq(crate::tokenizers::Special::Pad as u32)?;
-        let mut x = self.tokens.forward(ids)?;
+        let mut x = self.tokens.forward(ids)?.to_dtype(self.compute)?;
         if let Some(conv) = &self.token_conv {
             // Zeroed padding looks to the convolution like its own zero
             // padding at the end, so a padded sequence convolves as the
@@ -216,18 +225,19 @@ impl Transformer {
             x = x.broadcast_mul(&keep)?;
             x = conv.forward(&x.transpose(1, 2)?)?.transpose(1, 2)?;
         }
-        let cls = self.cls.broadcast_as((batch, 1, self.cfg.hidden))?;
+        let cls = cast_like(&self.cls, &x)?.broadcast_as((batch, 1, self.cfg.hidden))?;
         x = Tensor::cat(&[&cls, &x], 1)?;
         let tokens = length + 1;
         if let Some(table) = &self.absolute {
+            let table = cast_like(table, &x)?;
             x = x.broadcast_add(&table.narrow(0, 0, tokens)?.unsqueeze(0)?)?;
         }
         let rotary = match self.cfg.positions {
-            Positions::Rotary => Some(rotary_tables(
-                tokens,
-                self.cfg.hidden / self.cfg.heads,
-                x.device(),
-            )?),
+            Positions::Rotary => {
+                let (cos, sin) =
+                    rotary_tables(tokens, self.cfg.hidden / self.cfg.heads, x.device())?;
+                Some((cos.to_dtype(self.compute)?, sin.to_dtype(self.compute)?))
+            }
             _ => None,
         };
         let distances = match self.cfg.positions {
@@ -283,20 +293,24 @@ impl Transformer {
         };
         let attended = match (&layer.relative, distances) {
             (Some(table), Some(index)) => {
-                let mut scores =
-                    (q.contiguous()?.matmul(&k.contiguous()?.t()?)? / (head_dim as f64).sqrt())?;
+                // The softmax in f32, whatever the activations' dtype.
+                let mut scores = (q.contiguous()?.matmul(&k.contiguous()?.t()?)?
+                    / (head_dim as f64).sqrt())?
+                .to_dtype(DType::F32)?;
                 // (heads, tokens * tokens) gathered from the per-distance table.
                 let bias = table
+                    .to_dtype(DType::F32)?
                     .index_select(&index.flatten_all()?, 1)?
                     .reshape((heads, tokens, tokens))?;
                 scores = scores.broadcast_add(&bias.unsqueeze(0)?)?;
                 let pad = pad
-                    .to_dtype(x.dtype())?
+                    .to_dtype(DType::F32)?
                     .affine(-1e9, 0.0)?
                     .reshape((batch, 1, 1, tokens))?;
                 scores = scores.broadcast_add(&pad)?;
                 self.dropout
                     .forward(&ops::softmax(&scores, D::Minus1)?, train)?
+                    .to_dtype(v.dtype())?
                     .matmul(&v)?
             }
             _ => attention(&q, &k, &v, Some(pad), dropout)?,

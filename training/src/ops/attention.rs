@@ -12,6 +12,7 @@ use super::kernels::{
     by_dtype, gemm, on_cpu_kernel, output, par_items, slice, storage_dtype, tensor, with_data, Mat,
     Real,
 };
+use super::precision::in_f32;
 
 struct Attention {
     /// `(batch, tokens)`: true where the key is padding.
@@ -275,6 +276,19 @@ pub fn attention(
             );
         }
     }
+    // The softmax's sums need f32: half-precision inputs are computed in it.
+    in_f32(&[q, k, v], |t| {
+        fused_or_composed(&t[0], &t[1], &t[2], padding, dropout)
+    })
+}
+
+fn fused_or_composed(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    padding: Option<&Tensor>,
+    dropout: Option<DropoutMask>,
+) -> Result<Tensor> {
     if on_cpu_kernel(&[q, k, v]) {
         let padding = match padding {
             Some(mask) => Some(

@@ -16,6 +16,7 @@ use super::kernels::{
     by_dtype, gemm, on_cpu_kernel, output, par_items, slice, storage_dtype, tensor, threads,
     with_data, Mat, Real,
 };
+use super::precision::cast_like;
 
 /// Padding, stride and dilation of a [`conv1d`], and whether a ReLU
 /// follows it.
@@ -348,6 +349,7 @@ fn x_shape(d: &Dims) -> (usize, usize, usize) {
 /// `(batch, in, length)` convolved with `(out, in, kernel)` weights plus a
 /// `(out)` bias: `(batch, out, positions)`, as PyTorch's `conv1d`.
 pub fn conv1d(x: &Tensor, weight: &Tensor, bias: &Tensor, spec: Conv1dSpec) -> Result<Tensor> {
+    let (weight, bias) = (&cast_like(weight, x)?, &cast_like(bias, x)?);
     spec.dims(x.shape(), weight.shape())?;
     if on_cpu_kernel(&[x, weight, bias]) {
         x.contiguous()?
@@ -361,7 +363,10 @@ pub fn conv1d(x: &Tensor, weight: &Tensor, bias: &Tensor, spec: Conv1dSpec) -> R
 /// kernel offset, stack, matmul. Slow, but exact and on every device.
 fn composed(x: &Tensor, weight: &Tensor, bias: &Tensor, spec: Conv1dSpec) -> Result<Tensor> {
     let d = spec.dims(x.shape(), weight.shape())?;
-    let x = x.pad_with_zeros(2, spec.padding.0, spec.padding.1)?;
+    // index_select takes contiguous input only (a transposed x is not).
+    let x = x
+        .pad_with_zeros(2, spec.padding.0, spec.padding.1)?
+        .contiguous()?;
     let shifted = (0..d.kernel)
         .map(|k| {
             let index: Vec<u32> = (0..d.positions)

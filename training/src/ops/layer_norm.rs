@@ -8,6 +8,7 @@ use super::kernels::{
     by_dtype, on_cpu_kernel, output, par_items, par_sum, slice, storage_dtype, tensor, with_data,
     Real,
 };
+use super::precision::in_f32;
 
 struct LayerNorm {
     eps: f64,
@@ -147,12 +148,15 @@ pub fn layer_norm(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64) -> Result
             beta.dims()
         );
     }
-    if on_cpu_kernel(&[x, gamma, beta]) {
-        x.contiguous()?
-            .apply_op3(&gamma.contiguous()?, &beta.contiguous()?, LayerNorm { eps })
-    } else {
-        composed(x, gamma, beta, eps)
-    }
+    in_f32(&[x, gamma, beta], |t| {
+        let (x, gamma, beta) = (&t[0], &t[1], &t[2]);
+        if on_cpu_kernel(&[x, gamma, beta]) {
+            x.contiguous()?
+                .apply_op3(&gamma.contiguous()?, &beta.contiguous()?, LayerNorm { eps })
+        } else {
+            composed(x, gamma, beta, eps)
+        }
+    })
 }
 
 fn composed(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64) -> Result<Tensor> {

@@ -9,6 +9,7 @@ use super::kernels::{
     by_dtype, gemm_threads, on_cpu_kernel, output, slice, storage_dtype, tensor, threads,
     with_data, Mat, Real,
 };
+use super::precision::cast_like;
 
 struct Linear;
 
@@ -124,6 +125,7 @@ impl CustomOp3 for Linear {
 /// `(…, inputs)` times the `(outputs, inputs)` weight, transposed, plus the
 /// `(outputs)` bias: `(…, outputs)`, as PyTorch's `F.linear`.
 pub fn linear(x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
+    let (weight, bias) = (&cast_like(weight, x)?, &cast_like(bias, x)?);
     let (outputs, inputs) = weight.dims2()?;
     if x.dim(D::Minus1)? != inputs || bias.dims() != [outputs] {
         candle_core::bail!(

@@ -9,7 +9,8 @@
 //! over rayon's threads) and, on any other device
 //! or dtype, the composition of candle ops it replaces, which is also its
 //! reference in the tests. Every op has a finite-difference gradient test in
-//! f64.
+//! f64. Given bf16 activations and f32 weights, an op casts the weights
+//! (see [`precision`] for mixed precision).
 //!
 //! | op | replaces |
 //! | --- | --- |
@@ -40,6 +41,7 @@ mod lstm_layer;
 mod max_pool1d;
 #[cfg(all(test, feature = "cuda"))]
 mod on_cuda;
+mod precision;
 mod profile;
 
 pub use adamw::{adamw_update, fused_adamw_takes, sum_of_squares, AdamWStep, Moments};
@@ -53,4 +55,5 @@ pub use linear::linear;
 pub use lstm_cell::lstm_cell;
 pub use lstm_layer::lstm_layer;
 pub use max_pool1d::max_pool1d;
+pub use precision::{cast_like, is_half};
 pub use profile::{op_times, reset_op_times, OPS};
