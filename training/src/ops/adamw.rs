@@ -141,6 +141,7 @@ mod tests {
     use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 
     use super::*;
+    use crate::ops::finite_difference::max_difference;
 
     #[test]
     fn three_steps_equal_candles_adamw() {
@@ -178,14 +179,7 @@ mod tests {
             };
             adamw_update(&ours, grads.get(&ours).unwrap(), &mut moments, step).unwrap();
         }
-        let diff = (ours.as_tensor() - theirs.as_tensor())
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let diff = max_difference(ours.as_tensor(), theirs.as_tensor());
         assert!(diff < 1e-6, "{diff}");
         let f64_var = Var::zeros(3, DType::F64, &dev).unwrap();
         assert!(!fused_adamw_takes(&f64_var));

@@ -278,37 +278,28 @@ pub fn attention(
     }
     // The softmax's sums need f32: half-precision inputs are computed in it.
     in_f32(&[q, k, v], |t| {
-        fused_or_composed(&t[0], &t[1], &t[2], padding, dropout)
+        let (q, k, v) = (&t[0], &t[1], &t[2]);
+        if on_cpu_kernel(&[q, k, v]) {
+            let padding = match padding {
+                Some(mask) => Some(
+                    mask.ne(0u8)?
+                        .flatten_all()?
+                        .to_vec1::<u8>()?
+                        .into_iter()
+                        .map(|m| m != 0)
+                        .collect(),
+                ),
+                None => None,
+            };
+            q.contiguous()?.apply_op3(
+                &k.contiguous()?,
+                &v.contiguous()?,
+                Attention { padding, dropout },
+            )
+        } else {
+            composed(q, k, v, padding, dropout)
+        }
     })
-}
-
-fn fused_or_composed(
-    q: &Tensor,
-    k: &Tensor,
-    v: &Tensor,
-    padding: Option<&Tensor>,
-    dropout: Option<DropoutMask>,
-) -> Result<Tensor> {
-    if on_cpu_kernel(&[q, k, v]) {
-        let padding = match padding {
-            Some(mask) => Some(
-                mask.ne(0u8)?
-                    .flatten_all()?
-                    .to_vec1::<u8>()?
-                    .into_iter()
-                    .map(|m| m != 0)
-                    .collect(),
-            ),
-            None => None,
-        };
-        q.contiguous()?.apply_op3(
-            &k.contiguous()?,
-            &v.contiguous()?,
-            Attention { padding, dropout },
-        )
-    } else {
-        composed(q, k, v, padding, dropout)
-    }
 }
 
 /// matmul, mask, softmax, dropout, matmul in candle ops (any device; its
