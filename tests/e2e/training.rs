@@ -339,3 +339,62 @@ fn bad_requests_are_clear_errors_and_leave_no_run_behind() {
         "{after:?}"
     );
 }
+
+/// Trains `model` on promoter with `seed` and predicts its test split; the
+/// checkpoint's bytes and the predictions.
+fn seeded_run(model: &str, seed: u64, run: &str) -> (Vec<u8>, Vec<String>) {
+    let sizes = match model {
+        "cnn" => "channels = [8, 8]\nkernels = [9, 5]\ndropout = 0.3\n",
+        _ => "hidden = 16\nlayers = 1\nheads = 2\nffn = 32\ndropout = 0.2\n",
+    };
+    let cfg = config(
+        &format!("seeded_{model}_{seed}"),
+        &format!(
+            "[train]\nepochs = 2\nbatch_size = 16\nmax_batches = 3\nlr = 1e-3\nseed = {seed}\n\
+             reverse_complement = true\njitter = 5\n[model]\n{sizes}"
+        ),
+    );
+    let args = [
+        "--model",
+        model,
+        "--config",
+        cfg.to_str().unwrap(),
+        "--run-id",
+        run,
+        "--store",
+        store(),
+    ];
+    ok(&[&["train", "--task", "promoter"][..], &args].concat());
+    ok(&["predict", "--run", run, "--store", store()]);
+    let checkpoint = fixture()
+        .store
+        .join("runs")
+        .join(run)
+        .join("model.safetensors");
+    let predictions = csv(
+        &fixture().store,
+        &format!(
+            "SELECT example_id, output FROM predictions WHERE run_id = '{run}' ORDER BY example_id"
+        ),
+    );
+    (std::fs::read(checkpoint).unwrap(), predictions)
+}
+
+#[test]
+fn one_seed_gives_byte_identical_runs_and_another_seed_differs() {
+    // Dropout, reverse-complement and jitter draws, the shuffle and the
+    // start all follow the seed.
+    for model in ["cnn", "transformer"] {
+        let (weights, predictions) = seeded_run(model, 1, &format!("{model}-seed1"));
+        let (again, again_predictions) = seeded_run(model, 1, &format!("{model}-seed1-again"));
+        assert!(weights == again, "{model}: one seed, two checkpoints");
+        assert_eq!(predictions, again_predictions, "{model}");
+        assert!(!predictions.is_empty());
+        let (other, other_predictions) = seeded_run(model, 2, &format!("{model}-seed2"));
+        assert!(
+            weights != other,
+            "{model}: seeds 1 and 2 gave one checkpoint"
+        );
+        assert_ne!(predictions, other_predictions, "{model}");
+    }
+}

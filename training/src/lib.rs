@@ -17,6 +17,7 @@ pub mod optim;
 pub mod predict;
 pub mod pretrain;
 pub mod runs;
+pub mod seeded;
 pub mod similar;
 pub mod tokenizers;
 pub mod train;

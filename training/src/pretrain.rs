@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Module, Tensor, D};
-use candle_nn::{linear, ops, Linear, VarBuilder, VarMap};
+use candle_nn::{linear, ops, Linear, VarMap};
 use dnabench_engine::genome::Genome;
 use dnabench_engine::udf::hash_uniform::hash_uniform;
 use dnabench_engine::Store;
@@ -233,7 +233,8 @@ pub fn pretrain(store: &Store, req: &PretrainRequest) -> Result<RunRecord> {
         init: None,
     };
     let map = VarMap::new();
-    let vb = VarBuilder::from_varmap(&map, DType::F32, &req.device);
+    let vb = crate::seeded::var_builder(&map, cfg.seed, DType::F32, &req.device);
+    crate::ops::seed_dropout(cfg.seed);
     let mlm = Mlm {
         backbone: Transformer::new(vb.clone(), &model_cfg)?.with_compute(cfg.precision.dtype()),
         to_vocab: linear(model_cfg.hidden, model_cfg.vocab, vb.pp("mlm"))?,

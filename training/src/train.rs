@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{Int32Type, Int64Type};
 use candle_core::{DType, Device, Tensor};
-use candle_nn::{VarBuilder, VarMap};
+use candle_nn::VarMap;
 use dnabench_engine::Store;
 use futures::TryStreamExt;
 
@@ -311,7 +311,8 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
     };
 
     let map = VarMap::new();
-    let vb = VarBuilder::from_varmap(&map, DType::F32, &req.device);
+    let vb = crate::seeded::var_builder(&map, cfg.seed, DType::F32, &req.device);
+    crate::ops::seed_dropout(cfg.seed);
     let network = Network::new(vb, &network_cfg)?.with_compute(cfg.precision.dtype());
     if let Some(path) = &init {
         checkpoint::load_backbone(&map, path, &req.device)?;

@@ -5,7 +5,7 @@
 
 use anyhow::{bail, Result};
 use candle_core::{DType, Device, Tensor};
-use candle_nn::{VarBuilder, VarMap};
+use candle_nn::VarMap;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -120,9 +120,10 @@ pub fn fit_predict(table: &Table, cfg: &UpperConfig) -> Result<Fitted> {
     let model_cfg = model_config(table, cfg)?;
     let map = VarMap::new();
     let model = UpperTransformer::new(
-        VarBuilder::from_varmap(&map, DType::F32, &device),
+        crate::seeded::var_builder(&map, cfg.seed, DType::F32, &device),
         &model_cfg,
     )?;
+    crate::ops::seed_dropout(cfg.seed);
     let mut train = table.rows_of("train");
     let valid = table.rows_of("valid");
     if train.is_empty() {

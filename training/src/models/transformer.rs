@@ -433,9 +433,9 @@ mod tests {
         let mut cfg = tiny(Positions::Rotary);
         cfg.dropout = 0.0;
         let tokenizer = KpatchTokenizer::default();
-        let aurocs = aurocs_until(0.9, 3, || {
+        let aurocs = aurocs_until(0.9, 3, |seed| {
             let map = VarMap::new();
-            let vb = VarBuilder::from_varmap(&map, DType::F32, &device);
+            let vb = crate::seeded::var_builder(&map, seed, DType::F32, &device);
             let model = Transformer::new(vb, &cfg).unwrap();
             train_and_score(map.all_vars(), 1e-2, 12, |seqs, train| {
                 let ids: Vec<u32> = seqs.iter().flat_map(|s| tokenizer.encode(s)).collect();

@@ -3,12 +3,30 @@
 //! draws a random tensor, compares, casts and multiplies twice, each a
 //! tensor of its own.
 
+use std::cell::RefCell;
+
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::kernels::{
     by_dtype, on_cpu_kernel, output, slice, storage_dtype, tensor, with_data, Real,
 };
+
+thread_local! {
+    /// The seeds of this thread's dropout masks: a training loop runs its
+    /// forward passes on one thread, so a seeded run draws one sequence of
+    /// masks (as `torch.manual_seed` seeds PyTorch's).
+    static MASK_SEEDS: RefCell<ChaCha8Rng> = RefCell::new(ChaCha8Rng::from_os_rng());
+}
+
+/// Starts this thread's dropout masks from `seed`: the masks of a run's
+/// steps follow from its seed (on the CPU kernels; the composed path of
+/// other devices and dtypes draws candle's own).
+pub fn seed_dropout(seed: u64) {
+    MASK_SEEDS.with(|seeds| *seeds.borrow_mut() = crate::seeded::stream(seed, "dropout"));
+}
 
 /// Which elements a dropout keeps: element `i` is zeroed with probability
 /// `rate`, by a hash of `seed` and `i`, so a backward pass redraws the
@@ -20,11 +38,12 @@ pub struct DropoutMask {
 }
 
 impl DropoutMask {
-    /// A fresh mask, for one training step; None for a rate of 0.
+    /// A fresh mask, for one training step, from this thread's stream of
+    /// masks ([`seed_dropout`]); None for a rate of 0.
     pub fn draw(rate: f32) -> Option<Self> {
         (rate > 0.0).then(|| DropoutMask {
             rate,
-            seed: rand::random(),
+            seed: MASK_SEEDS.with(|seeds| seeds.borrow_mut().random()),
         })
     }
 

@@ -48,7 +48,7 @@ pub use adamw::{adamw_update, fused_adamw_takes, sum_of_squares, AdamWStep, Mome
 pub use attention::attention;
 pub use blas::{gemm_backend, load_blas};
 pub use conv1d::{conv1d, Conv1dSpec};
-pub use dropout::{dropout, DropoutLayer, DropoutMask};
+pub use dropout::{dropout, seed_dropout, DropoutLayer, DropoutMask};
 pub use gated_gelu::gated_gelu;
 pub use layer_norm::layer_norm;
 pub use linear::linear;
