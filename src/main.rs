@@ -13,6 +13,7 @@ use dnabench_queries::{Task, TASKS};
 use dnabench_training as training;
 
 mod embedding_commands;
+mod experiment;
 mod export_command;
 mod quickstart;
 mod training_commands;
@@ -169,6 +170,24 @@ enum Command {
         /// Epochs per run (default: the quickstart configs').
         #[arg(long)]
         epochs: Option<usize>,
+    },
+    /// Run an experiment file's grid (datasets × model setups × seeds): train, predict
+    /// and score every cell not scored yet, then render its tables (mean ± sd over
+    /// seeds, the paper's value beside) as Markdown and PNG.
+    #[command(
+        after_help = "Examples:\n  dnabench experiment experiments/table_6_4.toml --store quickstart-store\n  dnabench experiment experiments/table_6_3.toml --seeds 3 --report out/ --store quickstart-store"
+    )]
+    Experiment {
+        /// The experiment file (TOML; see experiments/).
+        file: PathBuf,
+        /// Seeds per cell (default: the file's).
+        #[arg(long)]
+        seeds: Option<usize>,
+        /// The folder for the tables (default: STORE-NAME beside the store).
+        #[arg(long)]
+        report: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArg,
     },
     /// A Markdown leaderboard and PNG figures of the scored runs.
     #[command(after_help = "Example:\n  dnabench report --store quickstart-store --out report")]
@@ -336,6 +355,7 @@ fn main() -> ExitCode {
             | Command::Embed(_)
             | Command::Fit(_)
             | Command::Quickstart { .. }
+            | Command::Experiment { .. }
     ) {
         training::allocator::keep_freed_memory();
         // Loaded while this is the only thread: it sets OpenBLAS's variables.
@@ -350,6 +370,17 @@ fn main() -> ExitCode {
         Command::Similar(args) => Some(embedding_commands::similar(args)),
         Command::Fit(args) => Some(embedding_commands::fit(args)),
         Command::Export(args) => Some(export_command::export(args)),
+        Command::Experiment {
+            file,
+            seeds,
+            report,
+            store,
+        } => Some(experiment::experiment(experiment::ExperimentOptions {
+            file,
+            store: store.store,
+            seeds,
+            report,
+        })),
         Command::Quickstart {
             store,
             data,
@@ -478,6 +509,7 @@ async fn run(cli: Cli) -> Result<()> {
         | Command::Similar(_)
         | Command::Fit(_)
         | Command::Export(_)
+        | Command::Experiment { .. }
         | Command::Quickstart { .. } => {
             bail!("training commands run outside the async runtime")
         }

@@ -17,11 +17,12 @@ use crate::{data_dir, eval, simulated_line, split_counts};
 
 /// The quickstart's configs, embedded so that it runs from any folder.
 /// They hold the `--full` budgets; the default run caps them (`FAST_STEPS`).
-const QUICKSTART_CNN: &str = include_str!("../training/configs/quickstart_cnn.toml");
-const QUICKSTART_TRANSFORMER: &str =
+pub(crate) const QUICKSTART_CNN: &str = include_str!("../training/configs/quickstart_cnn.toml");
+pub(crate) const QUICKSTART_TRANSFORMER: &str =
     include_str!("../training/configs/quickstart_transformer.toml");
 const QUICKSTART_BACKBONE: &str = include_str!("../training/configs/quickstart_backbone.toml");
-const QUICKSTART_DOWNSTREAM: &str = include_str!("../training/configs/quickstart_downstream.toml");
+pub(crate) const QUICKSTART_DOWNSTREAM: &str =
+    include_str!("../training/configs/quickstart_downstream.toml");
 
 /// The default run's budgets: optimizer steps at most per dataset, each
 /// near the smallest at which the quickstart test's learning thresholds held
@@ -136,12 +137,12 @@ impl QuickstartOptions {
 
 /// A line per step on standard output; on a terminal, a spinner on
 /// standard error while a step without a bar of its own runs.
-struct Steps {
+pub(crate) struct Steps {
     spinner: bool,
 }
 
 impl Steps {
-    fn new() -> Steps {
+    pub(crate) fn new() -> Steps {
         Steps {
             spinner: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         }
@@ -166,7 +167,7 @@ impl Steps {
         result
     }
 
-    fn line(&self, step: &str, what: &str, detail: &str, took: Duration) {
+    pub(crate) fn line(&self, step: &str, what: &str, detail: &str, took: Duration) {
         println!(
             "{step:<12} {what:<24} {detail} ({:.1} s)",
             took.as_secs_f64()
@@ -252,7 +253,7 @@ pub(crate) fn quickstart(options: QuickstartOptions) -> Result<()> {
 }
 
 /// `STORE-NAME` beside the store folder.
-fn sibling(store: &Path, name: &str) -> PathBuf {
+pub(crate) fn sibling(store: &Path, name: &str) -> PathBuf {
     let stem = store
         .file_name()
         .and_then(|n| n.to_str())
@@ -374,7 +375,7 @@ impl Runner<'_> {
 }
 
 /// "test AUROC 0.931": the first headline metric of the run's task.
-fn headline(evaluation: &dnabench_engine::eval::Evaluation) -> String {
+pub(crate) fn headline(evaluation: &dnabench_engine::eval::Evaluation) -> String {
     let wanted = dnabench_engine::report::HEADLINE
         .iter()
         .find(|(task, _)| *task == evaluation.task)

@@ -4,6 +4,7 @@
 mod common;
 
 mod cli;
+mod experiment;
 mod ingest;
 mod ingest_errors;
 mod interval_join;

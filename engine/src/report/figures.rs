@@ -36,6 +36,23 @@ const COLORS: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
+/// Draws the series' legend and writes the figure.
+fn finish<'a, X, Y>(
+    mut chart: ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>,
+    root: &DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>,
+) -> std::result::Result<(), DrawingAreaErrorKind<<BitMapBackend<'a> as DrawingBackend>::ErrorType>>
+where
+    X: plotters::coord::ranged1d::Ranged,
+    Y: plotters::coord::ranged1d::Ranged,
+{
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()
+}
+
 /// Train and validation loss per epoch.
 pub fn loss_curves(path: &Path, run: &str, train: &[f32], valid: &[f32]) -> Result<()> {
     register_font();
@@ -87,13 +104,7 @@ pub fn loss_curves(path: &Path, run: &str, train: &[f32], valid: &[f32]) -> Resu
             )
             .map_err(err)?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)?;
-    root.present().map_err(err)
+    finish(chart, &root).map_err(err)
 }
 
 /// (false positive rate, true positive rate) and (recall, precision) points
@@ -188,6 +199,107 @@ pub fn roc_and_pr(
         root.present().map_err(err)?;
     }
     Ok(())
+}
+
+/// A bar: its mean and sd (None: not scored yet), and a reference value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bar {
+    pub mean_sd: Option<(f64, f64)>,
+    pub reference: Option<f64>,
+}
+
+/// A group of bars under one label.
+pub struct BarGroup {
+    pub label: String,
+    pub bars: Vec<Bar>,
+}
+
+/// Grouped bars with ± sd whiskers, a colour per series (`series` names
+/// them) and each bar's reference value as a black tick.
+pub fn grouped_bars(
+    path: &Path,
+    title: &str,
+    series: &[String],
+    groups: &[BarGroup],
+) -> Result<()> {
+    register_font();
+    let err = |e| draw_error(path, e);
+    let width = (160 + 60 * groups.len() * series.len().max(1)).clamp(640, 1600) as u32;
+    let root = BitMapBackend::new(path, (width, 440)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let values = groups.iter().flat_map(|g| {
+        g.bars.iter().flat_map(|bar| {
+            let top = bar.mean_sd.map(|(m, sd)| m + sd);
+            let bottom = bar.mean_sd.map(|(m, sd)| (m - sd).min(0.0));
+            [top, bottom, bar.reference]
+        })
+    });
+    let (lo, hi) = values
+        .flatten()
+        .filter(|v| v.is_finite())
+        .fold((0f64, 0f64), |(a, b), v| (a.min(v), b.max(v)));
+    let hi = if hi - lo < 1e-6 { lo + 1.0 } else { hi };
+    let slots = series.len().max(1) as f64 + 1.0;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0f64..groups.len() as f64 * slots, lo..hi * 1.08)
+        .map_err(err)?;
+    let labels: Vec<String> = groups.iter().map(|g| g.label.clone()).collect();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(groups.len() * 2 + 1)
+        .x_label_formatter(&|x| {
+            let slot = x / slots;
+            let group = slot.floor() as usize;
+            // A label at each group's middle only.
+            if (slot - group as f64 - 0.5).abs() < 0.26 / slots && group < labels.len() {
+                labels[group].clone()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc("test metric (mean ± sd over seeds)")
+        .draw()
+        .map_err(err)?;
+    for (k, name) in series.iter().enumerate() {
+        let color = COLORS[k % COLORS.len()];
+        let x = |g: usize| g as f64 * slots + 0.5 + k as f64;
+        let bars: Vec<(usize, f64, f64)> = groups
+            .iter()
+            .enumerate()
+            .filter_map(|(g, group)| group.bars.get(k)?.mean_sd.map(|(m, sd)| (g, m, sd)))
+            .collect();
+        chart
+            .draw_series(
+                bars.iter().map(|&(g, m, _)| {
+                    Rectangle::new([(x(g), 0.0), (x(g) + 0.9, m)], color.filled())
+                }),
+            )
+            .map_err(err)?
+            .label(name.as_str())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
+        chart
+            .draw_series(bars.iter().map(|&(g, m, sd)| {
+                let mid = x(g) + 0.45;
+                PathElement::new(vec![(mid, m - sd), (mid, m + sd)], BLACK.stroke_width(1))
+            }))
+            .map_err(err)?;
+        let ticks: Vec<(usize, f64)> = groups
+            .iter()
+            .enumerate()
+            .filter_map(|(g, group)| group.bars.get(k)?.reference.map(|p| (g, p)))
+            .collect();
+        chart
+            .draw_series(ticks.iter().map(|&(g, p)| {
+                PathElement::new(vec![(x(g), p), (x(g) + 0.9, p)], BLACK.stroke_width(3))
+            }))
+            .map_err(err)?;
+    }
+    finish(chart, &root).map_err(err)
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! `dnabench report`: a Markdown leaderboard of the scored runs (tasks ×
 //! models, each task's headline metrics in both conventions) and PNG
 //! figures: ROC and precision–recall curves of the binary tasks and the
-//! loss curves of every run.
+//! loss curves of every run. [`experiment`] renders an experiment grid.
 
+pub mod experiment;
 mod figures;
 
 use std::collections::{BTreeMap, BTreeSet};

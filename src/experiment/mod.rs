@@ -1,0 +1,525 @@
+//! `dnabench experiment FILE.toml`: every cell of an experiment's tables
+//! (dataset × model setup × seed) trained, predicted and scored, then each
+//! table rendered from `metrics` as mean ± sd over seeds beside the paper's
+//! value, in Markdown and PNG.
+//!
+//! A cell whose run has test metrics is skipped, so a killed experiment
+//! resumes where it stopped: a run is recorded in `runs` only when it is
+//! complete, and a run folder without its row (a run killed mid-training)
+//! is removed and trained again. Runs are named by what they train
+//! (`EXPERIMENT-DATASET-MODEL-TOKENIZER[-POSITIONS][-INIT]-sSEED`), so tables
+//! that share a setup share its runs.
+
+mod plan;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use arrow::array::AsArray;
+use dnabench_engine::report::experiment::{test_metrics, ResultCell, ResultRow, ResultTable};
+use dnabench_engine::{materialize, open_session, Store};
+use dnabench_queries::Task;
+use dnabench_training as training;
+use training::config::ConfigFile;
+use training::downstream::DownstreamModel;
+
+use crate::embedding_commands::{fit_with, FitConfig};
+use crate::quickstart::{Steps, QUICKSTART_CNN, QUICKSTART_DOWNSTREAM, QUICKSTART_TRANSFORMER};
+use plan::{rate_tag, Arm, ExperimentFile, Init};
+
+/// What `dnabench experiment` was asked.
+pub(crate) struct ExperimentOptions {
+    pub file: PathBuf,
+    pub store: PathBuf,
+    /// Seeds per cell, instead of the file's.
+    pub seeds: Option<usize>,
+    /// Where the tables go (default: `STORE-NAME` beside the store).
+    pub report: Option<PathBuf>,
+}
+
+/// The paper's downstream model of each task solved on a backbone's
+/// embeddings.
+const DOWNSTREAM: [(&str, DownstreamModel); 3] = [
+    ("causal_snp", DownstreamModel::Forest),
+    ("mpra", DownstreamModel::Boosted),
+    ("expression", DownstreamModel::Upper),
+];
+
+pub(crate) fn experiment(options: ExperimentOptions) -> Result<()> {
+    let started = Instant::now();
+    let file = ExperimentFile::read(&options.file)?;
+    let seeds = options.seeds.unwrap_or(file.experiment.seeds);
+    let store = Store::open(&options.store)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let mut runner = Runner {
+        file: &file,
+        store: &store,
+        runtime: &runtime,
+        steps: Steps::new(),
+        state: runtime.block_on(State::read(&store))?,
+        tasks: BTreeMap::new(),
+    };
+    let name = &file.experiment.name;
+    println!(
+        "experiment {name}: {} ({} tables, {seeds} seeds)",
+        file.experiment.title,
+        file.tables.len()
+    );
+    runner.materialize_datasets()?;
+    let mut tables = Vec::new();
+    for spec in &file.tables {
+        let arms = spec.arms()?;
+        let mut cells: Vec<Vec<Vec<String>>> = Vec::new();
+        for dataset in &spec.datasets {
+            let mut row = Vec::new();
+            for arm in &arms {
+                let runs = (0..seeds as u64)
+                    .map(|seed| runner.scored(dataset, arm, seed))
+                    .collect::<Result<Vec<_>>>()?;
+                row.push(runs);
+            }
+            cells.push(row);
+        }
+        tables.push((spec, arms, cells));
+    }
+    let metrics = runtime.block_on(test_metrics(&store))?;
+    let out = options
+        .report
+        .clone()
+        .unwrap_or_else(|| crate::quickstart::sibling(&options.store, name));
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut markdown = format!(
+        "# {}\n\n`dnabench experiment {}`, {seeds} seeds, store `{}`. Each cell: the test metric's mean ± sd over seeds; [paper] the value the paper reports.\n\n",
+        file.experiment.title,
+        options.file.display(),
+        options.store.display()
+    );
+    for (k, (spec, arms, cells)) in tables.iter().enumerate() {
+        let table = runner.result_table(spec, arms, cells, &metrics)?;
+        let figure = out.join(format!("{name}-{}.png", k + 1));
+        table.figure(&metrics, &figure)?;
+        let md = table.markdown(&metrics);
+        println!("\n{md}");
+        markdown.push_str(&md);
+        markdown.push_str(&format!(
+            "\n![{}]({})\n\n",
+            table.title,
+            figure
+                .file_name()
+                .and_then(|f| f.to_str())
+                .unwrap_or_default()
+        ));
+    }
+    let path = out.join(format!("{name}.md"));
+    std::fs::write(&path, markdown).with_context(|| format!("cannot write {}", path.display()))?;
+    println!(
+        "experiment {name} done in {:.0} s: {}",
+        started.elapsed().as_secs_f64(),
+        path.display()
+    );
+    Ok(())
+}
+
+/// What the store holds already: the runs complete, scored and predicted,
+/// and the datasets materialized.
+struct State {
+    runs: BTreeSet<String>,
+    scored: BTreeSet<String>,
+    predicted: BTreeSet<String>,
+    datasets: BTreeSet<String>,
+}
+
+impl State {
+    async fn read(store: &Store) -> Result<State> {
+        let ctx = open_session(store).await?;
+        let column = |table: &str, sql: &str| {
+            let ctx = ctx.clone();
+            let (table, sql) = (table.to_string(), sql.to_string());
+            async move {
+                let mut values = BTreeSet::new();
+                if !store.has_table(&table) {
+                    return Ok::<_, anyhow::Error>(values);
+                }
+                let result =
+                    dnabench_engine::sql::run_sql(&ctx, "experiment", &sql, &BTreeMap::new())
+                        .await?;
+                for batch in &result.batches {
+                    let c = batch.column(0).as_string::<i32>();
+                    values.extend(c.iter().flatten().map(str::to_string));
+                }
+                Ok(values)
+            }
+        };
+        Ok(State {
+            runs: column("runs", "SELECT run_id FROM runs").await?,
+            scored: column(
+                "metrics",
+                "SELECT DISTINCT run_id FROM metrics WHERE split = 'test'",
+            )
+            .await?,
+            predicted: column(
+                "predictions",
+                "SELECT DISTINCT run_id FROM predictions WHERE split = 'test'",
+            )
+            .await?,
+            datasets: column("examples", "SELECT DISTINCT dataset FROM examples").await?,
+        })
+    }
+}
+
+struct Runner<'a> {
+    file: &'a ExperimentFile,
+    store: &'a Store,
+    runtime: &'a tokio::runtime::Runtime,
+    steps: Steps,
+    state: State,
+    /// Each dataset's task, as `examples` has it.
+    tasks: BTreeMap<String, String>,
+}
+
+impl Runner<'_> {
+    /// Materializes the file's dataset variants that `examples` lacks.
+    fn materialize_datasets(&mut self) -> Result<()> {
+        let ctx = self.runtime.block_on(open_session(self.store))?;
+        for (name, spec) in &self.file.datasets {
+            if self.state.datasets.contains(name) {
+                continue;
+            }
+            let task = Task::named(&spec.task)
+                .with_context(|| format!("dataset '{name}': no task '{}'", spec.task))?;
+            let params: BTreeMap<String, String> = spec
+                .params
+                .iter()
+                .map(|(k, v)| {
+                    let text = match v {
+                        toml::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (k.clone(), text)
+                })
+                .collect();
+            let clock = Instant::now();
+            let m = self.runtime.block_on(async {
+                let spec = materialize::Materialization::of_task(&task, name, &params)?;
+                Ok::<_, anyhow::Error>(materialize::materialize(&ctx, self.store, &spec).await?)
+            })?;
+            self.steps.line(
+                "materialize",
+                name,
+                &format!("{} examples ({})", m.rows(), crate::split_counts(&m)),
+                clock.elapsed(),
+            );
+            self.state.datasets.insert(name.clone());
+        }
+        Ok(())
+    }
+
+    /// The task a dataset was materialized from.
+    fn task_of(&mut self, dataset: &str) -> Result<String> {
+        if let Some(task) = self.tasks.get(dataset) {
+            return Ok(task.clone());
+        }
+        let task = match self.file.datasets.get(dataset) {
+            Some(spec) => spec.task.clone(),
+            None if self.state.datasets.contains(dataset) => {
+                let ctx = self.runtime.block_on(open_session(self.store))?;
+                let sql = format!(
+                    "SELECT task FROM examples WHERE dataset = '{}' LIMIT 1",
+                    dataset.replace('\'', "''")
+                );
+                let result = self.runtime.block_on(dnabench_engine::sql::run_sql(
+                    &ctx,
+                    "experiment",
+                    &sql,
+                    &BTreeMap::new(),
+                ))?;
+                result
+                    .batches
+                    .iter()
+                    .find_map(|b| b.column(0).as_string::<i32>().iter().flatten().next().map(str::to_string))
+                    .with_context(|| format!("dataset '{dataset}' has no rows"))?
+            }
+            None => bail!(
+                "dataset '{dataset}' is neither in the store's examples nor in the file's [datasets]"
+            ),
+        };
+        self.tasks.insert(dataset.to_string(), task.clone());
+        Ok(task)
+    }
+
+    fn run_id(&self, dataset: &str, key: &str, seed: u64) -> String {
+        format!("{}-{dataset}-{key}-s{seed}", self.file.experiment.name)
+    }
+
+    /// The cell's run, trained, predicted and scored on test (skipped
+    /// where it is already).
+    fn scored(&mut self, dataset: &str, arm: &Arm, seed: u64) -> Result<String> {
+        let task = self.task_of(dataset)?;
+        let run_id = self.run_id(dataset, &arm.key(), seed);
+        if self.state.scored.contains(&run_id) {
+            return Ok(run_id);
+        }
+        if let Some((_, model)) = DOWNSTREAM.iter().find(|(t, _)| *t == task) {
+            let backbone = self.trained(&self.file.experiment.backbone.clone(), arm, seed)?;
+            self.fitted(dataset, &backbone, *model, seed, &run_id)?;
+        } else {
+            self.trained(dataset, arm, seed)?;
+            if !self.state.predicted.contains(&run_id) {
+                training::predict::predict(
+                    self.store,
+                    &training::predict::PredictRequest {
+                        run_id: run_id.clone(),
+                        splits: vec!["test".into()],
+                        device: training::Device::Cpu,
+                        batch_size: 256,
+                        progress: training::Progress::Hidden,
+                    },
+                )?;
+                self.state.predicted.insert(run_id.clone());
+            }
+        }
+        let evaluation = self
+            .runtime
+            .block_on(crate::eval(self.store, &run_id, "test"))?;
+        let headline = crate::quickstart::headline(&evaluation);
+        println!("{:<12} {run_id:<24} {headline}", "score");
+        self.state.scored.insert(run_id.clone());
+        Ok(run_id)
+    }
+
+    /// The arm trained on `dataset` with `seed`: its run id.
+    fn trained(&mut self, dataset: &str, arm: &Arm, seed: u64) -> Result<String> {
+        let run_id = self.run_id(dataset, &arm.key(), seed);
+        if self.state.runs.contains(&run_id) {
+            return Ok(run_id);
+        }
+        let init = match arm.init {
+            Init::Scratch => None,
+            Init::Mlm(rate) => Some(self.pretrained(arm, rate)?),
+            Init::Chromatin => {
+                let scratch = Arm {
+                    init: Init::Scratch,
+                    ..arm.clone()
+                };
+                Some(self.trained(&self.file.experiment.backbone.clone(), &scratch, seed)?)
+            }
+        };
+        self.remove_leftover(&run_id)?;
+        let mut config = self.config(&arm.model.to_string())?;
+        config.train.seed = seed;
+        let clock = Instant::now();
+        let record = training::train::train(
+            self.store,
+            training::train::TrainRequest {
+                dataset: dataset.to_string(),
+                model: arm.model,
+                tokenizer: arm.tokenizer,
+                positions: arm.positions,
+                config,
+                device: training::Device::Cpu,
+                init,
+                run_id: Some(run_id.clone()),
+                progress: training::Progress::on_terminal(training::Progress::Bar),
+            },
+        )?;
+        self.steps.line(
+            "train",
+            &run_id,
+            &format!(
+                "{} epochs (kept {}), {:.0} examples/s",
+                record.train_loss.len(),
+                record.best_epoch,
+                record.examples_per_s
+            ),
+            clock.elapsed(),
+        );
+        self.state.runs.insert(run_id.clone());
+        Ok(run_id)
+    }
+
+    /// The MLM pre-training of the arm's Transformer at `rate`: one per
+    /// setup, shared by the fine-tunings of every seed.
+    fn pretrained(&mut self, arm: &Arm, rate: f64) -> Result<String> {
+        let run_id = format!(
+            "{}-mlm-{}-{}-m{}",
+            self.file.experiment.name,
+            arm.tokenizer,
+            arm.positions,
+            rate_tag(rate)
+        );
+        if self.state.runs.contains(&run_id) {
+            return Ok(run_id);
+        }
+        self.remove_leftover(&run_id)?;
+        let config = self.config("pretrain")?;
+        let clock = Instant::now();
+        let record = training::pretrain::pretrain(
+            self.store,
+            &training::pretrain::PretrainRequest {
+                tokenizer: arm.tokenizer,
+                positions: arm.positions,
+                config,
+                device: training::Device::Cpu,
+                window: self.file.experiment.pretrain_window,
+                mask_rate: rate,
+                valid_fraction: 0.05,
+                run_id: Some(run_id.clone()),
+                progress: training::Progress::on_terminal(training::Progress::Bar),
+            },
+        )?;
+        self.steps.line(
+            "pretrain",
+            &run_id,
+            &format!(
+                "{} epochs, mask rate {rate}, valid loss {:.4}",
+                record.train_loss.len(),
+                record.valid_loss.last().copied().unwrap_or(f32::NAN)
+            ),
+            clock.elapsed(),
+        );
+        self.state.runs.insert(run_id.clone());
+        Ok(run_id)
+    }
+
+    /// The downstream model of `dataset` fitted on `backbone`'s embeddings.
+    fn fitted(
+        &mut self,
+        dataset: &str,
+        backbone: &str,
+        model: DownstreamModel,
+        seed: u64,
+        run_id: &str,
+    ) -> Result<()> {
+        if self.state.runs.contains(run_id) {
+            return Ok(());
+        }
+        let table = format!("embeddings_{}", run_id.replace('-', "_"));
+        if self.store.has_table(&table) {
+            // Left by a killed run: its fit never finished.
+            std::fs::remove_dir_all(self.store.table_path(&table))
+                .with_context(|| format!("cannot remove the leftover table {table}"))?;
+        }
+        self.remove_leftover(run_id)?;
+        let clock = Instant::now();
+        let summary = training::embed::embed(
+            self.store,
+            &training::embed::EmbedRequest {
+                run_id: backbone.to_string(),
+                dataset: dataset.to_string(),
+                table: Some(table.clone()),
+                device: training::Device::Cpu,
+                batch_size: 256,
+                progress: training::Progress::on_terminal(training::Progress::Bar),
+            },
+        )?;
+        let mut config = match self.file.configs.get("downstream") {
+            Some(path) => FitConfig::parse(
+                &std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?,
+            )?,
+            None => FitConfig::parse(QUICKSTART_DOWNSTREAM)?,
+        };
+        config.forest.seed = seed;
+        config.boosted.seed = seed;
+        config.upper.seed = seed;
+        fit_with(
+            self.store,
+            dataset,
+            model,
+            Some(table),
+            config,
+            Some(run_id.to_string()),
+        )?;
+        self.steps.line(
+            "fit",
+            run_id,
+            &format!(
+                "{model} on {} × {} embeddings of {backbone}",
+                summary.rows, summary.dim
+            ),
+            clock.elapsed(),
+        );
+        self.state.runs.insert(run_id.to_string());
+        Ok(())
+    }
+
+    /// A run folder without its `runs` row: a run killed before it ended.
+    fn remove_leftover(&self, run_id: &str) -> Result<()> {
+        let dir = training::runs::run_dir(self.store, run_id);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot remove the unfinished run {}", dir.display()))?;
+        }
+        Ok(())
+    }
+
+    /// The train config of `name` (a model, or `pretrain`): the file's, else
+    /// the quickstart's.
+    fn config(&self, name: &str) -> Result<ConfigFile> {
+        if let Some(path) = self.file.configs.get(name) {
+            return ConfigFile::read(path);
+        }
+        let text = match name {
+            "transformer" | "pretrain" => QUICKSTART_TRANSFORMER,
+            _ => QUICKSTART_CNN,
+        };
+        ConfigFile::parse(text)
+    }
+
+    /// The table of `spec`: a row per dataset and metric with any value.
+    fn result_table(
+        &mut self,
+        spec: &plan::TableSpec,
+        arms: &[Arm],
+        cells: &[Vec<Vec<String>>],
+        metrics: &BTreeMap<(String, String), f64>,
+    ) -> Result<ResultTable> {
+        let mut rows = Vec::new();
+        for (dataset, runs) in spec.datasets.iter().zip(cells) {
+            let task = self.task_of(dataset)?;
+            let names: Vec<String> = if spec.metrics.is_empty() {
+                dnabench_engine::report::HEADLINE
+                    .iter()
+                    .find(|(t, _)| *t == task)
+                    .map(|(_, h)| vec![h[0].0.to_string()])
+                    .unwrap_or_default()
+            } else {
+                spec.metrics.clone()
+            };
+            for metric in names {
+                let cells: Vec<ResultCell> = arms
+                    .iter()
+                    .zip(runs)
+                    .map(|(arm, runs)| ResultCell {
+                        runs: runs.clone(),
+                        paper: spec
+                            .paper
+                            .iter()
+                            .find(|p| &p.dataset == dataset && p.arm == arm.name)
+                            .and_then(|p| p.values.get(&metric).copied()),
+                    })
+                    .collect();
+                let any = cells.iter().any(|c| {
+                    c.paper.is_some()
+                        || c.runs
+                            .iter()
+                            .any(|r| metrics.contains_key(&(r.clone(), metric.clone())))
+                });
+                if any {
+                    rows.push(ResultRow {
+                        dataset: dataset.clone(),
+                        metric,
+                        cells,
+                    });
+                }
+            }
+        }
+        Ok(ResultTable {
+            title: spec.title.clone(),
+            columns: arms.iter().map(|a| a.name.clone()).collect(),
+            rows,
+        })
+    }
+}

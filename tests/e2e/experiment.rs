@@ -1,0 +1,155 @@
+//! `dnabench experiment` on the mini benchmark with tiny models: every
+//! kind of cell (a dataset variant, a CNN, an MLM-started Transformer, a
+//! downstream fit on a backbone) trained, scored and rendered over seeds,
+//! then resumed, after a clean finish and after `kill -9`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::common::{csv, fails, ok};
+
+const TINY_CNN: &str = "[train]\nepochs = 2\nbatch_size = 16\nmax_batches = 3\nlr = 1e-3\n\
+    [model]\nchannels = [8]\nkernels = [9]\nglobal_pool = true\npool_kernel = 1\npool_stride = 1\n";
+const TINY_TRANSFORMER: &str = "[train]\nepochs = 1\nbatch_size = 8\nmax_batches = 2\nlr = 1e-3\n\
+    [model]\nhidden = 16\nlayers = 1\nheads = 2\nffn = 32\n";
+
+/// A tiny experiment file in `dir`, its configs beside it.
+fn experiment_file(dir: &Path) -> String {
+    for (name, text) in [("cnn", TINY_CNN), ("transformer", TINY_TRANSFORMER)] {
+        std::fs::write(dir.join(format!("{name}.toml")), text).unwrap();
+    }
+    let config = |name: &str| dir.join(format!("{name}.toml")).display().to_string();
+    let text = format!(
+        "[experiment]\nname = \"tiny\"\ntitle = \"A tiny grid\"\nseeds = 2\nbackbone = \"chromatin_bins\"\n\
+         pretrain_window = 256\n\
+         [datasets]\nprom_set = {{ task = \"promoter\", params = {{ max_shift = 0 }} }}\n\
+         [configs]\ncnn = \"{}\"\ntransformer = \"{}\"\npretrain = \"{}\"\n\
+         [[table]]\ntitle = \"Models\"\ndatasets = [\"prom_set\", \"causal_snp\"]\n\
+         metrics = [\"auroc\", \"auprc_paper\"]\n\
+         arms = [{{ model = \"cnn\" }}, {{ name = \"attention\", model = \"transformer\", init = \"mlm\" }}]\n\
+         paper = [{{ dataset = \"prom_set\", arm = \"cnn\", auroc = 0.939 }}]\n",
+        config("cnn"),
+        config("transformer"),
+        config("transformer"),
+    );
+    let path = dir.join("tiny.toml");
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// How many of the experiment's runs have test metrics.
+fn scored_runs(store: &Path) -> Vec<String> {
+    csv(
+        store,
+        "SELECT count(DISTINCT run_id) FROM metrics WHERE split = 'test' AND run_id LIKE 'tiny-%'",
+    )
+}
+
+#[test]
+fn an_experiment_scores_every_cell_renders_its_table_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    ok(&["quickstart", "--store", s, "--models", "none"]);
+    let file = experiment_file(dir.path());
+    let report = dir.path().join("report");
+    let r = report.to_str().unwrap();
+    let out = ok(&["experiment", &file, "--report", r, "--store", s]);
+    // 2 datasets × 2 arms × 2 seeds scored; the variant materialized, one
+    // MLM pre-training shared by the seeds, a backbone per arm and seed.
+    assert!(out.contains("materialize  prom_set"), "{out}");
+    assert_eq!(out.matches("\npretrain ").count(), 1, "{out}");
+    assert_eq!(out.matches("\nscore ").count(), 8, "{out}");
+    assert!(
+        out.contains("tiny-chromatin_bins-transformer-kpatch-rotary-mlm30-s1"),
+        "{out}"
+    );
+    assert_eq!(scored_runs(&store), ["8"]);
+    let md = std::fs::read_to_string(report.join("tiny.md")).unwrap();
+    assert!(
+        md.contains("| dataset | metric | cnn | attention |"),
+        "{md}"
+    );
+    assert!(md.contains("| prom_set | auroc |"), "{md}");
+    assert!(md.contains("[paper 0.939]"), "{md}");
+    assert!(md.contains("| causal_snp | auprc_paper |"), "{md}");
+    // Every cell has both seeds: no "1 of 2 seeds", no empty cell.
+    assert!(!md.contains("of 2 seeds") && !md.contains("—"), "{md}");
+    assert!(std::fs::metadata(report.join("tiny-1.png")).unwrap().len() > 1000);
+
+    // Run again: nothing left to do.
+    let again = ok(&["experiment", &file, "--report", r, "--store", s]);
+    assert!(
+        !again.contains("\ntrain ") && !again.contains("\nscore "),
+        "{again}"
+    );
+
+    // A third seed, killed once its first run is trained, then resumed.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dnabench"))
+        .args([
+            "experiment",
+            &file,
+            "--seeds",
+            "3",
+            "--report",
+            r,
+            "--store",
+            s,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines {
+        if line.unwrap().starts_with("train") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let resumed = ok(&[
+        "experiment",
+        &file,
+        "--seeds",
+        "3",
+        "--report",
+        r,
+        "--store",
+        s,
+    ]);
+    assert!(resumed.contains("-s2"), "{resumed}");
+    assert_eq!(scored_runs(&store), ["12"]);
+    let md = std::fs::read_to_string(report.join("tiny.md")).unwrap();
+    assert!(md.contains("3 seeds") && !md.contains("of 3 seeds"), "{md}");
+}
+
+#[test]
+fn a_bad_experiment_file_is_an_error_that_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[experiment]\nname = \"x\"\ntitle = \"x\"\n[[table]]\ntitle = \"t\"\ndatasets = []\narms = []\n").unwrap();
+    let err = fails(&[
+        "experiment",
+        path.to_str().unwrap(),
+        "--store",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("bad.toml") && err.contains("needs datasets and arms"),
+        "{err}"
+    );
+    std::fs::write(
+        &path,
+        "[experiment]\nname = \"x\"\ntitle = \"x\"\nseed = 3\n",
+    )
+    .unwrap();
+    let err = fails(&[
+        "experiment",
+        path.to_str().unwrap(),
+        "--store",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(err.contains("bad.toml") && err.contains("seed"), "{err}");
+}
