@@ -1,23 +1,25 @@
 //! The `dnabench` command line: parses arguments and calls the engine.
 
-use std::collections::BTreeMap;
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
-use dnabench_engine::output::{write_batches, write_batches_to_file, OutputFormat};
-use dnabench_engine::{ingest, materialize, open_session, simulate, sql::run_sql, Store};
-use dnabench_queries::{Task, TASKS};
+use dnabench_engine::output::{write_batches, OutputFormat};
+use dnabench_engine::Store;
 use dnabench_training as training;
 
+mod data_commands;
 mod embedding_commands;
 mod experiment;
 mod export_command;
+mod ingest_commands;
 mod quickstart;
 mod training_commands;
 
+pub(crate) use data_commands::{data_dir, simulated_line, split_counts};
+use data_commands::{MaterializeArgs, SqlArgs};
+use ingest_commands::IngestKind;
 use quickstart::quickstart;
 use training_commands::{predict, pretrain, train, PredictArgs, PretrainArgs, TrainArgs};
 
@@ -203,143 +205,6 @@ enum Command {
     },
 }
 
-#[derive(Subcommand)]
-enum IngestKind {
-    /// A FASTA genome (plain, gzip or BGZF) into `chroms` and `genome`.
-    #[command(
-        after_help = "Example:\n  dnabench ingest genome data/genome/grch37_chr22_20-21M.fa --store store"
-    )]
-    Genome {
-        file: PathBuf,
-        #[command(flatten)]
-        store: StoreArg,
-    },
-    /// BED3–BED12, narrowPeak or broadPeak files into `tracks` + `peaks`.
-    #[command(
-        after_help = "Example:\n  dnabench ingest peaks data/intervals/example.narrowPeak --assay TF --biosample K562 --store store\n  dnabench ingest peaks --manifest tracks.tsv --store store"
-    )]
-    Peaks(TrackArgs),
-    /// bigWig or bedGraph files into `tracks` + `signal`.
-    #[command(
-        after_help = "Example:\n  dnabench ingest signal data/tracks/sample.bw --assay DNase --biosample K562 --store store"
-    )]
-    Signal(TrackArgs),
-    /// ENCODE bedMethyl files into `tracks` + `methylation`.
-    #[command(
-        after_help = "Example:\n  dnabench ingest methylation ENCFF000ABC.bed.gz --biosample GM12878 --store store"
-    )]
-    Methylation(TrackArgs),
-    /// GTF, GFF3 or BED6 gene annotation into `genes` (TSS strand-aware).
-    #[command(
-        after_help = "Example:\n  dnabench ingest genes data/annotation/gencode_v28_hg19_protein_coding_genes.bed --store store"
-    )]
-    Genes(FileArgs),
-    /// An expression matrix (ExPecto layout) into `tracks` (one per sample) + `expression`.
-    #[command(
-        after_help = "Example:\n  dnabench ingest expression geneanno.exp.csv --genes geneanno.csv --store store"
-    )]
-    Expression {
-        #[command(flatten)]
-        file: FileArgs,
-        /// The gene annotation table (id, symbol, chrom, strand, TSS), unless FILE has those columns.
-        #[arg(long)]
-        genes: Option<PathBuf>,
-    },
-    /// A VCF (multi-allelic records split) or a SNP list into `variants`.
-    #[command(
-        after_help = "Example:\n  dnabench ingest variants data/variants/grch37_chr22_20-21M.snp --store store"
-    )]
-    Variants(FileArgs),
-    /// A GTEx fine-mapping (DAPG) table into `eqtl` (+ `variants`).
-    #[command(
-        after_help = "Example:\n  dnabench ingest eqtl GTEx_v8_finemapping_DAPG.txt --store store"
-    )]
-    Eqtl(FileArgs),
-    /// A saturation-mutagenesis MPRA table into `mpra`.
-    #[command(after_help = "Example:\n  dnabench ingest mpra kircher2019_F9.tsv --store store")]
-    Mpra(FileArgs),
-}
-
-#[derive(Args)]
-struct FileArgs {
-    file: PathBuf,
-    /// Intervals outside a chromosome, with end < start, or on an unknown chromosome: fail or skip.
-    #[arg(long, default_value = "fail")]
-    on_invalid: String,
-    #[command(flatten)]
-    store: StoreArg,
-}
-
-#[derive(Args)]
-struct TrackArgs {
-    /// The files, one track each.
-    #[arg(required_unless_present = "manifest")]
-    files: Vec<PathBuf>,
-    /// A TSV with columns path, name, assay, biosample: one track per row.
-    #[arg(long, conflicts_with_all = ["files", "name"])]
-    manifest: Option<PathBuf>,
-    /// The assay of every file (e.g. DNase, TF, histone).
-    #[arg(long)]
-    assay: Option<String>,
-    /// The biosample (cell type or tissue) of every file.
-    #[arg(long)]
-    biosample: Option<String>,
-    /// The track name (one file only; default: the file name without suffixes).
-    #[arg(long)]
-    name: Option<String>,
-    /// Intervals outside a chromosome, with end < start, or on an unknown chromosome: fail or skip.
-    #[arg(long, default_value = "fail")]
-    on_invalid: String,
-    #[command(flatten)]
-    store: StoreArg,
-}
-
-#[derive(Args)]
-struct SqlArgs {
-    /// The SQL to run (or use -f).
-    query: Option<String>,
-    /// A file of SQL statements.
-    #[arg(short = 'f', long = "file", conflicts_with = "query")]
-    file: Option<PathBuf>,
-    /// A named parameter: `--param width=500` fills `$width`.
-    #[arg(long = "param", value_name = "NAME=VALUE")]
-    params: Vec<String>,
-    /// table, csv, json, ndjson or parquet.
-    #[arg(long, default_value = "table")]
-    format: String,
-    /// Write to this file instead of standard output.
-    #[arg(short, long)]
-    output: Option<PathBuf>,
-    #[command(flatten)]
-    store: StoreArg,
-}
-
-#[derive(Args)]
-struct MaterializeArgs {
-    /// A task name (promoter, methylation, chromatin, expression, causal_snp, mpra)
-    #[arg(long)]
-    task: String,
-    /// Run this SQL file instead of the task's own query
-    #[arg(long)]
-    sql: Option<PathBuf>,
-    #[arg(long = "param", value_name = "NAME=VALUE")]
-    params: Vec<String>,
-    /// Name of the dataset in `examples` (default: the task name)
-    #[arg(long)]
-    name: Option<String>,
-    /// Also store each window's bases (seq, alt_seq) for readers outside
-    /// dnabench; training cuts them from the genome and does not need them
-    #[arg(long)]
-    with_seq: bool,
-    /// Print the rows in this format instead of writing them
-    #[arg(long)]
-    format: Option<String>,
-    #[arg(short, long, requires = "format")]
-    output: Option<PathBuf>,
-    #[command(flatten)]
-    store: StoreArg,
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(bytes) = cli.memory_limit {
@@ -450,33 +315,19 @@ fn run_async(cli: Cli) -> ExitCode {
 
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Ingest {
-            kind: IngestKind::Genome { file, store },
-        } => {
-            let store = Store::create(&store.store)?;
-            let summary = ingest::ingest_genome(&store, &file).await?;
-            println!("{summary}");
+        Command::Ingest { kind } => ingest_commands::ingest(kind).await?,
+        Command::Tables { store } => {
+            data_commands::print_tables(&Store::open(&store.store)?).await?
         }
-        Command::Ingest {
-            kind: IngestKind::Peaks(args),
-        } => ingest_tracks::<ingest::peaks::Peaks>(args).await?,
-        Command::Ingest {
-            kind: IngestKind::Signal(args),
-        } => ingest_tracks::<ingest::signal::Signal>(args).await?,
-        Command::Ingest {
-            kind: IngestKind::Methylation(args),
-        } => ingest_tracks::<ingest::methylation::Methylation>(args).await?,
-        Command::Ingest { kind } => ingest_file(kind).await?,
-        Command::Tables { store } => print_tables(&Store::open(&store.store)?).await?,
-        Command::Sql(args) => sql(args).await?,
+        Command::Sql(args) => data_commands::sql(args).await?,
         Command::Simulate {
             out,
             seed,
             store,
             data,
-        } => simulate(&out, seed, store.as_deref(), data).await?,
-        Command::Materialize(args) => materialize(args).await?,
-        Command::Tasks { store } => tasks(&Store::open(&store.store)?).await?,
+        } => data_commands::simulate(&out, seed, store.as_deref(), data).await?,
+        Command::Materialize(args) => data_commands::materialize(args).await?,
+        Command::Tasks { store } => data_commands::tasks(&Store::open(&store.store)?).await?,
         Command::Report { runs, out, store } => {
             let runs: Vec<String> = runs
                 .map(|r| r.split(',').map(|s| s.trim().to_string()).collect())
@@ -537,299 +388,4 @@ pub(crate) async fn eval(
     let evaluation = dnabench_engine::eval::evaluate(store, run, split).await?;
     dnabench_engine::eval::write_metrics(store, &evaluation).await?;
     Ok(evaluation)
-}
-
-async fn ingest_tracks<F: ingest::tracks::TrackFormat>(args: TrackArgs) -> Result<()> {
-    let on_invalid: ingest::OnInvalid = args.on_invalid.parse()?;
-    let specs = match &args.manifest {
-        Some(m) => ingest::read_manifest(m)?,
-        None => {
-            if args.name.is_some() && args.files.len() > 1 {
-                bail!("--name names one track; give one file, or use --manifest for names");
-            }
-            args.files
-                .iter()
-                .map(|path| ingest::TrackSpec {
-                    path: path.clone(),
-                    name: args.name.clone(),
-                    assay: args.assay.clone(),
-                    biosample: args.biosample.clone(),
-                })
-                .collect()
-        }
-    };
-    let store = Store::create(&args.store.store)?;
-    let bar = indicatif::ProgressBar::new(specs.len() as u64).with_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} {pos}/{len} files {wide_bar} {msg} [{elapsed_precise}, eta {eta}]",
-        )?,
-    );
-    let report = ingest::ingest_tracks::<F>(&store, &specs, on_invalid, &mut |p| {
-        bar.set_position(p.files_done as u64);
-        bar.set_message(format!("{} rows", p.rows));
-    })
-    .await;
-    bar.finish_and_clear();
-    println!("{}", report?);
-    Ok(())
-}
-
-async fn ingest_file(kind: IngestKind) -> Result<()> {
-    let (args, genes) = match &kind {
-        IngestKind::Genes(a)
-        | IngestKind::Variants(a)
-        | IngestKind::Eqtl(a)
-        | IngestKind::Mpra(a) => (a, None),
-        IngestKind::Expression { file, genes } => (file, genes.as_deref()),
-        _ => bail!("not a one-file ingest"),
-    };
-    let on_invalid: ingest::OnInvalid = args.on_invalid.parse()?;
-    let store = Store::create(&args.store.store)?;
-    let path = args.file.as_path();
-    let report = match kind {
-        IngestKind::Genes(_) => ingest::ingest_genes(&store, path, on_invalid).await?,
-        IngestKind::Variants(_) => ingest::ingest_variants(&store, path, on_invalid).await?,
-        IngestKind::Eqtl(_) => ingest::ingest_eqtl(&store, path, on_invalid).await?,
-        IngestKind::Mpra(_) => ingest::ingest_mpra(&store, path, on_invalid).await?,
-        IngestKind::Expression { .. } => {
-            ingest::ingest_expression(&store, path, genes, on_invalid).await?
-        }
-        _ => bail!("not a one-file ingest"),
-    };
-    println!("{report}");
-    Ok(())
-}
-
-async fn print_tables(store: &Store) -> Result<()> {
-    let tables = store.tables().await?;
-    if tables.is_empty() {
-        println!("store {} has no tables yet", store.root().display());
-        return Ok(());
-    }
-    println!(
-        "{:<12} {:>12} {:>8} {:>10}",
-        "table", "rows", "version", "fragments"
-    );
-    for t in tables {
-        println!(
-            "{:<12} {:>12} {:>8} {:>10}",
-            t.name, t.rows, t.version, t.fragments
-        );
-    }
-    Ok(())
-}
-
-async fn sql(args: SqlArgs) -> Result<()> {
-    let format: OutputFormat = args.format.parse()?;
-    let (origin, text) = match (&args.query, &args.file) {
-        (Some(q), None) => ("query".to_string(), q.clone()),
-        (None, Some(f)) => (
-            f.display().to_string(),
-            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?,
-        ),
-        _ => bail!("give the SQL as an argument or with -f FILE"),
-    };
-    let params = parse_params(&args.params)?;
-    // Without a store, SQL still runs over tables the file declares itself
-    // (CREATE EXTERNAL TABLE … STORED AS CSV|PARQUET) and over file paths.
-    let ctx = if args.store.store.exists() {
-        open_session(&Store::open(&args.store.store)?).await?
-    } else {
-        eprintln!(
-            "note: no store at {}; only tables the SQL declares or reads from files are visible",
-            args.store.store.display()
-        );
-        dnabench_engine::session::open_session_without_store()
-    };
-    let result = run_sql(&ctx, &origin, &text, &params).await?;
-    match &args.output {
-        Some(path) => write_batches_to_file(&result.schema, &result.batches, format, path)?,
-        None if format == OutputFormat::Parquet && std::io::stdout().is_terminal() => {
-            bail!("--format parquet writes binary data: give --output FILE")
-        }
-        None => write_batches(
-            &result.schema,
-            &result.batches,
-            format,
-            std::io::BufWriter::new(std::io::stdout()),
-        )?,
-    }
-    Ok(())
-}
-
-fn parse_params(given: &[String]) -> Result<BTreeMap<String, String>> {
-    let mut params = BTreeMap::new();
-    for p in given {
-        let (k, v) = dnabench_queries::parse_assignment(p)?;
-        params.insert(k, v);
-    }
-    Ok(params)
-}
-
-async fn simulate(
-    out: &Path,
-    seed: u64,
-    store: Option<&Path>,
-    data: Option<PathBuf>,
-) -> Result<()> {
-    let data = data_dir(data)?;
-    if out.exists() && std::fs::read_dir(out)?.next().is_some() {
-        bail!(
-            "{} is not empty; give a new or empty folder to --out",
-            out.display()
-        );
-    }
-    let sim = simulate::simulate(&data, out, seed)?;
-    println!(
-        "simulated {} into {} (seed {seed}; see its README.md)",
-        simulated_line(&sim),
-        out.display()
-    );
-    if let Some(path) = store {
-        let store = Store::create(path)?;
-        let files = simulate::SimulatedFiles { dir: out.into() };
-        for report in simulate::ingest_simulated(&store, &files).await? {
-            println!("{report}");
-        }
-    }
-    Ok(())
-}
-
-/// The SQL of a materialization: the user's file or the task's own query.
-fn task_sql(task: &str, file: Option<&Path>) -> Result<(String, String)> {
-    match file {
-        Some(f) => Ok((
-            f.display().to_string(),
-            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?,
-        )),
-        None => match Task::named(task) {
-            Some(t) => Ok((format!("queries/{}.sql", t.name), t.sql.to_string())),
-            None => bail!(
-                "unknown task '{task}' (tasks: {}); give --sql FILE for a task of your own",
-                TASKS.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
-            ),
-        },
-    }
-}
-
-async fn materialize(args: MaterializeArgs) -> Result<()> {
-    let params = parse_params(&args.params)?;
-    let (origin, text) = task_sql(&args.task, args.sql.as_deref())?;
-    let store = Store::open(&args.store.store)?;
-    let ctx = open_session(&store).await?;
-    let dataset = args.name.clone().unwrap_or_else(|| args.task.clone());
-    let started = std::time::Instant::now();
-    let mut spec =
-        materialize::Materialization::new(&dataset, &args.task, &origin, &text, &params)?;
-    spec.with_seq = args.with_seq;
-    if let Some(format) = &args.format {
-        let format: OutputFormat = format.parse()?;
-        let (_, batches) = materialize::collect_examples(&ctx, &store, &spec).await?;
-        let schema = dnabench_schemas::examples_schema();
-        match &args.output {
-            Some(path) => write_batches_to_file(&schema, &batches, format, path)?,
-            None => write_batches(
-                &schema,
-                &batches,
-                format,
-                std::io::BufWriter::new(std::io::stdout()),
-            )?,
-        }
-        return Ok(());
-    }
-    let m = materialize::materialize(&ctx, &store, &spec).await?;
-    println!("{}", materialized_line(&m, started.elapsed()));
-    Ok(())
-}
-
-/// What a simulation wrote: "9 chromosomes, 205 genes, …".
-pub(crate) fn simulated_line(sim: &simulate::Simulation) -> String {
-    format!(
-        "{} chromosomes, {} genes, {} peak tracks, {} CpGs, {} variants, {} MPRA rows",
-        sim.planter.seqs.len(),
-        sim.genes.len(),
-        sim.tracks.len(),
-        sim.cpgs.len(),
-        sim.variants.len(),
-        sim.mpra.len(),
-    )
-}
-
-/// Examples per split: "train 313, valid 45, test 52".
-pub(crate) fn split_counts(m: &materialize::Materialized) -> String {
-    let splits: Vec<String> = dnabench_schemas::SPLITS
-        .iter()
-        .map(|s| format!("{s} {}", m.per_split.get(*s).copied().unwrap_or(0)))
-        .collect();
-    splits.join(", ")
-}
-
-fn materialized_line(m: &materialize::Materialized, took: std::time::Duration) -> String {
-    let memory = m.memory.map(|u| format!("; {u}")).unwrap_or_default();
-    format!(
-        "materialized {}: {} examples ({}) from {} in {:.1} s, {:.0} examples/s{memory}",
-        m.dataset,
-        m.rows(),
-        split_counts(m),
-        m.origin,
-        took.as_secs_f64(),
-        m.rows() as f64 / took.as_secs_f64().max(1e-9)
-    )
-}
-
-async fn tasks(store: &Store) -> Result<()> {
-    // Rows per (dataset, task, split) of what is materialized.
-    let mut counts: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    if store.has_table("examples") {
-        let ctx = open_session(store).await?;
-        let q = "SELECT task, dataset, split, count(*) AS n FROM examples GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
-        let result = run_sql(&ctx, "tasks", q, &BTreeMap::new()).await?;
-        for b in &result.batches {
-            use arrow::array::AsArray;
-            let (task, dataset, split) = (
-                b.column(0).as_string::<i32>(),
-                b.column(1).as_string::<i32>(),
-                b.column(2).as_string::<i32>(),
-            );
-            let n = b.column(3).as_primitive::<arrow::datatypes::Int64Type>();
-            for i in 0..b.num_rows() {
-                counts
-                    .entry(task.value(i).to_string())
-                    .or_default()
-                    .push(format!(
-                        "{} {}: {}",
-                        dataset.value(i),
-                        split.value(i),
-                        n.value(i)
-                    ));
-            }
-        }
-    }
-    for task in TASKS {
-        println!("{}\n  {}", task.name, task.summary());
-        for p in task.template()?.params {
-            println!("  --param {}={}  {}", p.name, p.default, p.description);
-        }
-        match counts.get(task.name) {
-            Some(rows) => println!("  materialized: {}", rows.join(", ")),
-            None => println!("  materialized: none yet"),
-        }
-        println!();
-    }
-    Ok(())
-}
-
-/// The bundled data folder: `--data`, else `./data`, else the one beside the sources.
-fn data_dir(given: Option<PathBuf>) -> Result<PathBuf> {
-    let candidates = match given {
-        Some(d) => vec![d],
-        None => vec![
-            PathBuf::from("data"),
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("data"),
-        ],
-    };
-    candidates
-        .into_iter()
-        .find(|d| d.join("genome").is_dir())
-        .context("cannot find the bundled data folder (give --data DIR)")
 }

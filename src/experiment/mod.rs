@@ -6,9 +6,11 @@
 //! A cell whose run has test metrics is skipped, so a killed experiment
 //! resumes where it stopped: a run is recorded in `runs` only when it is
 //! complete, and a run folder without its row (a run killed mid-training)
-//! is removed and trained again. Runs are named by what they train
-//! (`EXPERIMENT-DATASET-MODEL-TOKENIZER[-POSITIONS][-INIT]-sSEED`), so tables
-//! that share a setup share its runs.
+//! is removed and trained again. Runs are named by what they train and a
+//! tag of the configs, dataset parameters and start that shaped them
+//! (`EXPERIMENT-DATASET-MODEL-TOKENIZER[-POSITIONS][-INIT]-TAG-sSEED`), so
+//! tables that share a setup share its runs, and an edited config trains
+//! new ones.
 
 mod plan;
 
@@ -249,15 +251,43 @@ impl Runner<'_> {
         Ok(task)
     }
 
-    fn run_id(&self, dataset: &str, key: &str, seed: u64) -> String {
-        format!("{}-{dataset}-{key}-s{seed}", self.file.experiment.name)
+    /// The arm's runs on `dataset` without their `-sSEED`: what they train
+    /// and a tag of everything that shapes them (the config's text, the
+    /// dataset's parameters, the run they start from), so an edited config
+    /// trains new runs rather than reusing stale ones.
+    fn stem(&mut self, dataset: &str, arm: &Arm) -> Result<String> {
+        let task = self.task_of(dataset)?;
+        let backbone = self.file.experiment.backbone.clone();
+        let tag = if DOWNSTREAM.iter().any(|(t, _)| *t == task) {
+            let (_, text) = self.config_text("downstream", dataset)?;
+            tag(&[&text, &self.stem(&backbone, arm)?])
+        } else {
+            let (_, text) = self.config_text(&arm.model.to_string(), dataset)?;
+            let init = match arm.init {
+                Init::Scratch => String::new(),
+                Init::Mlm(rate) => self.pretrain_id(arm, rate)?,
+                Init::Chromatin => self.stem(&backbone, &arm.scratch())?,
+            };
+            let params = self
+                .file
+                .datasets
+                .get(dataset)
+                .map(|d| format!("{:?} {:?}", d.task, d.params))
+                .unwrap_or_default();
+            tag(&[&text, &init, &params])
+        };
+        Ok(format!(
+            "{}-{dataset}-{}-{tag}",
+            self.file.experiment.name,
+            arm.key()
+        ))
     }
 
     /// The cell's run, trained, predicted and scored on test (skipped
     /// where it is already).
     fn scored(&mut self, dataset: &str, arm: &Arm, seed: u64) -> Result<String> {
         let task = self.task_of(dataset)?;
-        let run_id = self.run_id(dataset, &arm.key(), seed);
+        let run_id = format!("{}-s{seed}", self.stem(dataset, arm)?);
         if self.state.scored.contains(&run_id) {
             return Ok(run_id);
         }
@@ -291,7 +321,7 @@ impl Runner<'_> {
 
     /// The arm trained on `dataset` with `seed`: its run id.
     fn trained(&mut self, dataset: &str, arm: &Arm, seed: u64) -> Result<String> {
-        let run_id = self.run_id(dataset, &arm.key(), seed);
+        let run_id = format!("{}-s{seed}", self.stem(dataset, arm)?);
         if self.state.runs.contains(&run_id) {
             return Ok(run_id);
         }
@@ -299,15 +329,12 @@ impl Runner<'_> {
             Init::Scratch => None,
             Init::Mlm(rate) => Some(self.pretrained(arm, rate)?),
             Init::Chromatin => {
-                let scratch = Arm {
-                    init: Init::Scratch,
-                    ..arm.clone()
-                };
-                Some(self.trained(&self.file.experiment.backbone.clone(), &scratch, seed)?)
+                Some(self.trained(&self.file.experiment.backbone.clone(), &arm.scratch(), seed)?)
             }
         };
         self.remove_leftover(&run_id)?;
-        let mut config = self.config(&arm.model.to_string())?;
+        let (origin, text) = self.config_text(&arm.model.to_string(), dataset)?;
+        let mut config = ConfigFile::parse(&text).with_context(|| format!("config {origin}"))?;
         config.train.seed = seed;
         let clock = Instant::now();
         let record = training::train::train(
@@ -342,18 +369,13 @@ impl Runner<'_> {
     /// The MLM pre-training of the arm's Transformer at `rate`: one per
     /// setup, shared by the fine-tunings of every seed.
     fn pretrained(&mut self, arm: &Arm, rate: f64) -> Result<String> {
-        let run_id = format!(
-            "{}-mlm-{}-{}-m{}",
-            self.file.experiment.name,
-            arm.tokenizer,
-            arm.positions,
-            rate_tag(rate)
-        );
+        let run_id = self.pretrain_id(arm, rate)?;
         if self.state.runs.contains(&run_id) {
             return Ok(run_id);
         }
         self.remove_leftover(&run_id)?;
-        let config = self.config("pretrain")?;
+        let (origin, text) = self.config_text("pretrain", "genome")?;
+        let config = ConfigFile::parse(&text).with_context(|| format!("config {origin}"))?;
         let clock = Instant::now();
         let record = training::pretrain::pretrain(
             self.store,
@@ -414,13 +436,8 @@ impl Runner<'_> {
                 progress: training::Progress::on_terminal(training::Progress::Bar),
             },
         )?;
-        let mut config = match self.file.configs.get("downstream") {
-            Some(path) => FitConfig::parse(
-                &std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read {}", path.display()))?,
-            )?,
-            None => FitConfig::parse(QUICKSTART_DOWNSTREAM)?,
-        };
+        let (origin, text) = self.config_text("downstream", dataset)?;
+        let mut config = FitConfig::parse(&text).with_context(|| format!("config {origin}"))?;
         config.forest.seed = seed;
         config.boosted.seed = seed;
         config.upper.seed = seed;
@@ -455,17 +472,40 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// The train config of `name` (a model, or `pretrain`): the file's, else
-    /// the quickstart's.
-    fn config(&self, name: &str) -> Result<ConfigFile> {
-        if let Some(path) = self.file.configs.get(name) {
-            return ConfigFile::read(path);
+    /// The MLM pre-training of the arm's tokenizer and positions at `rate`.
+    fn pretrain_id(&self, arm: &Arm, rate: f64) -> Result<String> {
+        let (_, text) = self.config_text("pretrain", "genome")?;
+        let window = self.file.experiment.pretrain_window.to_string();
+        Ok(format!(
+            "{}-mlm-{}-{}-m{}-{}",
+            self.file.experiment.name,
+            arm.tokenizer,
+            arm.positions,
+            rate_tag(rate),
+            tag(&[&text, &window])
+        ))
+    }
+
+    /// Where the config of `name` (a model, `pretrain` or `downstream`) on
+    /// `dataset` comes from, and its text: the file's `"NAME@DATASET"`, else
+    /// its `NAME`, else the quickstart's.
+    fn config_text(&self, name: &str, dataset: &str) -> Result<(String, String)> {
+        let path = self
+            .file
+            .configs
+            .get(&format!("{name}@{dataset}"))
+            .or_else(|| self.file.configs.get(name));
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config {}", path.display()))?;
+            return Ok((path.display().to_string(), text));
         }
         let text = match name {
             "transformer" | "pretrain" => QUICKSTART_TRANSFORMER,
+            "downstream" => QUICKSTART_DOWNSTREAM,
             _ => QUICKSTART_CNN,
         };
-        ConfigFile::parse(text)
+        Ok((format!("the quickstart's {name} config"), text.to_string()))
     }
 
     /// The table of `spec`: a row per dataset and metric with any value.
@@ -522,4 +562,16 @@ impl Runner<'_> {
             rows,
         })
     }
+}
+
+/// Six hex digits of an FNV-1a hash of `parts`: a run id's tag of what
+/// shaped it.
+fn tag(parts: &[&str]) -> String {
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    for part in parts {
+        for byte in part.bytes().chain([0]) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{:06x}", hash & 0xff_ffff)
 }

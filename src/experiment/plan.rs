@@ -169,6 +169,14 @@ pub struct Arm {
 }
 
 impl Arm {
+    /// The same setup, started from scratch.
+    pub fn scratch(&self) -> Arm {
+        Arm {
+            init: Init::Scratch,
+            ..self.clone()
+        }
+    }
+
     /// The arm's part of a run id: what it trains, not its column name, so
     /// tables that share a setup share its runs.
     pub fn key(&self) -> String {
@@ -289,6 +297,18 @@ impl TableSpec {
                 w[0]
             );
         }
+        for p in &self.paper {
+            if !names.contains(&p.arm.as_str()) || !self.datasets.contains(&p.dataset) {
+                bail!(
+                    "table '{}': a paper value for dataset '{}' and arm '{}', but the table's datasets are {:?} and its arms {:?}",
+                    self.title,
+                    p.dataset,
+                    p.arm,
+                    self.datasets,
+                    names
+                );
+            }
+        }
         Ok(arms)
     }
 }
@@ -366,5 +386,14 @@ mod tests {
             "[[table]]\ntitle = \"t\"\ndatasets = [\"promoter\"]\narms = [{ model = \"rnn\" }]\n",
         );
         assert!(t.arms().is_err());
+        let t = table(
+            "[[table]]\ntitle = \"t\"\ndatasets = [\"promoter\"]\narms = [{ model = \"cnn\" }]\n\
+             paper = [{ dataset = \"promoter\", arm = \"rotary\", auroc = 0.9 }]\n",
+        );
+        let err = t.arms().unwrap_err().to_string();
+        assert!(
+            err.contains("arm 'rotary'") && err.contains("[\"cnn\"]"),
+            "{err}"
+        );
     }
 }

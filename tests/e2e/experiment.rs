@@ -61,8 +61,11 @@ fn an_experiment_scores_every_cell_renders_its_table_and_resumes() {
     assert!(out.contains("materialize  prom_set"), "{out}");
     assert_eq!(out.matches("\npretrain ").count(), 1, "{out}");
     assert_eq!(out.matches("\nscore ").count(), 8, "{out}");
+    // Run ids: what a run trains, a tag of its configs, its seed.
+    let backbone = "tiny-chromatin_bins-transformer-kpatch-rotary-mlm30-";
     assert!(
-        out.contains("tiny-chromatin_bins-transformer-kpatch-rotary-mlm30-s1"),
+        out.lines()
+            .any(|l| l.contains(backbone) && l.contains("-s1 ")),
         "{out}"
     );
     assert_eq!(scored_runs(&store), ["8"]);
@@ -123,6 +126,31 @@ fn an_experiment_scores_every_cell_renders_its_table_and_resumes() {
     assert_eq!(scored_runs(&store), ["12"]);
     let md = std::fs::read_to_string(report.join("tiny.md")).unwrap();
     assert!(md.contains("3 seeds") && !md.contains("of 3 seeds"), "{md}");
+
+    // An edited CNN config trains the CNN's runs anew (and refits the
+    // downstream task on its new backbones); the Transformer's stay.
+    std::fs::write(
+        dir.path().join("cnn.toml"),
+        TINY_CNN.replace("lr = 1e-3", "lr = 2e-3"),
+    )
+    .unwrap();
+    let edited = ok(&[
+        "experiment",
+        &file,
+        "--seeds",
+        "3",
+        "--report",
+        r,
+        "--store",
+        s,
+    ]);
+    assert!(!edited.contains("\npretrain "), "{edited}");
+    assert_eq!(edited.matches("\nscore ").count(), 6, "{edited}");
+    assert!(
+        !edited.contains("score        tiny-prom_set-transformer"),
+        "{edited}"
+    );
+    assert_eq!(scored_runs(&store), ["18"]);
 }
 
 #[test]
