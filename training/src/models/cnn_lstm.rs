@@ -1,6 +1,6 @@
 //! CNN+LSTM (DanQ-like) over one-hot sequence: a convolution with ReLU and
 //! max-pool finds motifs, a bidirectional LSTM reads their order, then
-//! flatten, a ReLU layer and the task's outputs.
+//! flatten (or a max over steps), a ReLU layer and the task's outputs.
 
 use candle_core::{DType, Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
@@ -26,6 +26,14 @@ pub struct CnnLstmConfig {
     pub fc: usize,
     pub dropout: f32,
     pub outputs: usize,
+    /// A max over the LSTM's steps instead of DanQ's flatten: a readout the
+    /// size of one step, which a few hundred examples cannot memorize by
+    /// position. On the mini benchmark's promoters the flatten's did (train
+    /// loss 0.000, test AUROC 0.48; with the max 0.87), but methylation,
+    /// whose NRF1 sits at a set distance from the CpG, needs the positions
+    /// (Spearman 0.68 with the flatten, −0.02 with the max).
+    #[serde(default)]
+    pub global_pool: bool,
 }
 
 impl CnnLstmConfig {
@@ -43,6 +51,7 @@ impl CnnLstmConfig {
             fc: 925,
             dropout: 0.3,
             outputs,
+            global_pool: false,
         }
     }
 
@@ -79,7 +88,11 @@ impl CnnLstm {
         Ok(CnnLstm {
             conv: Conv1d::new(vb.pp("conv"), 4, cfg.channels, cfg.kernel)?.with_relu(),
             lstm: BiLstm::new(vb.pp("lstm"), cfg.channels, cfg.lstm_hidden)?,
-            fc: linear(steps * 2 * cfg.lstm_hidden, cfg.fc, vb.pp("fc"))?,
+            fc: linear(
+                if cfg.global_pool { 1 } else { steps } * 2 * cfg.lstm_hidden,
+                cfg.fc,
+                vb.pp("fc"),
+            )?,
             head: linear(cfg.fc, cfg.outputs, vb.pp("head"))?,
             dropout: Dropout::new(cfg.dropout),
             cfg: cfg.clone(),
@@ -99,7 +112,12 @@ impl CnnLstm {
         let h = crate::ops::max_pool1d(&h, self.cfg.pool_kernel, self.cfg.pool_stride)?;
         let h = self.dropout.forward(&h, train)?;
         let h = self.lstm.forward(&h.transpose(1, 2)?.contiguous()?)?;
-        let h = self.dropout.forward(&h.flatten_from(D::Minus2)?, train)?;
+        let h = if self.cfg.global_pool {
+            h.max(D::Minus2)?
+        } else {
+            h.flatten_from(D::Minus2)?
+        };
+        let h = self.dropout.forward(&h, train)?;
         self.fc.forward(&h)?.relu()
     }
 
@@ -129,6 +147,7 @@ mod tests {
             fc: 8,
             dropout: 0.1,
             outputs: 2,
+            global_pool: false,
         }
     }
 
@@ -179,13 +198,17 @@ mod tests {
         // 32 units behind the last ReLU, not 8: with 8, all of them died in
         // about one run of eight.
         cfg.fc = 32;
-        let aurocs = one_hot_aurocs(5e-3, 6, |vb| {
-            let model = CnnLstm::new(vb, &cfg).unwrap();
-            move |x: &Tensor, train| model.forward(x, train).unwrap()
-        });
-        assert!(
-            aurocs.last().is_some_and(|a| *a > 0.9),
-            "held-out AUROC of each start {aurocs:?}"
-        );
+        // DanQ's flatten, and the max over steps.
+        for global_pool in [false, true] {
+            cfg.global_pool = global_pool;
+            let aurocs = one_hot_aurocs(5e-3, 6, |vb| {
+                let model = CnnLstm::new(vb, &cfg).unwrap();
+                move |x: &Tensor, train| model.forward(x, train).unwrap()
+            });
+            assert!(
+                aurocs.last().is_some_and(|a| *a > 0.9),
+                "global_pool {global_pool}: held-out AUROC of each start {aurocs:?}"
+            );
+        }
     }
 }
