@@ -97,7 +97,7 @@ const BACKBONE_DATASET: &str = "chromatin_bins";
 
 /// The downstream models on the backbone's embeddings, as the paper
 /// solves its last three tasks.
-const DOWNSTREAM: [(&str, DownstreamModel); 3] = [
+pub(crate) const DOWNSTREAM: [(&str, DownstreamModel); 3] = [
     ("causal_snp", DownstreamModel::Forest),
     ("mpra", DownstreamModel::Boosted),
     ("expression", DownstreamModel::Upper),

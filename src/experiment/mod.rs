@@ -28,7 +28,9 @@ use training::config::ConfigFile;
 use training::downstream::DownstreamModel;
 
 use crate::embedding_commands::{fit_with, FitConfig};
-use crate::quickstart::{Steps, QUICKSTART_CNN, QUICKSTART_DOWNSTREAM, QUICKSTART_TRANSFORMER};
+use crate::quickstart::{
+    Steps, DOWNSTREAM, QUICKSTART_CNN, QUICKSTART_DOWNSTREAM, QUICKSTART_TRANSFORMER,
+};
 use plan::{rate_tag, Arm, ExperimentFile, Init};
 
 /// What `dnabench experiment` was asked.
@@ -40,14 +42,6 @@ pub(crate) struct ExperimentOptions {
     /// Where the tables go (default: `STORE-NAME` beside the store).
     pub report: Option<PathBuf>,
 }
-
-/// The paper's downstream model of each task solved on a backbone's
-/// embeddings.
-const DOWNSTREAM: [(&str, DownstreamModel); 3] = [
-    ("causal_snp", DownstreamModel::Forest),
-    ("mpra", DownstreamModel::Boosted),
-    ("expression", DownstreamModel::Upper),
-];
 
 pub(crate) fn experiment(options: ExperimentOptions) -> Result<()> {
     let started = Instant::now();
@@ -488,7 +482,7 @@ impl Runner<'_> {
 
     /// Where the config of `name` (a model, `pretrain` or `downstream`) on
     /// `dataset` comes from, and its text: the file's `"NAME@DATASET"`, else
-    /// its `NAME`, else the quickstart's.
+    /// its `NAME`, else the quickstart's (the paper's for the CNN+LSTM).
     fn config_text(&self, name: &str, dataset: &str) -> Result<(String, String)> {
         let path = self
             .file
@@ -503,7 +497,9 @@ impl Runner<'_> {
         let text = match name {
             "transformer" | "pretrain" => QUICKSTART_TRANSFORMER,
             "downstream" => QUICKSTART_DOWNSTREAM,
-            _ => QUICKSTART_CNN,
+            "cnn" => QUICKSTART_CNN,
+            // No quickstart config: the paper's sizes and loop.
+            _ => "",
         };
         Ok((format!("the quickstart's {name} config"), text.to_string()))
     }

@@ -89,17 +89,18 @@ fn an_experiment_scores_every_cell_renders_its_table_and_resumes() {
     );
 
     // A third seed, killed once its first run is trained, then resumed.
+    let three_seeds = [
+        "experiment",
+        &file,
+        "--seeds",
+        "3",
+        "--report",
+        r,
+        "--store",
+        s,
+    ];
     let mut child = Command::new(env!("CARGO_BIN_EXE_dnabench"))
-        .args([
-            "experiment",
-            &file,
-            "--seeds",
-            "3",
-            "--report",
-            r,
-            "--store",
-            s,
-        ])
+        .args(three_seeds)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -112,16 +113,7 @@ fn an_experiment_scores_every_cell_renders_its_table_and_resumes() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let resumed = ok(&[
-        "experiment",
-        &file,
-        "--seeds",
-        "3",
-        "--report",
-        r,
-        "--store",
-        s,
-    ]);
+    let resumed = ok(&three_seeds);
     assert!(resumed.contains("-s2"), "{resumed}");
     assert_eq!(scored_runs(&store), ["12"]);
     let md = std::fs::read_to_string(report.join("tiny.md")).unwrap();
@@ -134,16 +126,7 @@ fn an_experiment_scores_every_cell_renders_its_table_and_resumes() {
         TINY_CNN.replace("lr = 1e-3", "lr = 2e-3"),
     )
     .unwrap();
-    let edited = ok(&[
-        "experiment",
-        &file,
-        "--seeds",
-        "3",
-        "--report",
-        r,
-        "--store",
-        s,
-    ]);
+    let edited = ok(&three_seeds);
     assert!(!edited.contains("\npretrain "), "{edited}");
     assert_eq!(edited.matches("\nscore ").count(), 6, "{edited}");
     assert!(
