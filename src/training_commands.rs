@@ -36,6 +36,11 @@ pub(crate) struct TrainArgs {
     /// The run id (default: DATASET-MODEL-N).
     #[arg(long)]
     run_id: Option<String>,
+    /// The seed of the weights' start, dropout, shuffles and jitter (default:
+    /// the config's `seed`, else 0): one seed on one store and machine
+    /// trains byte-identical weights.
+    #[arg(long)]
+    seed: Option<u64>,
     #[command(flatten)]
     store: StoreArg,
 }
@@ -61,6 +66,10 @@ pub(crate) struct PretrainArgs {
     valid_fraction: f64,
     #[arg(long)]
     run_id: Option<String>,
+    /// The seed of the weights' start, the masks, dropout and the windows'
+    /// order (default: the config's `seed`, else 0).
+    #[arg(long)]
+    seed: Option<u64>,
     #[command(flatten)]
     store: StoreArg,
 }
@@ -90,6 +99,17 @@ fn config_file(path: Option<&Path>) -> Result<training::config::ConfigFile> {
         Some(p) => training::config::ConfigFile::read(p)?,
         None => training::config::ConfigFile::default(),
     })
+}
+
+/// `config` with `--seed` in place of its `[train] seed`, when given.
+fn seeded(
+    mut config: training::config::ConfigFile,
+    seed: Option<u64>,
+) -> training::config::ConfigFile {
+    if let Some(seed) = seed {
+        config.train.seed = seed;
+    }
+    config
 }
 
 pub(crate) fn print_run(record: &training::runs::RunRecord, store: &Path) {
@@ -126,7 +146,7 @@ pub(crate) fn train(args: TrainArgs) -> Result<()> {
         model,
         tokenizer,
         positions: args.positions.parse().map_err(anyhow::Error::msg)?,
-        config: config_file(args.config.as_deref())?,
+        config: seeded(config_file(args.config.as_deref())?, args.seed),
         device: device(&args.device)?,
         init: args.init.clone(),
         run_id: args.run_id.clone(),
@@ -142,7 +162,7 @@ pub(crate) fn pretrain(args: PretrainArgs) -> Result<()> {
     let request = training::pretrain::PretrainRequest {
         tokenizer: args.tokenizer.parse().map_err(anyhow::Error::msg)?,
         positions: args.positions.parse().map_err(anyhow::Error::msg)?,
-        config: config_file(args.config.as_deref())?,
+        config: seeded(config_file(args.config.as_deref())?, args.seed),
         device: device(&args.device)?,
         window: args.window,
         mask_rate: args.mask_rate,

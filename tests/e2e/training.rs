@@ -347,14 +347,18 @@ fn seeded_run(model: &str, seed: u64, run: &str) -> (Vec<u8>, Vec<String>) {
         "cnn" => "channels = [8, 8]\nkernels = [9, 5]\ndropout = 0.3\n",
         _ => "hidden = 16\nlayers = 1\nheads = 2\nffn = 32\ndropout = 0.2\n",
     };
+    // The config says seed 1; `--seed` overrides it.
     let cfg = config(
-        &format!("seeded_{model}_{seed}"),
+        &format!("seeded_{model}"),
         &format!(
-            "[train]\nepochs = 2\nbatch_size = 16\nmax_batches = 3\nlr = 1e-3\nseed = {seed}\n\
+            "[train]\nepochs = 2\nbatch_size = 16\nmax_batches = 3\nlr = 1e-3\nseed = 1\n\
              reverse_complement = true\njitter = 5\n[model]\n{sizes}"
         ),
     );
+    let seed = seed.to_string();
     let args = [
+        "--seed",
+        &seed,
         "--model",
         model,
         "--config",
