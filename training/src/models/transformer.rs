@@ -13,7 +13,7 @@ use candle_nn::{embedding, ops, Embedding, Init, VarBuilder};
 use super::linear::{candle_init as linear, Linear};
 
 use super::conv::Conv1d;
-use crate::ops::{attention, cast_like, gated_gelu, DropoutLayer as Dropout, DropoutMask};
+use crate::ops::{attention, gated_gelu, DropoutLayer as Dropout, DropoutMask};
 
 /// How token positions enter attention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -225,11 +225,14 @@ impl Transformer {
             x = x.broadcast_mul(&keep)?;
             x = conv.forward(&x.transpose(1, 2)?)?.transpose(1, 2)?;
         }
-        let cls = cast_like(&self.cls, &x)?.broadcast_as((batch, 1, self.cfg.hidden))?;
+        let cls = self
+            .cls
+            .to_dtype(x.dtype())?
+            .broadcast_as((batch, 1, self.cfg.hidden))?;
         x = Tensor::cat(&[&cls, &x], 1)?;
         let tokens = length + 1;
         if let Some(table) = &self.absolute {
-            let table = cast_like(table, &x)?;
+            let table = table.to_dtype(x.dtype())?;
             x = x.broadcast_add(&table.narrow(0, 0, tokens)?.unsqueeze(0)?)?;
         }
         let rotary = match self.cfg.positions {

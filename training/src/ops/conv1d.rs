@@ -16,7 +16,6 @@ use super::kernels::{
     by_dtype, gemm, on_cpu_kernel, output, par_items, slice, storage_dtype, tensor, threads,
     with_data, Mat, Real,
 };
-use super::precision::cast_like;
 
 /// Padding, stride and dilation of a [`conv1d`], and whether a ReLU
 /// follows it.
@@ -349,7 +348,7 @@ fn x_shape(d: &Dims) -> (usize, usize, usize) {
 /// `(batch, in, length)` convolved with `(out, in, kernel)` weights plus a
 /// `(out)` bias: `(batch, out, positions)`, as PyTorch's `conv1d`.
 pub fn conv1d(x: &Tensor, weight: &Tensor, bias: &Tensor, spec: Conv1dSpec) -> Result<Tensor> {
-    let (weight, bias) = (&cast_like(weight, x)?, &cast_like(bias, x)?);
+    let (weight, bias) = (&weight.to_dtype(x.dtype())?, &bias.to_dtype(x.dtype())?);
     spec.dims(x.shape(), weight.shape())?;
     if on_cpu_kernel(&[x, weight, bias]) {
         x.contiguous()?

@@ -9,7 +9,6 @@ use super::kernels::{
     by_dtype, gemm_threads, on_cpu_kernel, output, slice, storage_dtype, tensor, threads,
     with_data, Mat, Real,
 };
-use super::precision::cast_like;
 
 struct Linear;
 
@@ -125,7 +124,7 @@ impl CustomOp3 for Linear {
 /// `(…, inputs)` times the `(outputs, inputs)` weight, transposed, plus the
 /// `(outputs)` bias: `(…, outputs)`, as PyTorch's `F.linear`.
 pub fn linear(x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
-    let (weight, bias) = (&cast_like(weight, x)?, &cast_like(bias, x)?);
+    let (weight, bias) = (&weight.to_dtype(x.dtype())?, &bias.to_dtype(x.dtype())?);
     let (outputs, inputs) = weight.dims2()?;
     if x.dim(D::Minus1)? != inputs || bias.dims() != [outputs] {
         candle_core::bail!(

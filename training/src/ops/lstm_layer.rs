@@ -19,7 +19,6 @@ use super::kernels::{
     Real,
 };
 use super::lstm_cell::{step, step_back};
-use super::precision::cast_like;
 
 struct LstmLayer {
     reverse: bool,
@@ -334,7 +333,7 @@ impl CustomOp2 for LstmLayer {
 /// hidden, hidden)` recurrent weight to every step's state, `(batch, steps,
 /// hidden)`; `reverse` reads the steps last to first.
 pub fn lstm_layer(input: &Tensor, recurrent: &Tensor, reverse: bool) -> Result<Tensor> {
-    let recurrent = &cast_like(recurrent, input)?;
+    let recurrent = &recurrent.to_dtype(input.dtype())?;
     let (_, _, gates) = input.dims3()?;
     let (rows, hidden) = recurrent.dims2()?;
     if rows != 4 * hidden || gates != rows {

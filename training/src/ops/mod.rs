@@ -55,5 +55,4 @@ pub use linear::linear;
 pub use lstm_cell::lstm_cell;
 pub use lstm_layer::lstm_layer;
 pub use max_pool1d::max_pool1d;
-pub use precision::{cast_like, is_half};
 pub use profile::{op_times, reset_op_times, OPS};

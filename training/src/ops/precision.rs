@@ -1,26 +1,18 @@
 //! Mixed precision: a bf16 forward pass over f32 master weights.
 //!
 //! The weights stay f32 variables (the optimizer's copy); each op casts
-//! them to the activations' dtype where it reads them, a cast candle
-//! differentiates, so gradients reach the variables in f32. The matmuls and
+//! them to the activations' dtype where it reads them (`to_dtype`, which
+//! candle differentiates and makes a no-op for a weight already in that
+//! dtype), so gradients reach the variables in f32. The matmuls and
 //! convolutions run in the activations' dtype; the norms and the softmax,
 //! whose sums lose too much in bf16's 8-bit mantissa, run in f32, as
 //! PyTorch's autocast runs them.
 
 use candle_core::{DType, Result, Tensor};
 
-/// `weight` in the dtype of `x`: itself, or a differentiable cast of it.
-pub fn cast_like(weight: &Tensor, x: &Tensor) -> Result<Tensor> {
-    if weight.dtype() == x.dtype() {
-        Ok(weight.clone())
-    } else {
-        weight.to_dtype(x.dtype())
-    }
-}
-
 /// Whether `dtype` is a half-precision float, computed in f32 by the ops
 /// that sum over many elements.
-pub fn is_half(dtype: DType) -> bool {
+fn is_half(dtype: DType) -> bool {
     matches!(dtype, DType::BF16 | DType::F16)
 }
 
