@@ -18,9 +18,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use arrow::array::AsArray;
 use dnabench_engine::report::experiment::{test_metrics, ResultCell, ResultRow, ResultTable};
+use dnabench_engine::udf::hash_uniform::hash64;
 use dnabench_engine::{materialize, open_session, Store};
 use dnabench_queries::Task;
 use dnabench_training as training;
@@ -55,7 +56,7 @@ pub(crate) fn experiment(options: ExperimentOptions) -> Result<()> {
         runtime: &runtime,
         steps: Steps::new(),
         state: runtime.block_on(State::read(&store))?,
-        tasks: BTreeMap::new(),
+        configs: read_configs(&file)?,
     };
     let name = &file.experiment.name;
     println!(
@@ -118,49 +119,79 @@ pub(crate) fn experiment(options: ExperimentOptions) -> Result<()> {
     Ok(())
 }
 
+/// The text of every config the file names, so a missing one fails before
+/// any training.
+fn read_configs(file: &ExperimentFile) -> Result<BTreeMap<String, (String, String)>> {
+    file.configs
+        .iter()
+        .map(|(name, path)| {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config {}", path.display()))?;
+            Ok((name.clone(), (path.display().to_string(), text)))
+        })
+        .collect()
+}
+
 /// What the store holds already: the runs complete, scored and predicted,
-/// and the datasets materialized.
+/// and the datasets materialized, each with its task.
 struct State {
     runs: BTreeSet<String>,
     scored: BTreeSet<String>,
     predicted: BTreeSet<String>,
-    datasets: BTreeSet<String>,
+    datasets: BTreeMap<String, String>,
 }
 
 impl State {
     async fn read(store: &Store) -> Result<State> {
         let ctx = open_session(store).await?;
-        let column = |table: &str, sql: &str| {
+        // Each row's text columns, none when the table does not exist yet.
+        let rows = |table: &str, sql: &str| {
             let ctx = ctx.clone();
             let (table, sql) = (table.to_string(), sql.to_string());
             async move {
-                let mut values = BTreeSet::new();
+                let mut rows = Vec::new();
                 if !store.has_table(&table) {
-                    return Ok::<_, anyhow::Error>(values);
+                    return Ok::<_, anyhow::Error>(rows);
                 }
                 let result =
                     dnabench_engine::sql::run_sql(&ctx, "experiment", &sql, &BTreeMap::new())
                         .await?;
                 for batch in &result.batches {
-                    let c = batch.column(0).as_string::<i32>();
-                    values.extend(c.iter().flatten().map(str::to_string));
+                    let columns: Vec<_> = batch
+                        .columns()
+                        .iter()
+                        .map(|c| c.as_string::<i32>())
+                        .collect();
+                    for i in 0..batch.num_rows() {
+                        rows.push(
+                            columns
+                                .iter()
+                                .map(|c| c.value(i).to_string())
+                                .collect::<Vec<_>>(),
+                        );
+                    }
                 }
-                Ok(values)
+                Ok(rows)
             }
         };
+        let ids = |rows: Vec<Vec<String>>| rows.into_iter().map(|r| r[0].clone()).collect();
         Ok(State {
-            runs: column("runs", "SELECT run_id FROM runs").await?,
-            scored: column(
+            runs: ids(rows("runs", "SELECT run_id FROM runs").await?),
+            scored: ids(rows(
                 "metrics",
                 "SELECT DISTINCT run_id FROM metrics WHERE split = 'test'",
             )
-            .await?,
-            predicted: column(
+            .await?),
+            predicted: ids(rows(
                 "predictions",
                 "SELECT DISTINCT run_id FROM predictions WHERE split = 'test'",
             )
-            .await?,
-            datasets: column("examples", "SELECT DISTINCT dataset FROM examples").await?,
+            .await?),
+            datasets: rows("examples", "SELECT DISTINCT dataset, task FROM examples")
+                .await?
+                .into_iter()
+                .map(|r| (r[0].clone(), r[1].clone()))
+                .collect(),
         })
     }
 }
@@ -171,8 +202,8 @@ struct Runner<'a> {
     runtime: &'a tokio::runtime::Runtime,
     steps: Steps,
     state: State,
-    /// Each dataset's task, as `examples` has it.
-    tasks: BTreeMap<String, String>,
+    /// The text of each config the file names, read once: (path, text).
+    configs: BTreeMap<String, (String, String)>,
 }
 
 impl Runner<'_> {
@@ -180,7 +211,7 @@ impl Runner<'_> {
     fn materialize_datasets(&mut self) -> Result<()> {
         let ctx = self.runtime.block_on(open_session(self.store))?;
         for (name, spec) in &self.file.datasets {
-            if self.state.datasets.contains(name) {
+            if self.state.datasets.contains_key(name) {
                 continue;
             }
             let task = Task::named(&spec.task)
@@ -207,56 +238,33 @@ impl Runner<'_> {
                 &format!("{} examples ({})", m.rows(), crate::split_counts(&m)),
                 clock.elapsed(),
             );
-            self.state.datasets.insert(name.clone());
+            self.state.datasets.insert(name.clone(), spec.task.clone());
         }
         Ok(())
     }
 
-    /// The task a dataset was materialized from.
-    fn task_of(&mut self, dataset: &str) -> Result<String> {
-        if let Some(task) = self.tasks.get(dataset) {
-            return Ok(task.clone());
+    /// The task of a dataset: the file's variant's, or the store's.
+    fn task_of(&self, dataset: &str) -> Result<String> {
+        match self.file.datasets.get(dataset) {
+            Some(spec) => Ok(spec.task.clone()),
+            None => self.state.datasets.get(dataset).cloned().with_context(|| {
+                format!("dataset '{dataset}' is neither in the store's examples nor in the file's [datasets]")
+            }),
         }
-        let task = match self.file.datasets.get(dataset) {
-            Some(spec) => spec.task.clone(),
-            None if self.state.datasets.contains(dataset) => {
-                let ctx = self.runtime.block_on(open_session(self.store))?;
-                let sql = format!(
-                    "SELECT task FROM examples WHERE dataset = '{}' LIMIT 1",
-                    dataset.replace('\'', "''")
-                );
-                let result = self.runtime.block_on(dnabench_engine::sql::run_sql(
-                    &ctx,
-                    "experiment",
-                    &sql,
-                    &BTreeMap::new(),
-                ))?;
-                result
-                    .batches
-                    .iter()
-                    .find_map(|b| b.column(0).as_string::<i32>().iter().flatten().next().map(str::to_string))
-                    .with_context(|| format!("dataset '{dataset}' has no rows"))?
-            }
-            None => bail!(
-                "dataset '{dataset}' is neither in the store's examples nor in the file's [datasets]"
-            ),
-        };
-        self.tasks.insert(dataset.to_string(), task.clone());
-        Ok(task)
     }
 
     /// The arm's runs on `dataset` without their `-sSEED`: what they train
     /// and a tag of everything that shapes them (the config's text, the
     /// dataset's parameters, the run they start from), so an edited config
     /// trains new runs rather than reusing stale ones.
-    fn stem(&mut self, dataset: &str, arm: &Arm) -> Result<String> {
+    fn stem(&self, dataset: &str, arm: &Arm) -> Result<String> {
         let task = self.task_of(dataset)?;
         let backbone = self.file.experiment.backbone.clone();
         let tag = if DOWNSTREAM.iter().any(|(t, _)| *t == task) {
-            let (_, text) = self.config_text("downstream", dataset)?;
-            tag(&[&text, &self.stem(&backbone, arm)?])
+            let (_, text) = self.config_text("downstream", dataset);
+            tag(&[text, &self.stem(&backbone, arm)?])
         } else {
-            let (_, text) = self.config_text(&arm.model.to_string(), dataset)?;
+            let (_, text) = self.config_text(&arm.model.to_string(), dataset);
             let init = match arm.init {
                 Init::Scratch => String::new(),
                 Init::Mlm(rate) => self.pretrain_id(arm, rate)?,
@@ -268,7 +276,7 @@ impl Runner<'_> {
                 .get(dataset)
                 .map(|d| format!("{:?} {:?}", d.task, d.params))
                 .unwrap_or_default();
-            tag(&[&text, &init, &params])
+            tag(&[text, &init, &params])
         };
         Ok(format!(
             "{}-{dataset}-{}-{tag}",
@@ -327,8 +335,8 @@ impl Runner<'_> {
             }
         };
         self.remove_leftover(&run_id)?;
-        let (origin, text) = self.config_text(&arm.model.to_string(), dataset)?;
-        let mut config = ConfigFile::parse(&text).with_context(|| format!("config {origin}"))?;
+        let (origin, text) = self.config_text(&arm.model.to_string(), dataset);
+        let mut config = ConfigFile::parse(text).with_context(|| format!("config {origin}"))?;
         config.train.seed = seed;
         let clock = Instant::now();
         let record = training::train::train(
@@ -368,8 +376,8 @@ impl Runner<'_> {
             return Ok(run_id);
         }
         self.remove_leftover(&run_id)?;
-        let (origin, text) = self.config_text("pretrain", "genome")?;
-        let config = ConfigFile::parse(&text).with_context(|| format!("config {origin}"))?;
+        let (origin, text) = self.config_text("pretrain", "genome");
+        let config = ConfigFile::parse(text).with_context(|| format!("config {origin}"))?;
         let clock = Instant::now();
         let record = training::pretrain::pretrain(
             self.store,
@@ -430,8 +438,8 @@ impl Runner<'_> {
                 progress: training::Progress::on_terminal(training::Progress::Bar),
             },
         )?;
-        let (origin, text) = self.config_text("downstream", dataset)?;
-        let mut config = FitConfig::parse(&text).with_context(|| format!("config {origin}"))?;
+        let (origin, text) = self.config_text("downstream", dataset);
+        let mut config = FitConfig::parse(text).with_context(|| format!("config {origin}"))?;
         config.forest.seed = seed;
         config.boosted.seed = seed;
         config.upper.seed = seed;
@@ -468,7 +476,7 @@ impl Runner<'_> {
 
     /// The MLM pre-training of the arm's tokenizer and positions at `rate`.
     fn pretrain_id(&self, arm: &Arm, rate: f64) -> Result<String> {
-        let (_, text) = self.config_text("pretrain", "genome")?;
+        let (_, text) = self.config_text("pretrain", "genome");
         let window = self.file.experiment.pretrain_window.to_string();
         Ok(format!(
             "{}-mlm-{}-{}-m{}-{}",
@@ -476,23 +484,20 @@ impl Runner<'_> {
             arm.tokenizer,
             arm.positions,
             rate_tag(rate),
-            tag(&[&text, &window])
+            tag(&[text, &window])
         ))
     }
 
     /// Where the config of `name` (a model, `pretrain` or `downstream`) on
     /// `dataset` comes from, and its text: the file's `"NAME@DATASET"`, else
     /// its `NAME`, else the quickstart's (the paper's for the CNN+LSTM).
-    fn config_text(&self, name: &str, dataset: &str) -> Result<(String, String)> {
-        let path = self
-            .file
+    fn config_text(&self, name: &str, dataset: &str) -> (String, &str) {
+        let given = self
             .configs
             .get(&format!("{name}@{dataset}"))
-            .or_else(|| self.file.configs.get(name));
-        if let Some(path) = path {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read config {}", path.display()))?;
-            return Ok((path.display().to_string(), text));
+            .or_else(|| self.configs.get(name));
+        if let Some((path, text)) = given {
+            return (path.clone(), text);
         }
         let text = match name {
             "transformer" | "pretrain" => QUICKSTART_TRANSFORMER,
@@ -501,12 +506,12 @@ impl Runner<'_> {
             // No quickstart config: the paper's sizes and loop.
             _ => "",
         };
-        Ok((format!("the quickstart's {name} config"), text.to_string()))
+        (format!("the quickstart's {name} config"), text)
     }
 
     /// The table of `spec`: a row per dataset and metric with any value.
     fn result_table(
-        &mut self,
+        &self,
         spec: &plan::TableSpec,
         arms: &[Arm],
         cells: &[Vec<Vec<String>>],
@@ -560,14 +565,8 @@ impl Runner<'_> {
     }
 }
 
-/// Six hex digits of an FNV-1a hash of `parts`: a run id's tag of what
-/// shaped it.
+/// Six hex digits of a hash of `parts`: a run id's tag of what shaped it.
 fn tag(parts: &[&str]) -> String {
-    let mut hash = 0xcbf2_9ce4_8422_2325u64;
-    for part in parts {
-        for byte in part.bytes().chain([0]) {
-            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("{:06x}", hash & 0xff_ffff)
+    let key = parts.join("\0");
+    format!("{:06x}", hash64(key.as_bytes(), 0) & 0xff_ffff)
 }

@@ -230,54 +230,7 @@ impl TableSpec {
     pub fn arms(&self) -> Result<Vec<Arm>> {
         let mut arms = Vec::new();
         for spec in &self.arms {
-            let mut expanded = Vec::new();
-            for model in spec.model.values(String::new()) {
-                let kind: ModelKind = model.parse().map_err(anyhow::Error::msg)?;
-                let default_tokenizer = match kind {
-                    ModelKind::Transformer => "kpatch",
-                    _ => "one_hot",
-                };
-                for tokenizer in spec.tokenizer.values(default_tokenizer.into()) {
-                    for positions in spec.positions.values("rotary".into()) {
-                        for init in spec.init.values("scratch".into()) {
-                            for rate in spec.mask_rate.values(0.3) {
-                                let init = match init.as_str() {
-                                    "scratch" => Init::Scratch,
-                                    "mlm" => Init::Mlm(rate),
-                                    "chromatin" => Init::Chromatin,
-                                    other => bail!(
-                                        "table '{}': init '{other}'; give scratch, mlm or chromatin",
-                                        self.title
-                                    ),
-                                };
-                                if matches!(init, Init::Mlm(_)) && kind != ModelKind::Transformer {
-                                    bail!("table '{}': only the transformer pre-trains (init = \"mlm\")", self.title);
-                                }
-                                let parts = [
-                                    model.clone(),
-                                    tokenizer.clone(),
-                                    positions.clone(),
-                                    match init {
-                                        Init::Scratch => "scratch".into(),
-                                        Init::Mlm(_) => format!("mlm {rate}"),
-                                        Init::Chromatin => "chromatin".into(),
-                                    },
-                                ];
-                                expanded.push((
-                                    parts,
-                                    Arm {
-                                        name: String::new(),
-                                        model: kind,
-                                        tokenizer: tokenizer.parse().map_err(anyhow::Error::msg)?,
-                                        positions: positions.parse().map_err(anyhow::Error::msg)?,
-                                        init,
-                                    },
-                                ));
-                            }
-                        }
-                    }
-                }
-            }
+            let expanded = self.expand(spec)?;
             let one = expanded.len() == 1;
             for (parts, mut arm) in expanded {
                 arm.name = match (&spec.name, one) {
@@ -310,6 +263,75 @@ impl TableSpec {
             }
         }
         Ok(arms)
+    }
+
+    /// One arm per combination of a spec's values, each with the text of
+    /// its model, tokenizer, positions and start (to name it by).
+    fn expand(&self, spec: &ArmSpec) -> Result<Vec<([String; 4], Arm)>> {
+        let parse = |text: &str| anyhow::Error::msg(format!("table '{}': {text}", self.title));
+        // The starts: the mask rates apply to the MLM only.
+        let mut inits = Vec::new();
+        for init in spec.init.values("scratch".into()) {
+            match init.as_str() {
+                "scratch" => inits.push((init, Init::Scratch)),
+                "chromatin" => inits.push((init, Init::Chromatin)),
+                "mlm" => inits.extend(
+                    spec.mask_rate
+                        .values(0.3)
+                        .into_iter()
+                        .map(|rate| (format!("mlm {rate}"), Init::Mlm(rate))),
+                ),
+                other => bail!(
+                    "table '{}': init '{other}'; give scratch, mlm or chromatin",
+                    self.title
+                ),
+            }
+        }
+        let positions = spec
+            .positions
+            .values("rotary".into())
+            .into_iter()
+            .map(|p| Ok((p.parse::<Positions>().map_err(|e| parse(&e))?, p)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut expanded = Vec::new();
+        for model in spec.model.values(String::new()) {
+            let kind: ModelKind = model.parse().map_err(|e: String| parse(&e))?;
+            if kind != ModelKind::Transformer
+                && inits.iter().any(|(_, i)| matches!(i, Init::Mlm(_)))
+            {
+                bail!(
+                    "table '{}': only the transformer pre-trains (init = \"mlm\")",
+                    self.title
+                );
+            }
+            let default_tokenizer = match kind {
+                ModelKind::Transformer => "kpatch",
+                _ => "one_hot",
+            };
+            for tokenizer in spec.tokenizer.values(default_tokenizer.into()) {
+                let tokenizer_kind: TokenizerKind =
+                    tokenizer.parse().map_err(|e: String| parse(&e))?;
+                for (positions_kind, positions) in &positions {
+                    for (label, init) in &inits {
+                        let parts = [
+                            model.clone(),
+                            tokenizer.clone(),
+                            positions.clone(),
+                            label.clone(),
+                        ];
+                        let arm = Arm {
+                            name: String::new(),
+                            model: kind,
+                            tokenizer: tokenizer_kind,
+                            positions: *positions_kind,
+                            init: *init,
+                        };
+                        expanded.push((parts, arm));
+                    }
+                }
+            }
+        }
+        Ok(expanded)
     }
 }
 
@@ -362,6 +384,25 @@ mod tests {
         assert_eq!(arms[2].key(), "cnn-one_hot");
         assert_eq!(arms[3].init, Init::Mlm(0.2));
         assert_eq!(arms[3].key(), "transformer-kpatch-rotary-mlm20");
+        // Mask rates multiply the MLM starts only.
+        let t = table(
+            "[[table]]\ntitle = \"t\"\ndatasets = [\"promoter\"]\n\
+             arms = [{ model = \"transformer\", init = [\"scratch\", \"mlm\"], mask_rate = [0.1, 0.3] }]\n",
+        );
+        let names: Vec<String> = t.arms().unwrap().into_iter().map(|a| a.name).collect();
+        assert_eq!(names, ["scratch", "mlm 0.1", "mlm 0.3"]);
+    }
+
+    #[test]
+    fn the_papers_tables_parse_and_expand() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+        for n in ["6_1", "6_2", "6_3", "6_4"] {
+            let file = ExperimentFile::read(&dir.join(format!("table_{n}.toml"))).unwrap();
+            for table in &file.tables {
+                let arms = table.arms().unwrap();
+                assert!(!arms.is_empty() && !table.paper.is_empty(), "{n}");
+            }
+        }
     }
 
     #[test]

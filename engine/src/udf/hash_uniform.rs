@@ -45,6 +45,11 @@ impl Default for HashUniformUdf {
 
 /// The uniform value of `key` under `seed`.
 pub fn hash_uniform(key: &[u8], seed: i64) -> f64 {
+    (hash64(key, seed) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A 64-bit hash of `key` under `seed`: FNV-1a, then SplitMix64's finalizer.
+pub fn hash64(key: &[u8], seed: i64) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ (seed as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     for &b in key {
         h ^= u64::from(b);
@@ -55,8 +60,7 @@ pub fn hash_uniform(key: &[u8], seed: i64) -> f64 {
     h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h ^= h >> 27;
     h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^= h >> 31;
-    (h >> 11) as f64 / (1u64 << 53) as f64
+    h ^ (h >> 31)
 }
 
 impl ScalarUDFImpl for HashUniformUdf {
