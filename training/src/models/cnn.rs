@@ -205,38 +205,24 @@ mod tests {
     }
 
     #[test]
-    fn a_tiny_cnn_learns_a_planted_motif() {
+    fn a_tiny_cnn_learns_a_planted_motif_in_f32_and_in_bf16_over_f32_weights() {
         let mut cfg = tiny();
         cfg.outputs = 1;
         cfg.kernels = vec![7, 3];
         cfg.channels = vec![16, 8];
-        let aurocs = one_hot_aurocs(5e-3, 8, |vb| {
-            let model = CnnFc::new(vb, &cfg).unwrap();
-            move |x: &Tensor, train| model.forward(x, train).unwrap()
-        });
-        assert!(
-            aurocs.last().is_some_and(|a| *a > 0.9),
-            "held-out AUROC of each start {aurocs:?}"
-        );
-    }
-
-    #[test]
-    fn a_tiny_cnn_learns_a_planted_motif_in_bf16_over_f32_weights() {
-        let mut cfg = tiny();
-        cfg.outputs = 1;
-        cfg.kernels = vec![7, 3];
-        cfg.channels = vec![16, 8];
-        let aurocs = one_hot_aurocs(5e-3, 8, |vb| {
-            let model = CnnFc::new(vb, &cfg).unwrap().with_compute(DType::BF16);
-            move |x: &Tensor, train| {
-                let logits = model.forward(x, train).unwrap();
-                assert_eq!(logits.dtype(), DType::BF16);
-                logits.to_dtype(DType::F32).unwrap()
-            }
-        });
-        assert!(
-            aurocs.last().is_some_and(|a| *a > 0.9),
-            "held-out AUROC of each start {aurocs:?}"
-        );
+        for compute in [DType::F32, DType::BF16] {
+            let aurocs = one_hot_aurocs(5e-3, 8, |vb| {
+                let model = CnnFc::new(vb, &cfg).unwrap().with_compute(compute);
+                move |x: &Tensor, train| {
+                    let logits = model.forward(x, train).unwrap();
+                    assert_eq!(logits.dtype(), compute);
+                    logits.to_dtype(DType::F32).unwrap()
+                }
+            });
+            assert!(
+                aurocs.last().is_some_and(|a| *a > 0.9),
+                "{compute:?}: held-out AUROC of each start {aurocs:?}"
+            );
+        }
     }
 }
