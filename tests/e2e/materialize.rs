@@ -213,7 +213,7 @@ fn chromatin_under_a_memory_limit_that_forces_spilling_gives_the_same_rows() {
     // The smallest pool that still fits depends on the partitions (cores):
     // try smaller and smaller ones until the query spills.
     let mut spilled = None;
-    for limit in ["4MB", "3MB", "2MB", "1536KB", "1MB", "768KB"] {
+    for limit in ["24MB", "16MB", "12MB", "8MB", "6MB", "4MB", "3MB", "2MB"] {
         let name = format!("chromatin_in_{limit}");
         let out = crate::common::dnabench(&[
             "--memory-limit",

@@ -64,12 +64,14 @@ fn reduced_quickstart_scores_every_task_and_learns_the_planted_motifs() {
         assert_eq!(rows.len(), 1, "{run} {metric} {group}: {rows:?}");
         rows[0].parse().unwrap()
     };
-    // Chance is 0.5 and 0; across seeds these runs give 0.68–0.89 and
-    // 0.36–0.38 (a TATA/GC-box promoter, NRF1 next to unmethylated CpGs).
+    // Chance is 0.5 and 0; here these runs give 0.847 and 0.748 over 570
+    // and 1200 test examples (a TATA/GC-box promoter, NRF1 next to
+    // unmethylated CpGs); another CPU's gemm rounds differently, hence the
+    // margin.
     let promoter = metric("promoter-cnn-1", "auroc", "all");
-    assert!(promoter > 0.62, "promoter test AUROC {promoter}");
+    assert!(promoter > 0.75, "promoter test AUROC {promoter}");
     let methylation = metric("methylation-cnn-1", "spearman", "mean");
-    assert!(methylation > 0.1, "methylation test Spearman {methylation}");
+    assert!(methylation > 0.5, "methylation test Spearman {methylation}");
 
     // The downstream models are runs like any other, scored by the same SQL.
     let downstream = csv(
@@ -91,24 +93,20 @@ fn reduced_quickstart_scores_every_task_and_learns_the_planted_motifs() {
     );
     // Each learns the signal the simulation planted, well beyond a trivial
     // model (chance: AUROC 0.5, Spearman 0). Measured with the default
-    // budgets: forest AUROC 0.89 (the variants break GATA and FOS/JUN sites
-    // the backbone's TF tracks taught it), upper Transformer Spearman
-    // 0.54–0.79 over 23 test genes (NFY copies near the TSS), boosted trees
-    // Spearman 0.25 (a change inside a CEBP or ETS site).
+    // budgets: forest AUROC 0.90 over 628 test variants (the variants break
+    // GATA and FOS/JUN sites the backbone's TF tracks taught it), upper
+    // Transformer Spearman 0.855 over 570 test genes (NFY copies near the
+    // TSS; 0.31–0.79 over the old mini benchmark's 23), boosted trees
+    // Spearman 0.16 over 603 changes (a change inside a CEBP or ETS site).
     let snp = metric("causal_snp-forest-1", "auroc", "all");
-    assert!(snp > 0.7, "causal SNP forest test AUROC {snp}");
-    // The upper model keeps its best validation epoch: five unseeded
-    // quickstarts scored 0.54–0.79, fits of one store's embeddings
-    // 0.31–0.67. Runs are seeded now, so a machine repeats its score (0.749
-    // here), but another CPU's gemm kernels round differently and draw
-    // another path: only "above chance" is asserted.
+    assert!(snp > 0.8, "causal SNP forest test AUROC {snp}");
     let expression = metric("expression-upper-1", "spearman", "mean");
     assert!(
-        expression > 0.1,
+        expression > 0.6,
         "expression upper test Spearman {expression}"
     );
     let mpra = metric("mpra-boosted-1", "spearman", "all");
-    assert!(mpra > 0.12, "MPRA boosted test Spearman {mpra}");
+    assert!(mpra > 0.1, "MPRA boosted test Spearman {mpra}");
     // Its squared error against that of predicting the train split's mean.
     let errors = csv(
         &store,

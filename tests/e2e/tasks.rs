@@ -689,6 +689,16 @@ fn quickstart_simulates_ingests_and_materializes_every_task() {
     let mut expected: Vec<String> = TASKS.iter().map(|t| t.name.to_string()).collect();
     expected.push("chromatin_bins".into());
     assert_eq!(materialized(&out), expected, "{out}");
+    // Every task's test split is large enough to tell models apart.
+    for line in out.lines().filter(|l| l.starts_with("materialize ")) {
+        let test: usize = line
+            .split("test ")
+            .nth(1)
+            .and_then(|t| t.split(')').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no test count in {line}"));
+        assert!(test >= 500, "{line}");
+    }
     assert!(dir.path().join("qs-sources/README.md").is_file());
     let tables = || ok(&["tables", "--store", store.to_str().unwrap()]);
     let examples_line = |text: &str| {

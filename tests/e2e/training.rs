@@ -55,7 +55,7 @@ fn every_task_trains_predicts_and_records_its_run() {
     for (task, outputs) in [
         ("promoter", 1),
         ("methylation", 4),
-        ("chromatin", 10),
+        ("chromatin", 11),
         ("expression", 6),
         ("causal_snp", 1),
         ("mpra", 1),

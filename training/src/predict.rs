@@ -26,8 +26,21 @@ pub struct PredictRequest {
     /// Splits to predict (`train`, `valid`, `test`).
     pub splits: Vec<String>,
     pub device: Device,
+    /// Examples per forward pass, at most; see [`batch_for`].
     pub batch_size: usize,
     pub progress: Progress,
+}
+
+/// Bases one forward pass reads at most: 256 windows of 1 kb. A pass's
+/// activations grow with its bases, so 256 windows of 40 kb (expression)
+/// would hold 2.6 GB per layer of a 64-channel CNN.
+pub const PASS_BASES: usize = 256 * 1024;
+
+/// The examples per pass for windows of `length` bp (two sequences each
+/// for `pair` tasks): `requested`, capped at [`PASS_BASES`], at least one.
+pub fn batch_for(requested: usize, length: usize, pair: bool) -> usize {
+    let bases = length.max(1) * if pair { 2 } else { 1 };
+    requested.min(PASS_BASES / bases).max(1)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -85,7 +98,7 @@ pub fn predict(store: &Store, req: &PredictRequest) -> Result<PredictSummary> {
         let loader = Loader::open(
             store,
             LoaderConfig {
-                batch_size: req.batch_size,
+                batch_size: batch_for(req.batch_size, config.length, config.pair),
                 shuffle: false,
                 ..LoaderConfig::new(&config.dataset, split, &columns)
             },
@@ -172,4 +185,20 @@ async fn refuse_existing(store: &Store, run_id: &str, splits: &[String]) -> Resu
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batch_for;
+
+    #[test]
+    fn a_pass_reads_at_most_256_kb_whatever_the_window() {
+        assert_eq!(batch_for(256, 1000, false), 256);
+        assert_eq!(batch_for(64, 1000, false), 64);
+        // Expression's 40 kb windows: 6 a pass, not 256 (2.6 GB a layer).
+        assert_eq!(batch_for(256, 40_000, false), 6);
+        // Reference and alternative of 1400 bp.
+        assert_eq!(batch_for(256, 1400, true), 93);
+        assert_eq!(batch_for(256, 10_000_000, false), 1);
+    }
 }

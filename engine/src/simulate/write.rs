@@ -71,13 +71,10 @@ pub fn write_all(sim: &Simulation, files: &SimulatedFiles) -> Result<()> {
 fn fasta(sim: &Simulation) -> String {
     let mut text = String::new();
     for (i, seq) in sim.planter.seqs.iter().enumerate() {
-        let from = 20_000_001 + sim.pieces[i];
         let _ = writeln!(
             text,
-            ">{} simulated: GRCh37 chr22:{}-{} with planted motifs",
+            ">{} simulated: Markov background of the real slice, with planted motifs",
             CHROM_NAMES[i],
-            from,
-            from + seq.len() - 1
         );
         for line in seq.chunks(60) {
             text.push_str(std::str::from_utf8(line).unwrap_or_default());
@@ -230,17 +227,22 @@ fn readme(sim: &Simulation) -> String {
         "# dnabench simulate, seed {}\n\nWritten by `dnabench simulate`; see engine/src/simulate/mod.rs for the rules.\n\n## Genome (genome.fa)\n\n",
         sim.seed
     );
+    let _ = writeln!(
+        text,
+        "Background drawn from a {}th-order Markov chain fitted on the bundled real slice ({}).\n",
+        super::genome::ORDER,
+        super::SOURCE_SLICE
+    );
     for (i, seq) in sim.planter.seqs.iter().enumerate() {
-        let from = 20_000_001 + sim.pieces[i];
-        let _ = writeln!(
-            text,
-            "- {}: {} bp, GRCh37 chr22:{}-{} (1-based) of the bundled slice",
-            CHROM_NAMES[i],
-            seq.len(),
-            from,
-            from + seq.len() - 1
-        );
+        let _ = writeln!(text, "- {}: {} bp", CHROM_NAMES[i], seq.len());
     }
+    let active = sim.enhancers.iter().filter(|p| p.active).count();
+    let decoys = sim.enhancers.len() - active;
+    let _ = writeln!(
+        text,
+        "\n## Motif grammar\n\n{active} enhancers (a GATA site, then an ETS site on the same strand, {} bp after it; the K562_enhancer track peaks over them) and {decoys} decoys (the same sites in the other order, or 30-60 bp apart; no enhancer peak)",
+        super::ENHANCER_GAP
+    );
     text.push_str("\n## Motifs planted (JASPAR 2024 clusters)\n\n");
     for (i, (role, _)) in MOTIF_ROLES.iter().enumerate() {
         let m = &sim.motifs[i];
