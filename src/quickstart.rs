@@ -63,7 +63,7 @@ fn fast_upper(upper: &mut training::downstream::upper::UpperConfig) {
 }
 
 /// What `--full` takes on 2 cores, printed before it starts.
-const FULL_MINUTES: &str = "about 4 minutes";
+const FULL_MINUTES: &str = "several minutes";
 
 /// Optimizer steps at most with `--full`, for the tasks whose examples cost
 /// most: the 40 kb expression windows (one epoch) and the ref + alt pairs of

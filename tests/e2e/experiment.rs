@@ -1,7 +1,8 @@
 //! `dnabench experiment` on the mini benchmark with tiny models: every
-//! kind of cell (a dataset variant, a CNN, an MLM-started Transformer, a
-//! downstream fit on a backbone) trained, scored and rendered over seeds,
-//! then resumed, after a clean finish and after `kill -9`.
+//! kind of cell (variants of a trained and of a downstream task, a CNN, an
+//! MLM-started Transformer, a downstream fit on a backbone) trained,
+//! scored and rendered over seeds, then resumed, after a clean finish and
+//! after `kill -9`.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -24,8 +25,9 @@ fn experiment_file(dir: &Path) -> String {
         "[experiment]\nname = \"tiny\"\ntitle = \"A tiny grid\"\nseeds = 2\nbackbone = \"chromatin_bins\"\n\
          pretrain_window = 256\n\
          [datasets]\nprom_set = {{ task = \"promoter\", params = {{ max_shift = 0 }} }}\n\
+         snp_1to1 = {{ task = \"causal_snp\", params = {{ neg_ratio = 1 }} }}\n\
          [configs]\ncnn = \"{}\"\ntransformer = \"{}\"\npretrain = \"{}\"\n\
-         [[table]]\ntitle = \"Models\"\ndatasets = [\"prom_set\", \"causal_snp\"]\n\
+         [[table]]\ntitle = \"Models\"\ndatasets = [\"prom_set\", \"snp_1to1\"]\n\
          metrics = [\"auroc\", \"auprc_paper\"]\n\
          arms = [{{ model = \"cnn\" }}, {{ name = \"attention\", model = \"transformer\", init = \"mlm\" }}]\n\
          paper = [{{ dataset = \"prom_set\", arm = \"cnn\", auroc = 0.939 }}]\n",
@@ -76,7 +78,8 @@ fn an_experiment_scores_every_cell_renders_its_table_and_resumes() {
     );
     assert!(md.contains("| prom_set | auroc |"), "{md}");
     assert!(md.contains("[paper 0.939]"), "{md}");
-    assert!(md.contains("| causal_snp | auprc_paper |"), "{md}");
+    // A downstream task's variant is fitted and scored by its task's query.
+    assert!(md.contains("| snp_1to1 | auprc_paper |"), "{md}");
     // Every cell has both seeds: no "1 of 2 seeds", no empty cell.
     assert!(!md.contains("of 2 seeds") && !md.contains("—"), "{md}");
     assert!(std::fs::metadata(report.join("tiny-1.png")).unwrap().len() > 1000);

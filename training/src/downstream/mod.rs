@@ -77,6 +77,8 @@ pub struct FitRequest {
 /// Embedded examples of one dataset with their targets.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
+    /// The task the dataset was materialized from.
+    pub task: String,
     pub ids: Vec<String>,
     pub splits: Vec<String>,
     /// The context column: the tissue of a causal SNP, the MPRA element.
@@ -130,7 +132,7 @@ pub async fn read_table(store: &Store, table: &str) -> Result<(TableOrigin, Tabl
     let sql = format!(
         "SELECT m.example_id, m.split, m.dataset, e.context, m.vector, \
                 CASE WHEN e.targets IS NULL THEN make_array(e.label) ELSE e.targets END AS targets, \
-                e.\"end\" - e.start AS bp, m.run_id \
+                e.\"end\" - e.start AS bp, m.run_id, e.task \
          FROM \"{table}\" m JOIN examples e ON e.dataset = m.dataset AND e.example_id = m.example_id \
          ORDER BY m.example_id"
     );
@@ -146,8 +148,12 @@ pub async fn read_table(store: &Store, table: &str) -> Result<(TableOrigin, Tabl
         let targets = b.column(5).as_list::<i32>();
         let bp = b.column(6).as_primitive::<arrow::datatypes::Int64Type>();
         let run_ids = utf8(b, 7)?;
+        let tasks = utf8(b, 8)?;
         for i in 0..b.num_rows() {
             out.bp = out.bp.max(bp.value(i) as usize);
+            if out.task.is_empty() {
+                out.task = tasks[i].clone().unwrap_or_default();
+            }
             origin.get_or_insert_with(|| TableOrigin {
                 dataset: datasets[i].clone().unwrap_or_default(),
                 run_id: run_ids[i].clone().unwrap_or_default(),
@@ -243,7 +249,8 @@ pub fn fit(store: &Store, req: &FitRequest) -> Result<RunRow> {
     let row = RunRow {
         run_id: run_id.clone(),
         kind: "downstream".into(),
-        task: dataset.clone(),
+        // A dataset variant (expression_10kb) is scored by its task's query.
+        task: table.task.clone(),
         dataset: dataset.clone(),
         model,
         tokenizer: "embeddings".into(),
