@@ -23,6 +23,27 @@ impl Simulation {
             .unwrap_or(0)
     }
 
+    /// Records a fine-mapped variant, attributed to the nearest gene.
+    fn push_variant(
+        &mut self,
+        chrom: usize,
+        pos: usize,
+        (reference, alt): (u8, u8),
+        tissue: &'static str,
+        pip: f64,
+    ) {
+        let gene = self.nearest_gene(chrom, pos);
+        self.variants.push(Variant {
+            chrom,
+            pos,
+            reference,
+            alt,
+            tissue,
+            pip,
+            gene,
+        });
+    }
+
     pub(super) fn make_variants(&mut self, tf_sites: &[(&'static str, Vec<Site>)]) {
         for (tissue, role) in [("Whole_Blood", "gata"), ("Liver", "ap1")] {
             let sites = &tf_sites
@@ -53,16 +74,7 @@ impl Simulation {
                     continue;
                 }
                 let pip = self.rng().random_range(0.92..1.0);
-                let gene = self.nearest_gene(site.chrom, pos);
-                self.variants.push(Variant {
-                    chrom: site.chrom,
-                    pos,
-                    reference,
-                    alt,
-                    tissue,
-                    pip,
-                    gene,
-                });
+                self.push_variant(site.chrom, pos, (reference, alt), tissue, pip);
             }
             // Background variants away from every planted feature, and a few
             // with undecided PIPs that the task leaves out.
@@ -84,16 +96,7 @@ impl Simulation {
                     self.rng().random_range(0.0..0.01)
                 };
                 self.planter.take(chrom, pos as i64, pos as i64 + 1);
-                let gene = self.nearest_gene(chrom, pos);
-                self.variants.push(Variant {
-                    chrom,
-                    pos,
-                    reference,
-                    alt,
-                    tissue,
-                    pip,
-                    gene,
-                });
+                self.push_variant(chrom, pos, (reference, alt), tissue, pip);
             }
         }
         self.variants.sort_by_key(|v| (v.chrom, v.pos));
