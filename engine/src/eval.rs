@@ -45,13 +45,12 @@ pub async fn evaluate(store: &Store, run_id: &str, split: &str) -> Result<Evalua
     }
     // The task is the dataset's, as materialized: runs written before
     // downstream fits recorded it named a variant's dataset instead.
-    let q = format!(
-        "SELECT coalesce((SELECT min(e.task) FROM examples e WHERE e.dataset = r.dataset), r.task) \
-         FROM runs r WHERE r.run_id = {}",
-        quote(run_id)
-    );
     let q = if store.has_table("examples") {
-        q
+        format!(
+            "SELECT coalesce((SELECT min(e.task) FROM examples e WHERE e.dataset = r.dataset), r.task) \
+             FROM runs r WHERE r.run_id = {}",
+            quote(run_id)
+        )
     } else {
         format!("SELECT task FROM runs WHERE run_id = {}", quote(run_id))
     };

@@ -1,11 +1,13 @@
 //! How `examples` is built and read at scale, end to end on the tasks'
 //! shared simulated store: the loader's windows against `seq()`, jitter and
-//! strands, `--with-seq`, a killed materialize, and spilling under a memory
-//! limit.
+//! strands, `--with-seq`, a killed materialize, spilling under a memory
+//! limit; one seed giving one dataset, the query and parameters recorded
+//! with it, bad parameters and SQL, and the quickstart's data steps.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
 
-use crate::common::{ok, repo, revcomp};
+use crate::common::{fails, ok, repo, revcomp};
 use crate::tasks::{examples, exported, fixture, int, rows, text, window};
 use dnabench_queries::TASKS;
 use serde_json::Value;
@@ -246,4 +248,219 @@ fn chromatin_under_a_memory_limit_that_forces_spilling_gives_the_same_rows() {
             .collect()
     };
     assert_eq!(strip(exported(&name, &[])), strip(want));
+}
+
+/// A digest of a materialization as NDJSON.
+fn digest(store: &Path, args: &[&str]) -> String {
+    let out = ok(&[
+        &[
+            "materialize",
+            "--store",
+            store.to_str().unwrap(),
+            "--format",
+            "ndjson",
+        ][..],
+        args,
+    ]
+    .concat());
+    use md5::{Digest, Md5};
+    Md5::digest(out.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn same_seed_same_examples_other_seed_other_negatives() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    ok(&[
+        "simulate",
+        "--out",
+        dir.path().join("src").to_str().unwrap(),
+        "--seed",
+        "7",
+        "--store",
+        store.to_str().unwrap(),
+        "--data",
+        repo("data").to_str().unwrap(),
+    ]);
+    for task in ["promoter", "chromatin", "causal_snp"] {
+        assert_eq!(
+            digest(&store, &["--task", task]),
+            digest(&fixture().store, &["--task", task]),
+            "{task}: a second simulation with the same seed gives other rows"
+        );
+    }
+    // Written rows are the same too: the examples tables hash alike.
+    ok(&[
+        "materialize",
+        "--task",
+        "promoter",
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    let table = |s: &Path| {
+        ok(&[
+            "sql",
+            "--store",
+            s.to_str().unwrap(),
+            "--format",
+            "ndjson",
+            "SELECT * FROM examples WHERE dataset = 'promoter' ORDER BY example_id",
+        ])
+    };
+    assert_eq!(table(&store), table(&fixture().store));
+    assert_ne!(
+        digest(&store, &["--task", "promoter"]),
+        digest(&store, &["--task", "promoter", "--param", "seed=43"])
+    );
+}
+
+#[test]
+fn materialize_records_the_query_and_refuses_a_second_copy() {
+    let store = fixture().store.to_str().unwrap();
+    let err = fails(&["materialize", "--task", "mpra", "--store", store]);
+    assert!(err.contains("already holds dataset 'mpra'"), "{err}");
+    // Each dataset's commit records its query and every parameter's value.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let commits = runtime.block_on(async {
+        let store = dnabench_engine::Store::open(&fixture().store).unwrap();
+        store.commit_properties("examples").await.unwrap()
+    });
+    let promoter = commits
+        .iter()
+        .find(|c| c.get("dnabench.dataset").map(String::as_str) == Some("promoter"))
+        .expect("a commit for the promoter dataset");
+    assert!(promoter["dnabench.query"].contains("random_windows($max_negatives"));
+    let params: BTreeMap<String, String> =
+        serde_json::from_str(&promoter["dnabench.params"]).unwrap();
+    assert_eq!(params["neg_ratio"], "1");
+    assert_eq!(params["max_shift"], "100");
+    let out = ok(&["tasks", "--store", store]);
+    assert!(out.contains("--param neg_ratio=1"), "{out}");
+    assert!(out.contains("materialized: chromatin test:"), "{out}");
+}
+
+#[test]
+fn bad_parameters_and_sql_name_the_query_and_the_parameter() {
+    let store = fixture().store.to_str().unwrap();
+    let err = fails(&[
+        "materialize",
+        "--task",
+        "promoter",
+        "--store",
+        store,
+        "--param",
+        "ratio=3",
+    ]);
+    assert!(
+        err.contains("queries/promoter.sql: unknown parameter 'ratio'"),
+        "{err}"
+    );
+    assert!(err.contains("neg_ratio"), "{err}");
+    let err = fails(&["materialize", "--task", "nope", "--store", store]);
+    assert!(
+        err.contains("unknown task 'nope'") && err.contains("causal_snp"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mine.sql");
+    std::fs::write(&file, "SELECT chrom, start FROM tiles(200) WHERE").unwrap();
+    let err = fails(&[
+        "materialize",
+        "--task",
+        "mine",
+        "--sql",
+        file.to_str().unwrap(),
+        "--store",
+        store,
+    ]);
+    assert!(err.contains("mine.sql"), "{err}");
+    std::fs::write(&file, "SELECT chrom, start FROM tiles(200)").unwrap();
+    let err = fails(&[
+        "materialize",
+        "--task",
+        "mine",
+        "--sql",
+        file.to_str().unwrap(),
+        "--store",
+        store,
+    ]);
+    assert!(
+        err.contains("mine.sql: the query returns no column 'example_id'"),
+        "{err}"
+    );
+    // An empty split names the task and the split.
+    let err = fails(&[
+        "materialize",
+        "--task",
+        "methylation",
+        "--name",
+        "methylation_without_valid",
+        "--store",
+        store,
+        "--param",
+        "valid_chroms=22",
+    ]);
+    assert!(
+        err.contains("task 'methylation': the valid split is empty"),
+        "{err}"
+    );
+}
+
+#[test]
+fn quickstart_simulates_ingests_and_materializes_every_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("qs");
+    let out = ok(&[
+        "quickstart",
+        "--store",
+        store.to_str().unwrap(),
+        "--data",
+        repo("data").to_str().unwrap(),
+        "--models",
+        "none",
+    ]);
+    // A line per dataset materialized: the six tasks and the backbone's bins.
+    let materialized = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("materialize "))
+            .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
+            .collect()
+    };
+    let mut expected: Vec<String> = TASKS.iter().map(|t| t.name.to_string()).collect();
+    expected.push("chromatin_bins".into());
+    assert_eq!(materialized(&out), expected, "{out}");
+    // Every task's test split is large enough to tell models apart.
+    for line in out.lines().filter(|l| l.starts_with("materialize ")) {
+        let test: usize = line
+            .split("test ")
+            .nth(1)
+            .and_then(|t| t.split(')').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no test count in {line}"));
+        assert!(test >= 500, "{line}");
+    }
+    assert!(dir.path().join("qs-sources/README.md").is_file());
+    let tables = || ok(&["tables", "--store", store.to_str().unwrap()]);
+    let examples_line = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("examples "))
+            .map(str::to_string)
+    };
+    let first = tables();
+    // A second run replaces both folders rather than failing or appending.
+    let again = ok(&[
+        "quickstart",
+        "--store",
+        store.to_str().unwrap(),
+        "--data",
+        repo("data").to_str().unwrap(),
+        "--models",
+        "none",
+    ]);
+    assert_eq!(materialized(&again), expected, "{again}");
+    assert!(examples_line(&first).is_some(), "{first}");
+    assert_eq!(examples_line(&tables()), examples_line(&first));
 }

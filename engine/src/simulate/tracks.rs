@@ -142,13 +142,17 @@ impl Simulation {
         };
         // The ChIP of GATA1 and SPI1 binds every instance, lone or in a pair
         // of either arrangement: only the enhancer track reads the grammar.
-        let motif_of = |role: &str| motif_index(role);
         let paired: Vec<Site> = (self.enhancers.iter())
             .flat_map(|p| [p.first.clone(), p.second.clone()])
             .collect();
         let chip_sites_of = |role: &str| -> Vec<Site> {
             let mut sites = sites_of(role);
-            sites.extend(paired.iter().filter(|s| s.motif == motif_of(role)).cloned());
+            sites.extend(
+                paired
+                    .iter()
+                    .filter(|s| s.motif == motif_index(role))
+                    .cloned(),
+            );
             sites
         };
         // Every TF the downstream tasks turn on has a ChIP track, as the
