@@ -20,6 +20,7 @@ pub mod materialize;
 pub mod meme;
 pub mod memory;
 pub mod output;
+pub mod plan_codec;
 pub mod report;
 pub mod session;
 pub mod simulate;

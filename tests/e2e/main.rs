@@ -10,6 +10,7 @@ mod ingest_errors;
 mod interval_join;
 mod materialize;
 mod metrics;
+mod plan_codec;
 mod quickstart;
 mod tasks;
 mod tasks_real;

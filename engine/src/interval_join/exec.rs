@@ -17,13 +17,14 @@ use arrow::array::{
 use arrow::compute::{cast, concat_batches, filter, take};
 use arrow::datatypes::{DataType, Int64Type, SchemaRef, UInt32Type};
 use arrow::row::{RowConverter, SortField};
-use datafusion::common::{JoinSide, JoinType, Result};
+use datafusion::common::{JoinSide, JoinType, NullEquality, Result};
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExprRef};
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::joins::utils::{build_join_schema, ColumnIndex, JoinFilter};
+use datafusion::physical_plan::joins::{HashJoinExec, HashJoinExecBuilder, PartitionMode};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, PlanProperties,
@@ -114,6 +115,22 @@ impl IntervalJoinExec {
 
     pub fn overlap(&self) -> &OverlapPredicate {
         &self.overlap
+    }
+
+    /// The hash join this join replaced, over `left` and `right`: what the
+    /// plan codec sends, since DataFusion's protobuf has a message for it.
+    pub fn as_hash_join(
+        &self,
+        left: Arc<dyn ExecutionPlan>,
+        right: Arc<dyn ExecutionPlan>,
+    ) -> Result<HashJoinExec> {
+        HashJoinExecBuilder::new(left, right, self.on.clone(), JoinType::Inner)
+            .with_filter(Some(self.filter.clone()))
+            .with_projection(self.projection.clone())
+            .with_partition_mode(PartitionMode::CollectLeft)
+            .with_null_equality(NullEquality::NullEqualsNothing)
+            .with_fetch(self.fetch)
+            .build()
     }
 }
 

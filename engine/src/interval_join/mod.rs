@@ -57,7 +57,7 @@ impl IntervalJoinRule {
         rules
     }
 
-    fn rewrite(hash: &HashJoinExec) -> Result<Option<IntervalJoinExec>> {
+    pub(crate) fn rewrite(hash: &HashJoinExec) -> Result<Option<IntervalJoinExec>> {
         if hash.join_type != JoinType::Inner
             || hash.null_equality != NullEquality::NullEqualsNothing
             || hash.null_aware
