@@ -266,8 +266,8 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
         head.outputs(),
         &req.config.model,
     )?;
-    // Fine-tuning a pre-trained run keeps its sizes; only the head and,
-    // where positions allow, the input length are the task's.
+    // Fine-tuning a pre-trained run keeps its sizes; the head, its readout,
+    // dropout and, where positions allow, the input length are the task's.
     if let (Some(i), NetworkConfig::Transformer(task_cfg)) = (&req.init, &network_cfg) {
         if let Ok(pretrained) = rt.block_on(runs::read_run(store, i)) {
             if pretrained.tokenizer != req.tokenizer {
@@ -283,6 +283,7 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
                     cfg.max_tokens = task_cfg.max_tokens;
                 }
                 cfg.dropout = task_cfg.dropout;
+                cfg.readout = task_cfg.readout;
                 network_cfg = NetworkConfig::Transformer(cfg);
             }
         }

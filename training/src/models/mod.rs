@@ -13,5 +13,5 @@ pub mod upper;
 
 pub use cnn::{CnnConfig, CnnFc};
 pub use cnn_lstm::{CnnLstm, CnnLstmConfig};
-pub use transformer::{Positions, Transformer, TransformerConfig};
+pub use transformer::{Positions, Readout, Transformer, TransformerConfig};
 pub use upper::{UpperTransformer, UpperTransformerConfig};

@@ -1,7 +1,8 @@
 //! The paper's Transformer: token embeddings (k-patches), an optional
 //! convolution over them (kernel 7), a CLS token, pre-norm encoder layers
 //! with gated-GELU feed-forward, and rotary, relative or absolute positions;
-//! the CLS output feeds the task head.
+//! the CLS output, or the mean of the token outputs ([`Readout`]), feeds the
+//! task head.
 //!
 //! Layer norm, attention and the gated-GELU are dnabench's fused kernels
 //! ([`crate::ops`]); candle 0.11's own fused layer norm, softmax and rope
@@ -27,6 +28,19 @@ pub enum Positions {
     Absolute,
 }
 
+/// What the task head (and a downstream task's embedding) reads from the
+/// last layer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Readout {
+    /// The CLS token's state (BERT's). MLM pre-training never trains it:
+    /// after MLM its attention over the tokens starts at random.
+    #[default]
+    Cls,
+    /// The mean of the token states (padding excluded).
+    Mean,
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TransformerConfig {
     pub vocab: usize,
@@ -43,6 +57,9 @@ pub struct TransformerConfig {
     /// Relative distances beyond this share one bias.
     pub max_distance: usize,
     pub outputs: usize,
+    /// Checkpoints written before readouts existed read the CLS.
+    #[serde(default)]
+    pub readout: Readout,
 }
 
 impl TransformerConfig {
@@ -61,6 +78,7 @@ impl TransformerConfig {
             token_conv: Some(7),
             max_distance: 128,
             outputs,
+            readout: Readout::Cls,
         }
     }
 }
@@ -193,10 +211,24 @@ impl Transformer {
         self
     }
 
-    /// The CLS state after the last layer: `(batch, hidden)`, the sequence
+    /// The sequence's state after the last layer, as the config's
+    /// [`Readout`] takes it: `(batch, hidden)`, what the head reads and the
     /// embedding the downstream tasks reuse.
     pub fn embed(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
-        self.states(ids, train)?.narrow(1, 0, 1)?.squeeze(1)
+        let states = self.states(ids, train)?;
+        match self.cfg.readout {
+            Readout::Cls => states.narrow(1, 0, 1)?.squeeze(1),
+            Readout::Mean => {
+                let tokens = states.narrow(1, 1, states.dim(1)? - 1)?;
+                // (batch, tokens, 1): 1 for a token, 0 for padding.
+                let keep = ids
+                    .ne(crate::tokenizers::Special::Pad as u32)?
+                    .to_dtype(tokens.dtype())?
+                    .unsqueeze(2)?;
+                let count = keep.sum(1)?.clamp(1.0, f64::INFINITY)?;
+                tokens.broadcast_mul(&keep)?.sum(1)?.broadcast_div(&count)
+            }
+        }
     }
 
     /// Every state after the last layer and the final norm: `(batch,
@@ -371,6 +403,7 @@ mod tests {
             token_conv: Some(7),
             max_distance: 4,
             outputs: 1,
+            readout: Readout::Cls,
         }
     }
 
@@ -417,15 +450,40 @@ mod tests {
     }
 
     #[test]
-    fn padding_does_not_change_the_embedding() {
+    fn padding_does_not_change_the_embedding_of_either_readout() {
+        for readout in [Readout::Cls, Readout::Mean] {
+            let vb = VarBuilder::from_varmap(&VarMap::new(), DType::F32, &Device::Cpu);
+            let cfg = TransformerConfig {
+                readout,
+                ..tiny(Positions::Rotary)
+            };
+            let model = Transformer::new(vb, &cfg).unwrap();
+            let ids = Tensor::new(&[[10u32, 20, 30]], &Device::Cpu).unwrap();
+            let padded = Tensor::new(&[[10u32, 20, 30, 0, 0]], &Device::Cpu).unwrap();
+            let a = model.embed(&ids, false).unwrap();
+            let b = model.embed(&padded, false).unwrap();
+            let diff = (a - b).unwrap().abs().unwrap().max_all().unwrap();
+            assert!(diff.to_scalar::<f32>().unwrap() < 1e-5, "{readout:?}");
+        }
+    }
+
+    #[test]
+    fn the_mean_readout_is_the_mean_of_the_token_states() {
         let vb = VarBuilder::from_varmap(&VarMap::new(), DType::F32, &Device::Cpu);
-        let model = Transformer::new(vb, &tiny(Positions::Rotary)).unwrap();
-        let ids = Tensor::new(&[[10u32, 20, 30]], &Device::Cpu).unwrap();
-        let padded = Tensor::new(&[[10u32, 20, 30, 0, 0]], &Device::Cpu).unwrap();
-        let a = model.embed(&ids, false).unwrap();
-        let b = model.embed(&padded, false).unwrap();
-        let diff = (a - b).unwrap().abs().unwrap().max_all().unwrap();
-        assert!(diff.to_scalar::<f32>().unwrap() < 1e-5);
+        let cfg = TransformerConfig {
+            readout: Readout::Mean,
+            ..tiny(Positions::Rotary)
+        };
+        let model = Transformer::new(vb, &cfg).unwrap();
+        let ids = Tensor::new(&[[10u32, 20, 30, 40]], &Device::Cpu).unwrap();
+        let states = model.states(&ids, false).unwrap().narrow(1, 1, 4).unwrap();
+        let diff = (model.embed(&ids, false).unwrap() - states.mean(1).unwrap())
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap();
+        assert!(diff.to_scalar::<f32>().unwrap() < 1e-6);
     }
 
     #[test]
