@@ -39,17 +39,18 @@ use datafusion::execution::TaskContext;
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::joins::HashJoinExec;
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::SessionContext;
 use datafusion_proto::logical_plan::from_proto::parse_expr;
 use datafusion_proto::logical_plan::to_proto::serialize_expr;
 use datafusion_proto::logical_plan::DefaultLogicalExtensionCodec;
 use datafusion_proto::physical_plan::{AsExecutionPlan, PhysicalExtensionCodec};
 use datafusion_proto::protobuf::{LogicalExprNode, PhysicalPlanNode};
+use lance::datafusion::LanceTableProvider;
 use lance::io::exec::filtered_read::{FilteredReadExec, FilteredReadOptions};
 use lance::Dataset;
 use prost::Message;
 
 use crate::interval_join::{IntervalJoinExec, IntervalJoinRule};
-use crate::store::Store;
 
 /// The first byte of an encoded node: which of ours it is.
 const INTERVAL_JOIN: u8 = 1;
@@ -104,19 +105,31 @@ struct FragmentIds {
     ids: Vec<u64>,
 }
 
-/// The codec of one store: it names Lance scans by their table and finds
-/// the same tables, at the same versions, when it decodes.
+/// The codec of one session over a store: it names Lance scans by their
+/// table and decodes them against the session's own snapshot of each table.
 #[derive(Debug)]
 pub struct PlanCodec {
     tables: HashMap<String, Arc<Dataset>>,
 }
 
 impl PlanCodec {
-    /// Opens every table of `store` at its current version.
-    pub async fn open(store: &Store) -> crate::error::Result<PlanCodec> {
+    /// The codec of `ctx`, a session over a store ([`open_session`]): the
+    /// Lance tables it has registered, at the versions it opened.
+    pub async fn of_session(ctx: &SessionContext) -> Result<PlanCodec> {
+        let config = ctx.copied_config();
+        let names = &config.options().catalog;
+        let schema = ctx
+            .catalog(&names.default_catalog)
+            .and_then(|c| c.schema(&names.default_schema))
+            .ok_or_else(|| internal_datafusion_err!("the session has no default schema"))?;
         let mut tables = HashMap::new();
-        for name in store.table_names()? {
-            tables.insert(name.clone(), Arc::new(store.dataset(&name).await?));
+        for name in schema.table_names() {
+            let Some(provider) = schema.table(&name).await? else {
+                continue;
+            };
+            if let Some(lance) = provider.downcast_ref::<LanceTableProvider>() {
+                tables.insert(name, lance.dataset());
+            }
         }
         Ok(PlanCodec { tables })
     }
@@ -126,8 +139,8 @@ impl PlanCodec {
         Ok(PhysicalPlanNode::try_from_physical_plan(plan, self)?.encode_to_vec())
     }
 
-    /// The plan `bytes` hold, ready to run in `ctx` (a session over this
-    /// codec's store, with dnabench's functions registered).
+    /// The plan `bytes` hold, ready to run in `ctx` (the session this codec
+    /// is of, or one with dnabench's functions over the same store).
     pub fn decode(&self, bytes: &[u8], ctx: &TaskContext) -> Result<Arc<dyn ExecutionPlan>> {
         PhysicalPlanNode::try_decode(bytes)?.try_into_physical_plan(ctx, self)
     }
@@ -160,9 +173,7 @@ impl PlanCodec {
                 self,
             )?),
         };
-        buf.push(INTERVAL_JOIN);
-        node.encode(buf)
-            .map_err(|e| internal_datafusion_err!("{e}"))
+        put(INTERVAL_JOIN, &node, buf)
     }
 
     fn decode_interval_join(
@@ -171,7 +182,7 @@ impl PlanCodec {
         inputs: &[Arc<dyn ExecutionPlan>],
         ctx: &TaskContext,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let node = IntervalJoinNode::decode(bytes).map_err(|e| internal_datafusion_err!("{e}"))?;
+        let node: IntervalJoinNode = take(bytes)?;
         let hash = node
             .hash_join
             .ok_or_else(|| internal_datafusion_err!("interval join without its hash join"))?
@@ -233,9 +244,7 @@ impl PlanCodec {
             range_before_filter: range(&options.scan_range_before_filter),
             range_after_filter: range(&options.scan_range_after_filter),
         };
-        buf.push(LANCE_SCAN);
-        node.encode(buf)
-            .map_err(|e| internal_datafusion_err!("{e}"))
+        put(LANCE_SCAN, &node, buf)
     }
 
     fn decode_lance_scan(
@@ -244,7 +253,7 @@ impl PlanCodec {
         inputs: &[Arc<dyn ExecutionPlan>],
         ctx: &TaskContext,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let node = LanceScanNode::decode(bytes).map_err(|e| internal_datafusion_err!("{e}"))?;
+        let node: LanceScanNode = take(bytes)?;
         let Some(dataset) = self.tables.get(&node.table) else {
             return plan_err!(
                 "the plan reads table '{}', which this store does not have",
@@ -312,6 +321,18 @@ impl PlanCodec {
     }
 }
 
+/// `node` after its kind's byte.
+fn put(kind: u8, node: &impl Message, buf: &mut Vec<u8>) -> Result<()> {
+    buf.push(kind);
+    node.encode(buf)
+        .map_err(|e| internal_datafusion_err!("plan codec: {e}"))
+}
+
+/// The node of `bytes` (its kind's byte already read).
+fn take<M: Message + Default>(bytes: &[u8]) -> Result<M> {
+    M::decode(bytes).map_err(|e| internal_datafusion_err!("plan codec: {e}"))
+}
+
 impl PhysicalExtensionCodec for PlanCodec {
     fn try_decode(
         &self,
@@ -348,6 +369,7 @@ mod tests {
 
     use super::*;
     use crate::session::open_session;
+    use crate::store::Store;
 
     fn intervals_schema() -> SchemaRef {
         Arc::new(Schema::new(vec![
@@ -411,14 +433,14 @@ mod tests {
         assert!(shown.contains("IntervalJoinExec"), "{shown}");
         assert!(shown.contains("full_filter=track_id = Int32(3)"), "{shown}");
 
-        let bytes = PlanCodec::open(&store)
+        let bytes = PlanCodec::of_session(&ctx)
             .await
             .unwrap()
             .encode(plan.clone())
             .unwrap();
         // A worker opens its own session and codec over the store.
         let worker = open_session(&store).await.unwrap();
-        let codec = PlanCodec::open(&store).await.unwrap();
+        let codec = PlanCodec::of_session(&worker).await.unwrap();
         let decoded = codec.decode(&bytes, &worker.task_ctx()).unwrap();
         assert_eq!(
             displayable(decoded.as_ref()).indent(true).to_string(),
@@ -436,7 +458,8 @@ mod tests {
             .append("b", intervals_schema(), vec![intervals(10, 7, 3)])
             .await
             .unwrap();
-        let codec = PlanCodec::open(&store).await.unwrap();
+        let worker = open_session(&store).await.unwrap();
+        let codec = PlanCodec::of_session(&worker).await.unwrap();
         let err = codec
             .decode(&bytes, &worker.task_ctx())
             .unwrap_err()

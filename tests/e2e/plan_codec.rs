@@ -50,16 +50,17 @@ fn the_chromatin_label_plan_runs_the_same_after_the_protobuf_codec() {
         for node in ["IntervalJoinExec", "LanceRead: uri=", "overlap_len("] {
             assert!(shown.contains(node), "{node} not in\n{shown}");
         }
-        let bytes = PlanCodec::open(&store)
+        let bytes = PlanCodec::of_session(&planner)
             .await
             .unwrap()
             .encode(plan.clone())
             .unwrap();
 
-        // The worker's side: its own session (functions bound to its copy of
-        // the genome) and codec over the store, and only the bytes.
+        // The worker's side: its own session over the store (functions bound
+        // to its copy of the genome, its own snapshot of the tables), the
+        // codec of that session, and only the bytes.
         let worker = open_session(&store).await.unwrap();
-        let codec = PlanCodec::open(&store).await.unwrap();
+        let codec = PlanCodec::of_session(&worker).await.unwrap();
         let decoded = codec.decode(&bytes, &worker.task_ctx()).unwrap();
         assert_eq!(
             displayable(decoded.as_ref()).indent(true).to_string(),
