@@ -118,6 +118,17 @@ impl Head {
     /// `(batch, outputs)` targets and a mask of the same shape (0 where the
     /// value is NULL, so it counts in no loss).
     pub fn targets(&self, batch: &RecordBatch, device: &Device) -> Result<(Tensor, Tensor)> {
+        let (values, mask) = self.target_values(batch)?;
+        let shape = (batch.num_rows(), self.outputs());
+        Ok((
+            Tensor::from_vec(values, shape, device)?,
+            Tensor::from_vec(mask, shape, device)?,
+        ))
+    }
+
+    /// [`Head::targets`] as row-major values and mask, for readers outside
+    /// candle (`crate::arrays`).
+    pub fn target_values(&self, batch: &RecordBatch) -> Result<(Vec<f32>, Vec<f32>)> {
         let column = self.label_column();
         let array = batch
             .column_by_name(column)
@@ -185,10 +196,7 @@ impl Head {
                 }
             }
         }
-        Ok((
-            Tensor::from_vec(values, (rows, outputs), device)?,
-            Tensor::from_vec(mask, (rows, outputs), device)?,
-        ))
+        Ok((values, mask))
     }
 
     /// The loss of `outputs` against `targets`, over unmasked values.

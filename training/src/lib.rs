@@ -2,6 +2,7 @@
 //! the train and predict loops. Tensors live here and nowhere else.
 
 pub mod allocator;
+pub mod arrays;
 pub mod checkpoint;
 pub mod config;
 pub mod downstream;

@@ -41,7 +41,7 @@ pub struct TrainRequest {
 
 /// The dataset as training needs to know it.
 #[derive(Debug)]
-pub(crate) struct DatasetInfo {
+pub struct DatasetInfo {
     pub task: String,
     pub length: usize,
     /// Track ids with a positive example, sorted (chromatin).
@@ -52,7 +52,7 @@ pub(crate) struct DatasetInfo {
 }
 
 impl DatasetInfo {
-    pub(crate) async fn read(store: &Store, dataset: &str) -> Result<DatasetInfo> {
+    pub async fn read(store: &Store, dataset: &str) -> Result<DatasetInfo> {
         let ds = store
             .dataset("examples")
             .await

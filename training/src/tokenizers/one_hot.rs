@@ -16,6 +16,12 @@ fn channel(b: u8) -> Option<usize> {
 
 /// Encodes equal-length sequences as a `(batch, 4, length)` f32 tensor.
 pub fn one_hot(seqs: &[&[u8]], device: &Device) -> Result<Tensor> {
+    let (data, length) = one_hot_values(seqs)?;
+    Tensor::from_vec(data, (seqs.len(), 4, length), device)
+}
+
+/// [`one_hot`] as row-major values and the sequences' length.
+pub fn one_hot_values(seqs: &[&[u8]]) -> Result<(Vec<f32>, usize)> {
     let length = seqs.first().map_or(0, |s| s.len());
     if let Some((i, s)) = seqs.iter().enumerate().find(|(_, s)| s.len() != length) {
         candle_core::bail!(
@@ -31,7 +37,7 @@ pub fn one_hot(seqs: &[&[u8]], device: &Device) -> Result<Tensor> {
             }
         }
     }
-    Tensor::from_vec(data, (seqs.len(), 4, length), device)
+    Ok((data, length))
 }
 
 #[cfg(test)]

@@ -1,0 +1,328 @@
+//! Batches of examples as the flat arrays a model reads, for frameworks
+//! outside candle: the Python package hands them to PyTorch through the
+//! Arrow C data interface, so no value passes through a Python object.
+//!
+//! Each batch of [`ArrayLoader::epoch`] has these columns:
+//!
+//! | column | type | what |
+//! | --- | --- | --- |
+//! | `example_id` | Utf8 | the example |
+//! | `x` | FixedSizeList<Float32, 4 × length> | one-hot, channel-major (`(4, length)` per example, the CNNs' layout) |
+//! | `x` | FixedSizeList<Int64, tokens> | or token ids without specials, padded with `Pad` (0) to the most tokens a window gives |
+//! | `x_alt` | as `x` | the alternative sequence (causal_snp, mpra) |
+//! | `y` | FixedSizeList<Float32, outputs> | the task head's targets ([`Head::targets`]) |
+//! | `mask` | FixedSizeList<Float32, outputs> | 0 where a target is NULL |
+//!
+//! The batches are those of the training [`Loader`]: the same shuffle,
+//! jitter and reverse complement for the same seed.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use arrow::array::{
+    Array, ArrayRef, FixedSizeListArray, Float32Array, Int64Array, RecordBatch, StringArray,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use dnabench_engine::Store;
+
+use crate::config::{TokenizerKind, TrainConfig};
+use crate::heads::Head;
+use crate::network::Encoder;
+use crate::tokenizers::one_hot::one_hot_values;
+use crate::tokenizers::Special;
+use crate::train::{batch_sequences, bpe_for_run, DatasetInfo};
+use crate::{Loader, LoaderConfig};
+
+/// What an [`ArrayLoader`] reads and how.
+#[derive(Debug, Clone)]
+pub struct ArrayLoaderConfig {
+    pub dataset: String,
+    pub split: String,
+    pub batch_size: usize,
+    pub tokenizer: TokenizerKind,
+    pub jitter: u32,
+    pub reverse_complement: bool,
+    pub shuffle: bool,
+    pub seed: u64,
+}
+
+/// A split of a dataset as batches of model input and targets.
+pub struct ArrayLoader {
+    loader: Loader,
+    encoding: Encoding,
+}
+
+/// How a batch of examples becomes arrays; cloned into each epoch's reader.
+#[derive(Clone)]
+struct Encoding {
+    encoder: Encoder,
+    head: Head,
+    pair: bool,
+    length: usize,
+    schema: SchemaRef,
+}
+
+impl ArrayLoader {
+    pub fn open(store: &Store, config: ArrayLoaderConfig) -> Result<ArrayLoader> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let info = rt.block_on(DatasetInfo::read(store, &config.dataset))?;
+        let head = Head::for_task(&info.task, info.tracks.clone(), info.samples, false)?;
+        let pair = Head::is_pair(&info.task);
+        let bpe = match config.tokenizer {
+            TokenizerKind::Bpe => {
+                Some(rt.block_on(bpe_for_run(store, None, TrainConfig::default().bpe_vocab))?)
+            }
+            _ => None,
+        };
+        let encoder = Encoder::new(config.tokenizer, bpe)?;
+        let mut columns = vec!["example_id", "seq", head.label_column()];
+        if pair {
+            columns.push("alt_seq");
+        }
+        let mut loader_config = LoaderConfig::new(&config.dataset, &config.split, &columns);
+        loader_config.batch_size = config.batch_size.max(1);
+        loader_config.jitter = config.jitter;
+        loader_config.reverse_complement = config.reverse_complement;
+        loader_config.shuffle = config.shuffle;
+        loader_config.seed = config.seed;
+        let loader = Loader::open(store, loader_config)
+            .with_context(|| format!("opening split '{}' of '{}'", config.split, config.dataset))?;
+        let schema = schema(&encoder, info.length, head.outputs(), pair);
+        Ok(ArrayLoader {
+            loader,
+            encoding: Encoding {
+                encoder,
+                head,
+                pair,
+                length: info.length,
+                schema,
+            },
+        })
+    }
+
+    pub fn schema(&self) -> SchemaRef {
+        self.encoding.schema.clone()
+    }
+
+    /// Examples in the split.
+    pub fn len(&self) -> usize {
+        self.loader.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.loader.is_empty()
+    }
+
+    pub fn batches_per_epoch(&self) -> usize {
+        self.loader.batches_per_epoch()
+    }
+
+    /// The window length in bp, and the head's outputs.
+    pub fn shape(&self) -> (usize, usize) {
+        (self.encoding.length, self.encoding.head.outputs())
+    }
+
+    /// The batches of `epoch`, encoded as they arrive from the loader.
+    pub fn epoch(&self, epoch: u64) -> impl Iterator<Item = Result<RecordBatch>> + Send + 'static {
+        let encoding = self.encoding.clone();
+        self.loader
+            .epoch(epoch)
+            .map(move |batch| encoding.arrays(&batch?))
+    }
+}
+
+fn schema(encoder: &Encoder, length: usize, outputs: usize, pair: bool) -> SchemaRef {
+    let input = match encoder {
+        Encoder::OneHot => fixed_list(DataType::Float32, 4 * length),
+        Encoder::Tokens(..) => fixed_list(DataType::Int64, encoder.max_tokens(length)),
+    };
+    let mut fields = vec![
+        Field::new("example_id", DataType::Utf8, false),
+        Field::new("x", input.clone(), false),
+    ];
+    if pair {
+        fields.push(Field::new("x_alt", input, false));
+    }
+    fields.push(Field::new(
+        "y",
+        fixed_list(DataType::Float32, outputs),
+        false,
+    ));
+    fields.push(Field::new(
+        "mask",
+        fixed_list(DataType::Float32, outputs),
+        false,
+    ));
+    Arc::new(Schema::new(fields))
+}
+
+fn fixed_list(item: DataType, size: usize) -> DataType {
+    DataType::FixedSizeList(Arc::new(Field::new("item", item, false)), size as i32)
+}
+
+impl Encoding {
+    fn arrays(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        let rows = batch.num_rows();
+        let seqs = batch_sequences(batch, self.pair)?;
+        let (reference, alternative) = seqs.split_at(rows);
+        let ids = batch
+            .column_by_name("example_id")
+            .context("the loader's batch has no example_id")?;
+        let ids: &StringArray = ids
+            .as_any()
+            .downcast_ref()
+            .context("example_id is not a string column")?;
+        let mut columns: Vec<ArrayRef> = vec![Arc::new(ids.clone()), self.input(reference)?];
+        if self.pair {
+            columns.push(self.input(alternative)?);
+        }
+        let (y, mask) = self.head.target_values(batch)?;
+        let outputs = self.head.outputs() as i32;
+        for values in [y, mask] {
+            columns.push(Arc::new(FixedSizeListArray::try_new(
+                Arc::new(Field::new("item", DataType::Float32, false)),
+                outputs,
+                Arc::new(Float32Array::from(values)),
+                None,
+            )?));
+        }
+        Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
+    }
+
+    fn input(&self, seqs: &[&[u8]]) -> Result<ArrayRef> {
+        if let Some(s) = seqs.iter().find(|s| s.len() != self.length) {
+            anyhow::bail!(
+                "a window of {} bp in a dataset of {} bp windows",
+                s.len(),
+                self.length
+            );
+        }
+        let (values, size): (ArrayRef, usize) = match &self.encoder {
+            Encoder::OneHot => {
+                let (values, _) = one_hot_values(seqs)?;
+                (Arc::new(Float32Array::from(values)), 4 * self.length)
+            }
+            Encoder::Tokens(_, tokenizer) => {
+                let width = self.encoder.max_tokens(self.length);
+                let mut ids = vec![Special::Pad as i64; seqs.len() * width];
+                for (row, s) in seqs.iter().enumerate() {
+                    let encoded = tokenizer.encode(s);
+                    // BPE may give more tokens than max_tokens promises for
+                    // no window; cut rather than overrun the row.
+                    for (slot, id) in ids[row * width..(row + 1) * width].iter_mut().zip(encoded) {
+                        *slot = i64::from(id);
+                    }
+                }
+                (Arc::new(Int64Array::from(ids)), width)
+            }
+        };
+        let item = Field::new("item", values.data_type().clone(), false);
+        Ok(Arc::new(FixedSizeListArray::try_new(
+            Arc::new(item),
+            size as i32,
+            values,
+            None,
+        )?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::AsArray;
+    use arrow::datatypes::Float32Type;
+
+    fn encoding(encoder: Encoder, pair: bool) -> Encoding {
+        let head = Head::for_task("promoter", vec![], 0, false).unwrap();
+        let schema = schema(&encoder, 8, head.outputs(), pair);
+        Encoding {
+            encoder,
+            head,
+            pair,
+            length: 8,
+            schema,
+        }
+    }
+
+    fn examples(alt: bool) -> RecordBatch {
+        let mut fields = vec![
+            Field::new("example_id", DataType::Utf8, false),
+            Field::new("seq", DataType::Utf8, false),
+            Field::new("label", DataType::Float32, true),
+        ];
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec!["a", "b"])),
+            Arc::new(StringArray::from(vec!["ACGTACGT", "NNNNacgt"])),
+            Arc::new(Float32Array::from(vec![Some(1.0), None])),
+        ];
+        if alt {
+            fields.push(Field::new("alt_seq", DataType::Utf8, false));
+            columns.push(Arc::new(StringArray::from(vec!["TCGTACGT", "NNNNacga"])));
+        }
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
+    }
+
+    #[test]
+    fn one_hot_rows_are_channel_major_and_targets_masked() {
+        let enc = encoding(Encoder::OneHot, false);
+        let out = enc.arrays(&examples(false)).unwrap();
+        assert_eq!(out.schema(), enc.schema);
+        let x = out.column_by_name("x").unwrap().as_fixed_size_list();
+        let first = x.value(0);
+        let first = first.as_primitive::<Float32Type>().values();
+        // Channel A (row 0) lights positions 0 and 4; C (row 1) 1 and 5.
+        assert_eq!(&first[0..8], &[1., 0., 0., 0., 1., 0., 0., 0.]);
+        assert_eq!(&first[8..16], &[0., 1., 0., 0., 0., 1., 0., 0.]);
+        let second = x.value(1);
+        let second = second.as_primitive::<Float32Type>().values();
+        let lit: f32 = (0..4)
+            .map(|c| second[c * 8..c * 8 + 4].iter().sum::<f32>())
+            .sum();
+        assert_eq!(lit, 0.0, "N lights no channel");
+        let y = out.column_by_name("y").unwrap().as_fixed_size_list();
+        let mask = out.column_by_name("mask").unwrap().as_fixed_size_list();
+        assert_eq!(
+            y.values().as_primitive::<Float32Type>().values(),
+            &[1.0, 0.0]
+        );
+        assert_eq!(
+            mask.values().as_primitive::<Float32Type>().values(),
+            &[1.0, 0.0]
+        );
+    }
+
+    #[test]
+    fn tokens_are_padded_to_a_fixed_width_and_pairs_carry_x_alt() {
+        let tokenizer = Encoder::new(TokenizerKind::Kpatch, None).unwrap();
+        let enc = encoding(tokenizer.clone(), true);
+        let out = enc.arrays(&examples(true)).unwrap();
+        let x = out.column_by_name("x").unwrap().as_fixed_size_list();
+        let alt = out.column_by_name("x_alt").unwrap().as_fixed_size_list();
+        assert_eq!(x.value_length() as usize, tokenizer.max_tokens(8));
+        let Encoder::Tokens(_, t) = &tokenizer else {
+            unreachable!()
+        };
+        let ids: Vec<i64> = t.encode(b"ACGTACGT").into_iter().map(i64::from).collect();
+        let row = x.value(0);
+        assert_eq!(
+            row.as_primitive::<arrow::datatypes::Int64Type>().values(),
+            &ids[..]
+        );
+        assert_ne!(x.value(0).to_data(), alt.value(0).to_data());
+        let short = examples(false);
+        let err = enc.arrays(&short).unwrap_err();
+        assert!(err.to_string().contains("alt_seq"), "{err}");
+    }
+
+    #[test]
+    fn a_window_of_another_length_is_an_error() {
+        let enc = Encoding {
+            length: 9,
+            ..encoding(Encoder::OneHot, false)
+        };
+        let err = enc.arrays(&examples(false)).unwrap_err();
+        assert!(err.to_string().contains("8 bp"), "{err}");
+    }
+}
