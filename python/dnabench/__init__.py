@@ -79,6 +79,21 @@ class Store:
         )
         return ExampleDataset(native)
 
+    def forward(self, run_id: str, x):
+        """Run `run_id`'s trained network (candle, on the CPU) over `x`, a
+        tensor or array in the loader's layout: one-hot `(batch, 4,
+        length)` float32 or token ids `(batch, tokens)` int64. Returns its
+        `(batch, outputs)` float32 outputs as a torch tensor."""
+        import torch
+
+        x = torch.as_tensor(x).detach().cpu().contiguous()
+        rows = x.shape[0]
+        flat = pa.array(x.reshape(-1).numpy())
+        width = x[0].numel() if rows else 0
+        table = pa.table(self._native.forward(run_id, pa.FixedSizeListArray.from_arrays(flat, width)))
+        values = table.column("output").combine_chunks().flatten()
+        return torch.from_dlpack(values).view(rows, -1)
+
     def __repr__(self) -> str:
         return f"dnabench.Store({self.path!r})"
 

@@ -96,3 +96,27 @@ impl ArrowStream {
         format!("ArrowStream({})", self.schema)
     }
 }
+
+/// An array from any object with `__arrow_c_array__` (a pyarrow array,
+/// say), moved out of its capsules without copying its buffers.
+pub fn import_array(obj: &Bound<'_, PyAny>) -> PyResult<arrow::array::ArrayRef> {
+    use arrow::ffi::{from_ffi, FFI_ArrowArray, FFI_ArrowSchema};
+    use pyo3::types::PyCapsuleMethods;
+    let (schema, array): (Bound<'_, PyCapsule>, Bound<'_, PyCapsule>) = obj
+        .call_method0("__arrow_c_array__")
+        .map_err(|_| {
+            PyValueError::new_err("expected an Arrow array (an object with __arrow_c_array__)")
+        })?
+        .extract()?;
+    let schema = schema.pointer_checked(Some(c"arrow_schema"))?;
+    let array = array.pointer_checked(Some(c"arrow_array"))?;
+    // SAFETY: the capsules' names promise these C structs. The array is
+    // moved out (its capsule is left released); the schema is only read.
+    let data = unsafe {
+        let array = FFI_ArrowArray::from_raw(array.as_ptr().cast());
+        let schema = &*(schema.as_ptr() as *const FFI_ArrowSchema);
+        from_ffi(array, schema)
+    }
+    .map_err(|e| PyValueError::new_err(format!("not a valid Arrow array: {e}")))?;
+    Ok(arrow::array::make_array(data))
+}

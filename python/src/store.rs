@@ -12,11 +12,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use arrow::array::Array;
+use arrow::datatypes::{Field, Schema};
+use arrow::record_batch::RecordBatch;
 use datafusion::execution::SendableRecordBatchStream;
 use dnabench_engine::open_session;
 use dnabench_engine::sql::run_sql_stream;
-use dnabench_training::arrays::{ArrayLoader, ArrayLoaderConfig};
+use dnabench_training::arrays::{ArrayLoader, ArrayLoaderConfig, RunModel};
 use futures::StreamExt;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::arrow_stream::ArrowStream;
@@ -116,6 +120,34 @@ impl Store {
             .detach(|| ArrayLoader::open(&self.store, config))
             .map_err(|e| engine_error(format!("{e:#}")))?;
         Ok(ExampleLoader::new(loader))
+    }
+
+    /// Run `run_id`'s network (its best checkpoint, on the CPU) over `x`, a
+    /// fixed-size-list Arrow array in the loader's `x` layout; returns one
+    /// batch with the column `output` (`outputs` float32 per row).
+    fn forward(&self, py: Python<'_>, run_id: &str, x: &Bound<'_, PyAny>) -> PyResult<ArrowStream> {
+        let x = crate::arrow_stream::import_array(x)?;
+        let x = x
+            .as_any()
+            .downcast_ref::<arrow::array::FixedSizeListArray>()
+            .ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "x must be a fixed-size list array (rows of one-hot or ids), not {}",
+                    x.data_type()
+                ))
+            })?
+            .clone();
+        let out = py
+            .detach(|| RunModel::open(&self.store, run_id)?.forward(&x))
+            .map_err(|e| engine_error(format!("{e:#}")))?;
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "output",
+            out.data_type().clone(),
+            false,
+        )]));
+        let batch =
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(out)]).map_err(engine_error)?;
+        Ok(ArrowStream::from_iter(schema, std::iter::once(Ok(batch))))
     }
 
     fn __repr__(&self) -> String {

@@ -15,6 +15,10 @@
 //!
 //! The batches are those of the training [`Loader`]: the same shuffle,
 //! jitter and reverse complement for the same seed.
+//!
+//! [`RunModel`] goes the other way: a finished run's network over inputs in
+//! the `x` layout, so another framework's model can be checked against
+//! candle's on the same weights.
 
 use std::sync::Arc;
 
@@ -28,8 +32,11 @@ use dnabench_engine::Store;
 use crate::config::{TokenizerKind, TrainConfig};
 use crate::heads::Head;
 use crate::network::Encoder;
+use crate::predict::load_predictor;
+use crate::runs::read_run;
 use crate::tokenizers::one_hot::one_hot_values;
 use crate::tokenizers::Special;
+use crate::train::Predictor;
 use crate::train::{batch_sequences, bpe_for_run, DatasetInfo};
 use crate::{Loader, LoaderConfig};
 
@@ -225,6 +232,68 @@ impl Encoding {
             values,
             None,
         )?))
+    }
+}
+
+/// A finished run's network, on the CPU, over inputs in the `x` layout.
+pub struct RunModel {
+    predictor: Predictor,
+}
+
+impl RunModel {
+    pub fn open(store: &Store, run_id: &str) -> Result<RunModel> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let config = rt.block_on(read_run(store, run_id))?;
+        let predictor = load_predictor(store, &config, &candle_core::Device::Cpu)
+            .with_context(|| format!("loading run '{run_id}'"))?;
+        Ok(RunModel { predictor })
+    }
+
+    /// The network's outputs (`f(x)`, not the `f(alt) − f(ref)` of a pair
+    /// task) for `x`: one-hot rows of `4 × length` f32 (channel-major) or
+    /// token id rows of i64, as [`ArrayLoader`] gives them.
+    pub fn forward(&self, x: &FixedSizeListArray) -> Result<FixedSizeListArray> {
+        let device = &self.predictor.device;
+        let (rows, width) = (x.len(), x.value_length() as usize);
+        let values = x.values().slice(x.offset() * width, rows * width);
+        let input = match (&self.predictor.encoder, values.data_type()) {
+            (Encoder::OneHot, DataType::Float32) => {
+                if width % 4 != 0 {
+                    anyhow::bail!("one-hot rows of {width} values are not 4 channels × length");
+                }
+                let values = values
+                    .as_any()
+                    .downcast_ref::<Float32Array>()
+                    .context("float32 values")?;
+                candle_core::Tensor::from_slice(values.values(), (rows, 4, width / 4), device)?
+            }
+            (Encoder::Tokens(..), DataType::Int64) => {
+                let values = values
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .context("int64 values")?;
+                let ids = values
+                    .values()
+                    .iter()
+                    .map(|&id| u32::try_from(id).with_context(|| format!("token id {id}")))
+                    .collect::<Result<Vec<u32>>>()?;
+                candle_core::Tensor::from_vec(ids, (rows, width), device)?
+            }
+            (encoder, given) => anyhow::bail!(
+                "the run reads {encoder:?} input: one-hot float32 or token ids int64, not {given}"
+            ),
+        };
+        let out = self.predictor.network.forward(&input, false)?;
+        let outputs = out.dim(1)?;
+        let out: Vec<f32> = out.flatten_all()?.to_vec1()?;
+        Ok(FixedSizeListArray::try_new(
+            Arc::new(Field::new("item", DataType::Float32, false)),
+            outputs as i32,
+            Arc::new(Float32Array::from(out)),
+            None,
+        )?)
     }
 }
 
