@@ -90,8 +90,9 @@ pub(crate) async fn sql(args: SqlArgs) -> Result<()> {
     let params = parse_params(&args.params)?;
     // Without a store, SQL still runs over tables the file declares itself
     // (CREATE EXTERNAL TABLE … STORED AS CSV|PARQUET) and over file paths.
-    let ctx = if args.store.store.exists() {
-        open_session(&Store::open(&args.store.store)?).await?
+    let store = Store::open(&args.store.store).ok();
+    let ctx = if let Some(store) = store {
+        open_session(&store).await?
     } else {
         eprintln!(
             "note: no store at {}; only tables the SQL declares or reads from files are visible",

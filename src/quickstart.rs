@@ -250,12 +250,16 @@ pub(crate) fn quickstart(options: QuickstartOptions) -> Result<()> {
     Ok(())
 }
 
-/// `STORE-NAME` beside the store folder.
+/// `STORE-NAME` beside the store folder; for a store on an object store
+/// (`s3://bucket/STORE`), in the working folder.
 pub(crate) fn sibling(store: &Path, name: &str) -> PathBuf {
     let stem = store
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("quickstart");
+    if store.to_str().is_some_and(|s| s.contains("://")) {
+        return PathBuf::from(format!("{stem}-{name}"));
+    }
     store.with_file_name(format!("{stem}-{name}"))
 }
 

@@ -19,6 +19,7 @@ pub mod interval_join;
 pub mod materialize;
 pub mod meme;
 pub mod memory;
+mod object_root;
 pub mod output;
 pub mod plan_codec;
 pub mod report;

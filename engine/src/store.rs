@@ -1,4 +1,5 @@
-//! The store: one folder, one Lance dataset per table, one commit per write.
+//! The store: one folder (or object-store prefix, [`crate::object_root`]),
+//! one Lance dataset per table, one commit per write.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use lance::dataset::{InsertBuilder, WriteMode, WriteParams};
 use lance::Dataset;
 
 use crate::error::{Error, Result};
+use crate::object_root::ObjectRoot;
 
 /// A table of the store as `dnabench tables` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,15 +22,23 @@ pub struct TableInfo {
     pub fragments: usize,
 }
 
-/// A folder of Lance datasets, `NAME.lance` for table `NAME`.
+/// A folder of Lance datasets, `NAME.lance` for table `NAME`, or the same
+/// under an object-store URL (`s3://bucket/prefix`).
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// The folder, or the URL as given.
     root: PathBuf,
+    object: Option<Arc<ObjectRoot>>,
 }
 
 impl Store {
     /// Opens the store at `path`, creating the folder if it does not exist.
+    /// A URL (`s3://bucket/prefix`) opens a store on an object store, where
+    /// a prefix needs no creating.
     pub fn create(path: &Path) -> Result<Store> {
+        if let Some(store) = Store::on_object_store(path) {
+            return store;
+        }
         if path.exists() && !path.is_dir() {
             return Err(Error::store(path, "exists and is not a folder"));
         }
@@ -36,11 +46,16 @@ impl Store {
             .map_err(|e| Error::store(path, format!("cannot create: {e}")))?;
         Ok(Store {
             root: path.to_path_buf(),
+            object: None,
         })
     }
 
-    /// Opens an existing store.
+    /// Opens an existing store (on an object store, any prefix: one with
+    /// no tables yet is an empty store).
     pub fn open(path: &Path) -> Result<Store> {
+        if let Some(store) = Store::on_object_store(path) {
+            return store;
+        }
         if !path.is_dir() {
             return Err(Error::store(
                 path,
@@ -49,19 +64,56 @@ impl Store {
         }
         Ok(Store {
             root: path.to_path_buf(),
+            object: None,
         })
     }
 
+    fn on_object_store(path: &Path) -> Option<Result<Store>> {
+        let object = ObjectRoot::parse(path.to_str()?)?;
+        let scheme = object.url.split("://").next().unwrap_or_default();
+        if scheme == "s3" && !cfg!(feature = "s3") {
+            return Some(Err(Error::store(
+                path,
+                "is on S3, and this dnabench was built without S3 support; build it with --features s3",
+            )));
+        }
+        Some(Ok(Store {
+            root: PathBuf::from(&object.url),
+            object: Some(Arc::new(object)),
+        }))
+    }
+
+    /// The folder, or the object-store URL.
     pub fn root(&self) -> &Path {
         &self.root
     }
 
+    /// Whether the store is a local folder (not an object-store prefix).
+    pub fn is_local(&self) -> bool {
+        self.object.is_none()
+    }
+
+    /// The table's folder; on an object store, its URL.
     pub fn table_path(&self, name: &str) -> PathBuf {
-        self.root.join(format!("{name}.lance"))
+        match &self.object {
+            Some(object) => PathBuf::from(object.table_uri(name)),
+            None => self.root.join(format!("{name}.lance")),
+        }
+    }
+
+    /// The URI Lance opens table `name` at.
+    fn table_uri(&self, name: &str) -> Result<String> {
+        match &self.object {
+            Some(object) => Ok(object.table_uri(name)),
+            None => uri(&self.table_path(name)),
+        }
     }
 
     pub fn has_table(&self, name: &str) -> bool {
-        self.table_path(name).join("_versions").is_dir()
+        match &self.object {
+            Some(object) => object.has_table(name).unwrap_or(false),
+            None => self.table_path(name).join("_versions").is_dir(),
+        }
     }
 
     /// The current version of table `name`.
@@ -69,19 +121,90 @@ impl Store {
         if !self.has_table(name) {
             return Err(Error::store(&self.root, format!("has no table '{name}'")));
         }
-        Ok(Dataset::open(&uri(&self.table_path(name))?).await?)
+        Ok(Dataset::open(&self.table_uri(name)?).await?)
+    }
+
+    /// Removes table `name` and every version of it.
+    pub fn drop_table(&self, name: &str) -> Result<()> {
+        match &self.object {
+            Some(object) => object.remove(&format!("{name}.lance")),
+            None => {
+                let path = self.table_path(name);
+                std::fs::remove_dir_all(&path).map_err(|e| {
+                    Error::store(&self.root, format!("cannot remove table '{name}': {e}"))
+                })
+            }
+        }
+    }
+
+    /// A folder of the store that is not a table (`runs/RUN`): the folder
+    /// itself, or on an object store its local copy (see [`Store::fetch_folder`]).
+    pub fn folder(&self, relative: &str) -> PathBuf {
+        let base = match &self.object {
+            Some(object) => &object.cache,
+            None => &self.root,
+        };
+        relative
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .fold(base.clone(), |path, part| path.join(part))
+    }
+
+    /// The names directly under the store's folder `relative`; none when
+    /// it does not exist.
+    pub fn list_folder(&self, relative: &str) -> Result<Vec<String>> {
+        if let Some(object) = &self.object {
+            return object.children(relative);
+        }
+        let Ok(entries) = std::fs::read_dir(self.folder(relative)) else {
+            return Ok(Vec::new());
+        };
+        Ok(entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .collect())
+    }
+
+    /// On an object store, uploads the local copy of folder `relative`;
+    /// a local store's folder is already in place.
+    pub fn publish_folder(&self, relative: &str) -> Result<()> {
+        match &self.object {
+            Some(object) => object.upload(&self.folder(relative), relative),
+            None => Ok(()),
+        }
+    }
+
+    /// On an object store, downloads folder `relative` to its local copy
+    /// unless that is there already; returns the local folder.
+    pub fn fetch_folder(&self, relative: &str) -> Result<PathBuf> {
+        let local = self.folder(relative);
+        if let Some(object) = &self.object {
+            if !local.exists() {
+                // Into a sibling first, so an interrupted download is not
+                // taken for a copy later.
+                let partial = local.with_extension("partial");
+                let _ = std::fs::remove_dir_all(&partial);
+                if object.download(relative, &partial)? {
+                    std::fs::rename(&partial, &local)?;
+                }
+            }
+        }
+        Ok(local)
     }
 
     /// The names of the tables present, in the order of [`dnabench_schemas::TABLE_NAMES`],
     /// then any others alphabetically.
     pub fn table_names(&self) -> Result<Vec<String>> {
         let mut names = Vec::new();
-        let entries = std::fs::read_dir(&self.root)
-            .map_err(|e| Error::store(&self.root, format!("cannot list: {e}")))?;
-        for entry in entries {
-            let entry = entry?;
-            let file_name = entry.file_name();
-            let Some(name) = file_name.to_str().and_then(|n| n.strip_suffix(".lance")) else {
+        let entries = match &self.object {
+            Some(object) => object.children("")?,
+            None => std::fs::read_dir(&self.root)
+                .map_err(|e| Error::store(&self.root, format!("cannot list: {e}")))?
+                .map(|entry| Ok(entry?.file_name().to_string_lossy().into_owned()))
+                .collect::<Result<Vec<String>>>()?,
+        };
+        for file_name in entries {
+            let Some(name) = file_name.strip_suffix(".lance") else {
                 continue;
             };
             if self.has_table(name) {
@@ -124,6 +247,31 @@ impl Store {
                     format!("table '{}' exists already", t.name),
                 ));
             }
+        }
+        if let Some(object) = &self.object {
+            // No folder moves on an object store: each table is written in
+            // place, and a failure removes every table of the call again.
+            let mut written: Vec<String> = Vec::new();
+            let mut datasets = Vec::new();
+            for t in tables {
+                let params = WriteParams {
+                    mode: WriteMode::Create,
+                    transaction_properties: Some(Arc::new(t.properties)),
+                    ..Default::default()
+                };
+                written.push(t.name.clone());
+                let uri = object.table_uri(&t.name);
+                match (t.write_failed)(Dataset::write(t.reader, uri.as_str(), Some(params)).await) {
+                    Ok(dataset) => datasets.push(dataset),
+                    Err(e) => {
+                        for name in &written {
+                            let _ = object.remove(&format!("{name}.lance"));
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            return Ok(datasets);
         }
         let staging = Staging::new(&self.root)?;
         let mut staged = Vec::new();
@@ -199,7 +347,7 @@ impl Store {
             transaction_properties: Some(Arc::new(properties)),
             ..Default::default()
         };
-        Ok(Dataset::write(reader, uri(&self.table_path(name))?.as_str(), Some(params)).await?)
+        Ok(Dataset::write(reader, self.table_uri(name)?.as_str(), Some(params)).await?)
     }
 }
 
@@ -232,6 +380,16 @@ impl Store {
                 .execute_stream(stream)
                 .await
                 .map_err(|e| slot.or(e));
+        }
+        if let Some(object) = &self.object {
+            let written = InsertBuilder::new(object.table_uri(name).as_str())
+                .with_params(&params)
+                .execute_stream(stream)
+                .await;
+            if written.is_err() {
+                let _ = object.remove(&format!("{name}.lance"));
+            }
+            return written.map_err(|e| slot.or(e));
         }
         let staging = Staging::new(&self.root)?;
         let path = staging.path.join(format!("{name}.lance"));

@@ -422,7 +422,8 @@ impl Runner<'_> {
         let table = format!("embeddings_{}", run_id.replace('-', "_"));
         if self.store.has_table(&table) {
             // Left by a killed run: its fit never finished.
-            std::fs::remove_dir_all(self.store.table_path(&table))
+            self.store
+                .drop_table(&table)
                 .with_context(|| format!("cannot remove the leftover table {table}"))?;
         }
         self.remove_leftover(run_id)?;

@@ -10,6 +10,7 @@ mod ingest_errors;
 mod interval_join;
 mod materialize;
 mod metrics;
+mod object_store;
 mod plan_codec;
 mod quickstart;
 mod tasks;

@@ -51,7 +51,7 @@ pub struct PredictSummary {
 
 /// The model of a finished run, with its best checkpoint loaded.
 pub fn load_predictor(store: &Store, config: &RunConfig, device: &Device) -> Result<Predictor> {
-    let dir = runs::run_dir(store, &config.run_id);
+    let dir = runs::fetch_run(store, &config.run_id)?;
     let bpe = match config.tokenizer {
         TokenizerKind::Bpe => {
             Some(BpeTokenizer::load(&dir.join("bpe.json")).map_err(anyhow::Error::msg)?)

@@ -246,7 +246,7 @@ pub fn pretrain(store: &Store, req: &PretrainRequest) -> Result<RunRecord> {
     let batch = cfg.batch_size.max(1);
     let per_epoch = cfg.batches_per_epoch(train.len().div_ceil(batch));
     let mut optim = Optim::for_run(map.all_vars(), cfg, per_epoch)?;
-    let guard = runs::start_run(&dir, &config, bpe.as_ref())?;
+    let guard = runs::start_run(store, &config, bpe.as_ref())?;
     let epoch_count = cfg.epochs_at(per_epoch);
     let bar = progress_bar(req.progress, (per_epoch * epoch_count) as u64);
     let mut epochs = Epochs::new(&run_id, dir.join("model.safetensors"), cfg)
@@ -290,6 +290,7 @@ pub fn pretrain(store: &Store, req: &PretrainRequest) -> Result<RunRecord> {
         train_loss: epochs.train_loss,
         valid_loss: epochs.valid_loss,
     };
+    guard.publish()?;
     rt.block_on(runs::write_run(store, &record))?;
     guard.keep();
     Ok(record)

@@ -59,8 +59,25 @@ pub struct RunRecord {
     pub examples_per_s: f64,
 }
 
+/// The run's folder: in the store, or on an object store its local copy
+/// (made by [`fetch_run`] for reading, by [`start_run`] for a new run).
 pub fn run_dir(store: &Store, run_id: &str) -> PathBuf {
-    store.root().join("runs").join(run_id)
+    store.folder(&run_folder(run_id))
+}
+
+fn run_folder(run_id: &str) -> String {
+    format!("runs/{run_id}")
+}
+
+/// The folder of a finished run, downloaded first when the store is on an
+/// object store and its local copy is missing.
+pub fn fetch_run(store: &Store, run_id: &str) -> Result<PathBuf> {
+    store.fetch_folder(&run_folder(run_id)).with_context(|| {
+        format!(
+            "cannot fetch run '{run_id}' from {}",
+            store.root().display()
+        )
+    })
 }
 
 pub fn checkpoint_path(store: &Store, run_id: &str) -> PathBuf {
@@ -71,42 +88,65 @@ pub fn checkpoint_path(store: &Store, run_id: &str) -> PathBuf {
 /// that prefix (or folders left by runs that did not finish).
 pub fn new_run_id(store: &Store, dataset: &str, model: &str) -> String {
     let prefix = format!("{dataset}-{model}-");
-    let used = std::fs::read_dir(store.root().join("runs"))
-        .map(|entries| {
-            entries
+    let mut used: Vec<String> = store.list_folder("runs").unwrap_or_default();
+    if !store.is_local() {
+        // Local copies of runs whose upload failed count as used too.
+        used.extend(
+            std::fs::read_dir(store.folder("runs"))
+                .into_iter()
                 .flatten()
-                .filter_map(|e| {
-                    e.file_name()
-                        .to_str()?
-                        .strip_prefix(&prefix)?
-                        .parse::<usize>()
-                        .ok()
-                })
-                .max()
-                .unwrap_or(0)
-        })
+                .flatten()
+                .filter_map(|e| e.file_name().to_str().map(str::to_string)),
+        );
+    }
+    let last = used
+        .iter()
+        .filter_map(|name| name.strip_prefix(&prefix)?.parse::<usize>().ok())
+        .max()
         .unwrap_or(0);
-    format!("{prefix}{}", used + 1)
+    format!("{prefix}{}", last + 1)
 }
 
 /// A run folder being written: removed on drop unless the run finished,
 /// so a failed run leaves nothing behind.
 pub struct RunDirGuard {
+    store: Store,
+    run_id: String,
     path: PathBuf,
     keep: bool,
 }
 
 impl RunDirGuard {
-    pub fn create(path: &Path) -> Result<RunDirGuard> {
-        if path.exists() {
+    pub fn create(store: &Store, run_id: &str) -> Result<RunDirGuard> {
+        let path = run_dir(store, run_id);
+        if path.exists()
+            || (!store.is_local() && !store.list_folder(&run_folder(run_id))?.is_empty())
+        {
             bail!("run folder {} exists already", path.display());
         }
-        std::fs::create_dir_all(path)
+        std::fs::create_dir_all(&path)
             .with_context(|| format!("cannot create {}", path.display()))?;
         Ok(RunDirGuard {
-            path: path.to_path_buf(),
+            store: store.clone(),
+            run_id: run_id.to_string(),
+            path,
             keep: false,
         })
+    }
+
+    /// Puts the finished folder where readers find it: a no-op in a local
+    /// store, an upload on an object store. Call it before the `runs` row
+    /// is written, so that a row never names a folder that is not there.
+    pub fn publish(&self) -> Result<()> {
+        self.store
+            .publish_folder(&run_folder(&self.run_id))
+            .with_context(|| {
+                format!(
+                    "cannot upload run '{}' to {}",
+                    self.run_id,
+                    self.store.root().display()
+                )
+            })
     }
 
     pub fn keep(mut self) {
@@ -125,11 +165,12 @@ impl Drop for RunDirGuard {
 /// Creates the run's folder with its `config.json` (and `bpe.json`), written
 /// before any checkpoint so that a run folder always says what it is.
 pub fn start_run(
-    dir: &Path,
+    store: &Store,
     config: &RunConfig,
     bpe: Option<&crate::tokenizers::BpeTokenizer>,
 ) -> Result<RunDirGuard> {
-    let guard = RunDirGuard::create(dir)?;
+    let guard = RunDirGuard::create(store, &config.run_id)?;
+    let dir = &guard.path;
     std::fs::write(
         dir.join("config.json"),
         serde_json::to_string_pretty(config)?,

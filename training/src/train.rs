@@ -172,7 +172,7 @@ pub(crate) async fn init_checkpoint(store: &Store, init: &str) -> Result<std::pa
         return Ok(path);
     }
     runs::read_run(store, init).await?;
-    let path = runs::checkpoint_path(store, init);
+    let path = runs::fetch_run(store, init)?.join("model.safetensors");
     if !path.is_file() {
         bail!("run '{init}' has no checkpoint at {}", path.display());
     }
@@ -344,7 +344,7 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
     let per_epoch = cfg.batches_per_epoch(train_loader.batches_per_epoch());
     let mut optim = Optim::for_run(map.all_vars(), cfg, per_epoch)?;
 
-    let guard = runs::start_run(&dir, &config, bpe.as_ref())?;
+    let guard = runs::start_run(store, &config, bpe.as_ref())?;
     let epoch_count = cfg.epochs_at(per_epoch);
     let bar = progress_bar(req.progress, (per_epoch * epoch_count) as u64);
     let mut epochs = Epochs::new(&run_id, dir.join("model.safetensors"), cfg)
@@ -394,6 +394,7 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
         train_loss: epochs.train_loss,
         valid_loss: epochs.valid_loss,
     };
+    guard.publish()?;
     rt.block_on(runs::write_run(store, &record))?;
     guard.keep();
     Ok(record)

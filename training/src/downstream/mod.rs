@@ -227,7 +227,7 @@ pub fn fit(store: &Store, req: &FitRequest) -> Result<RunRow> {
             upper::fit_predict(&table, &req.upper)?,
         ),
     };
-    let guard = runs::RunDirGuard::create(&dir)?;
+    let guard = runs::RunDirGuard::create(store, &run_id)?;
     std::fs::write(dir.join("config.json"), &config_json)?;
     // The trees live only in their predictions; the upper Transformer's
     // weights are kept as any trained run's.
@@ -268,6 +268,7 @@ pub fn fit(store: &Store, req: &FitRequest) -> Result<RunRow> {
         examples_per_s: 0.0,
         checkpoint,
     };
+    guard.publish()?;
     rt.block_on(runs::write_row(store, &row))?;
     guard.keep();
     Ok(row)
