@@ -257,7 +257,7 @@ pub(crate) fn sibling(store: &Path, name: &str) -> PathBuf {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("quickstart");
-    if store.to_str().is_some_and(|s| s.contains("://")) {
+    if Store::is_object_store(store) {
         return PathBuf::from(format!("{stem}-{name}"));
     }
     store.with_file_name(format!("{stem}-{name}"))

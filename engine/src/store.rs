@@ -68,6 +68,12 @@ impl Store {
         })
     }
 
+    /// Whether `path` names a store on an object store (a URL) rather
+    /// than a folder.
+    pub fn is_object_store(path: &Path) -> bool {
+        path.to_str().and_then(ObjectRoot::parse).is_some()
+    }
+
     fn on_object_store(path: &Path) -> Option<Result<Store>> {
         let object = ObjectRoot::parse(path.to_str()?)?;
         let scheme = object.url.split("://").next().unwrap_or_default();

@@ -17,9 +17,10 @@ pyo3::create_exception!(
     "An error of the dnabench engine: bad input, a missing table or run, bad SQL."
 );
 
-/// Any engine error as a [`DnabenchError`] carrying its whole message.
+/// Any engine error as a [`DnabenchError`] carrying its whole message
+/// (with an anyhow error's chain of contexts).
 pub(crate) fn engine_error(e: impl std::fmt::Display) -> PyErr {
-    DnabenchError::new_err(e.to_string())
+    DnabenchError::new_err(format!("{e:#}"))
 }
 
 #[pymodule]

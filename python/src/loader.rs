@@ -36,7 +36,7 @@ impl ExampleLoader {
             }
             Ok(rows)
         })
-        .map_err(|e: anyhow::Error| crate::engine_error(format!("{e:#}")))
+        .map_err(|e: anyhow::Error| crate::engine_error(e))
     }
 
     /// Examples in the split.

@@ -118,7 +118,7 @@ impl Store {
         };
         let loader = py
             .detach(|| ArrayLoader::open(&self.store, config))
-            .map_err(|e| engine_error(format!("{e:#}")))?;
+            .map_err(engine_error)?;
         Ok(ExampleLoader::new(loader))
     }
 
@@ -139,7 +139,7 @@ impl Store {
             .clone();
         let out = py
             .detach(|| RunModel::open(&self.store, run_id)?.forward(&x))
-            .map_err(|e| engine_error(format!("{e:#}")))?;
+            .map_err(engine_error)?;
         let schema = Arc::new(Schema::new(vec![Field::new(
             "output",
             out.data_type().clone(),

@@ -10,21 +10,30 @@ pub fn repo(path: &str) -> PathBuf {
 }
 
 pub fn dnabench(args: &[&str]) -> Output {
+    dnabench_with(&[], args)
+}
+
+/// dnabench with `env` set for it.
+pub fn dnabench_with(env: &[(&str, &Path)], args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dnabench"))
         .args(args)
         .env_remove("DNABENCH_STORE")
+        .envs(env.iter().copied())
         .output()
         .expect("the dnabench binary runs")
 }
 
 /// Runs dnabench, expecting success; its standard output.
 pub fn ok(args: &[&str]) -> String {
-    let out = dnabench(args);
-    assert!(
-        out.status.success(),
-        "dnabench {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok_with(&[], args)
+}
+
+/// [`ok`] with `env` set for it.
+pub fn ok_with(env: &[(&str, &Path)], args: &[&str]) -> String {
+    let out = dnabench_with(env, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "dnabench {args:?} failed:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
     String::from_utf8(out.stdout).unwrap()
 }
 

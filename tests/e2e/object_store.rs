@@ -9,23 +9,12 @@
 //! and runs the ignored test.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::common::repo;
+use crate::common::{ok_with, repo};
 
-/// dnabench with its run cache in `cache`; standard output, or a panic
-/// with standard error.
+/// dnabench with its run cache in `cache`; its standard output.
 fn run(cache: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_dnabench"))
-        .args(args)
-        .env_remove("DNABENCH_STORE")
-        .env("DNABENCH_CACHE", cache)
-        .output()
-        .expect("the dnabench binary runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "dnabench {args:?} failed:\n{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    String::from_utf8(out.stdout).unwrap()
+    ok_with(&[("DNABENCH_CACHE", cache)], args)
 }
 
 fn pipeline(store: &str, work: &Path) {

@@ -35,7 +35,6 @@ use crate::network::Encoder;
 use crate::predict::load_predictor;
 use crate::runs::read_run;
 use crate::tokenizers::one_hot::one_hot_values;
-use crate::tokenizers::Special;
 use crate::train::Predictor;
 use crate::train::{batch_sequences, bpe_for_run, DatasetInfo};
 use crate::{Loader, LoaderConfig};
@@ -206,22 +205,14 @@ impl Encoding {
                 self.length
             );
         }
-        let (values, size): (ArrayRef, usize) = match &self.encoder {
-            Encoder::OneHot => {
+        let width = self.encoder.max_tokens(self.length);
+        let (values, size): (ArrayRef, usize) = match self.encoder.token_rows(seqs, Some(width)) {
+            None => {
                 let (values, _) = one_hot_values(seqs)?;
                 (Arc::new(Float32Array::from(values)), 4 * self.length)
             }
-            Encoder::Tokens(_, tokenizer) => {
-                let width = self.encoder.max_tokens(self.length);
-                let mut ids = vec![Special::Pad as i64; seqs.len() * width];
-                for (row, s) in seqs.iter().enumerate() {
-                    let encoded = tokenizer.encode(s);
-                    // BPE may give more tokens than max_tokens promises for
-                    // no window; cut rather than overrun the row.
-                    for (slot, id) in ids[row * width..(row + 1) * width].iter_mut().zip(encoded) {
-                        *slot = i64::from(id);
-                    }
-                }
+            Some((ids, width)) => {
+                let ids: Vec<i64> = ids.into_iter().map(i64::from).collect();
                 (Arc::new(Int64Array::from(ids)), width)
             }
         };

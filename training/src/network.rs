@@ -175,18 +175,27 @@ impl Encoder {
     /// `(batch, 4, length)` one-hot, or `(batch, tokens)` u32 ids padded on
     /// the right with [`Special::Pad`] to the longest of the batch.
     pub fn encode(&self, seqs: &[&[u8]], device: &Device) -> Result<Tensor> {
-        match self {
-            Encoder::OneHot => Ok(crate::one_hot(seqs, device)?),
-            Encoder::Tokens(_, t) => {
-                let encoded: Vec<Vec<u32>> = seqs.iter().map(|s| t.encode(s)).collect();
-                let width = encoded.iter().map(Vec::len).max().unwrap_or(0).max(1);
-                let mut ids = vec![Special::Pad as u32; seqs.len() * width];
-                for (row, e) in encoded.iter().enumerate() {
-                    ids[row * width..row * width + e.len()].copy_from_slice(e);
-                }
-                Ok(Tensor::from_vec(ids, (seqs.len(), width), device)?)
-            }
+        match self.token_rows(seqs, None) {
+            None => Ok(crate::one_hot(seqs, device)?),
+            Some((ids, width)) => Ok(Tensor::from_vec(ids, (seqs.len(), width), device)?),
         }
+    }
+
+    /// Token ids of `seqs`, row-major, each row padded on the right with
+    /// [`Special::Pad`] to `width` (cut to it, if a tokenizer gives more),
+    /// or to the longest row when `width` is None; None for one-hot.
+    pub fn token_rows(&self, seqs: &[&[u8]], width: Option<usize>) -> Option<(Vec<u32>, usize)> {
+        let Encoder::Tokens(_, t) = self else {
+            return None;
+        };
+        let encoded: Vec<Vec<u32>> = seqs.iter().map(|s| t.encode(s)).collect();
+        let width = width.unwrap_or_else(|| encoded.iter().map(Vec::len).max().unwrap_or(0).max(1));
+        let mut ids = vec![Special::Pad as u32; seqs.len() * width];
+        for (row, e) in encoded.iter().enumerate() {
+            let n = e.len().min(width);
+            ids[row * width..row * width + n].copy_from_slice(&e[..n]);
+        }
+        Some((ids, width))
     }
 }
 

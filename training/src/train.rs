@@ -172,7 +172,8 @@ pub(crate) async fn init_checkpoint(store: &Store, init: &str) -> Result<std::pa
         return Ok(path);
     }
     runs::read_run(store, init).await?;
-    let path = runs::fetch_run(store, init)?.join("model.safetensors");
+    runs::fetch_run(store, init)?;
+    let path = runs::checkpoint_path(store, init);
     if !path.is_file() {
         bail!("run '{init}' has no checkpoint at {}", path.display());
     }
