@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use arrow::array::AsArray;
 use dnabench_engine::report::experiment::{test_metrics, ResultCell, ResultRow, ResultTable};
 use dnabench_engine::udf::hash_uniform::hash64;
@@ -266,6 +266,7 @@ impl Runner<'_> {
         } else {
             let (_, text) = self.config_text(&arm.model.to_string(), dataset);
             let init = match arm.init {
+                _ if arm.starts_from_backbone(dataset) => self.stem(&backbone, arm)?,
                 Init::Scratch => String::new(),
                 Init::Mlm(rate) => self.pretrain_id(arm, rate)?,
                 Init::Chromatin => self.stem(&backbone, &arm.scratch())?,
@@ -278,8 +279,13 @@ impl Runner<'_> {
                 .unwrap_or_default();
             tag(&[text, &init, &params])
         };
+        let curriculum = if arm.starts_from_backbone(dataset) {
+            "-bb"
+        } else {
+            ""
+        };
         Ok(format!(
-            "{}-{dataset}-{}-{tag}",
+            "{}-{dataset}-{}{curriculum}-{tag}",
             self.file.experiment.name,
             arm.key()
         ))
@@ -294,6 +300,9 @@ impl Runner<'_> {
             return Ok(run_id);
         }
         if let Some((_, model)) = DOWNSTREAM.iter().find(|(t, _)| *t == task) {
+            if arm.starts_from_backbone(dataset) {
+                bail!("arm '{}': '{dataset}' is a downstream task, fitted on the backbone's embeddings; it cannot start from the backbone", arm.name);
+            }
             let backbone = self.trained(&self.file.experiment.backbone.clone(), arm, seed)?;
             self.fitted(dataset, &backbone, *model, seed, &run_id)?;
         } else {
@@ -328,6 +337,9 @@ impl Runner<'_> {
             return Ok(run_id);
         }
         let init = match arm.init {
+            _ if arm.starts_from_backbone(dataset) => {
+                Some(self.trained(&self.file.experiment.backbone.clone(), arm, seed)?)
+            }
             Init::Scratch => None,
             Init::Mlm(rate) => Some(self.pretrained(arm, rate)?),
             Init::Chromatin => {

@@ -113,6 +113,13 @@ pub struct ArmSpec {
     /// The MLM's mask rate (with `init = "mlm"`).
     #[serde(default)]
     pub mask_rate: OneOrMany<f64>,
+    /// Datasets on which the arm starts from its own backbone run of the
+    /// same seed rather than from `init`: a curriculum, the backbone's
+    /// labels first (the Transformer on chromatin's 1000 bp windows after
+    /// their 200 bp bins). The model must read any length: a Transformer
+    /// or a globally pooled CNN.
+    #[serde(default)]
+    pub start_from_backbone: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -166,9 +173,16 @@ pub struct Arm {
     pub tokenizer: TokenizerKind,
     pub positions: Positions,
     pub init: Init,
+    /// The datasets it starts on from its backbone run (`start_from_backbone`).
+    pub from_backbone: Vec<String>,
 }
 
 impl Arm {
+    /// Whether its run on `dataset` starts from its backbone run.
+    pub fn starts_from_backbone(&self, dataset: &str) -> bool {
+        self.from_backbone.iter().any(|d| d == dataset)
+    }
+
     /// The same setup, started from scratch.
     pub fn scratch(&self) -> Arm {
         Arm {
@@ -218,6 +232,17 @@ impl ExperimentFile {
                     i + 1,
                     table.title
                 );
+            }
+            for dataset in table.arms.iter().flat_map(|a| &a.start_from_backbone) {
+                if *dataset == file.experiment.backbone || !table.datasets.contains(dataset) {
+                    bail!(
+                        "experiment {}: table '{}' starts '{dataset}' from the backbone; give datasets of the table other than the backbone ('{}'): {:?}",
+                        path.display(),
+                        table.title,
+                        file.experiment.backbone,
+                        table.datasets
+                    );
+                }
             }
         }
         Ok(file)
@@ -325,6 +350,7 @@ impl TableSpec {
                             tokenizer: tokenizer_kind,
                             positions: *positions_kind,
                             init: *init,
+                            from_backbone: spec.start_from_backbone.clone(),
                         };
                         expanded.push((parts, arm));
                     }
@@ -391,6 +417,44 @@ mod tests {
         );
         let names: Vec<String> = t.arms().unwrap().into_iter().map(|a| a.name).collect();
         assert_eq!(names, ["scratch", "mlm 0.1", "mlm 0.3"]);
+    }
+
+    #[test]
+    fn an_arm_starts_the_datasets_it_lists_from_its_backbone() {
+        let t = table(
+            "[[table]]\ntitle = \"t\"\ndatasets = [\"promoter\", \"chromatin\"]\n\
+             arms = [{ model = \"transformer\", init = \"mlm\", start_from_backbone = [\"chromatin\"] }, { model = \"cnn\" }]\n",
+        );
+        let arms = t.arms().unwrap();
+        assert!(arms[0].starts_from_backbone("chromatin"));
+        assert!(!arms[0].starts_from_backbone("promoter"));
+        assert!(!arms[1].starts_from_backbone("chromatin"));
+        // Its start elsewhere, and the key its runs share, are unchanged.
+        assert_eq!(arms[0].init, Init::Mlm(0.3));
+        assert_eq!(arms[0].key(), "transformer-kpatch-rotary-mlm30");
+    }
+
+    #[test]
+    fn a_curriculum_names_datasets_of_its_table_other_than_the_backbone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.toml");
+        for (listed, backbone) in [("chromatin", "chromatin"), ("mpra", "chromatin_bins")] {
+            std::fs::write(
+                &path,
+                format!(
+                    "[experiment]\nname = \"x\"\ntitle = \"x\"\nbackbone = \"{backbone}\"\n\
+                     [[table]]\ntitle = \"t\"\ndatasets = [\"chromatin\"]\n\
+                     arms = [{{ model = \"transformer\", start_from_backbone = [\"{listed}\"] }}]\n"
+                ),
+            )
+            .unwrap();
+            let err = format!("{:#}", ExperimentFile::read(&path).unwrap_err());
+            assert!(
+                err.contains("x.toml")
+                    && err.contains(&format!("starts '{listed}' from the backbone")),
+                "{err}"
+            );
+        }
     }
 
     #[test]

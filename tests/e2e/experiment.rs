@@ -1,6 +1,7 @@
 //! `dnabench experiment` on the mini benchmark with tiny models: every
 //! kind of cell (variants of a trained and of a downstream task, a CNN, an
-//! MLM-started Transformer, a downstream fit on a backbone) trained,
+//! MLM-started Transformer, one started from its backbone, a downstream
+//! fit on a backbone) trained,
 //! scored and rendered over seeds, then resumed, after a clean finish and
 //! after `kill -9`.
 
@@ -29,7 +30,8 @@ fn experiment_file(dir: &Path) -> String {
          [configs]\ncnn = \"{}\"\ntransformer = \"{}\"\npretrain = \"{}\"\n\
          [[table]]\ntitle = \"Models\"\ndatasets = [\"prom_set\", \"snp_1to1\"]\n\
          metrics = [\"auroc\", \"auprc_paper\"]\n\
-         arms = [{{ model = \"cnn\" }}, {{ name = \"attention\", model = \"transformer\", init = \"mlm\" }}]\n\
+         arms = [{{ model = \"cnn\" }}, {{ name = \"attention\", model = \"transformer\", init = \"mlm\", \
+         start_from_backbone = [\"prom_set\"] }}]\n\
          paper = [{{ dataset = \"prom_set\", arm = \"cnn\", auroc = 0.939 }}]\n",
         config("cnn"),
         config("transformer"),
@@ -71,6 +73,16 @@ fn an_experiment_scores_every_cell_renders_its_table_and_resumes() {
         "{out}"
     );
     assert_eq!(scored_runs(&store), ["8"]);
+    // The attention arm starts prom_set from its backbone of the same seed
+    // (a curriculum), which started from the MLM.
+    let init = csv(
+        &store,
+        "SELECT init FROM runs WHERE run_id LIKE 'tiny-prom_set-transformer-kpatch-rotary-mlm30-bb-%-s1'",
+    );
+    assert!(
+        init.len() == 1 && init[0].contains(backbone) && init[0].contains("-s1/"),
+        "{init:?}"
+    );
     let md = std::fs::read_to_string(report.join("tiny.md")).unwrap();
     assert!(
         md.contains("| dataset | metric | cnn | attention |"),
