@@ -65,6 +65,9 @@ pub(crate) fn experiment(options: ExperimentOptions) -> Result<()> {
         file.tables.len()
     );
     runner.materialize_datasets()?;
+    runner
+        .check_starts()
+        .with_context(|| format!("experiment {}", options.file.display()))?;
     let mut tables = Vec::new();
     for spec in &file.tables {
         let arms = spec.arms()?;
@@ -243,6 +246,26 @@ impl Runner<'_> {
         Ok(())
     }
 
+    /// Refuses, before any training, a curriculum on a downstream task:
+    /// those are fitted on the backbone's embeddings, not trained.
+    fn check_starts(&self) -> Result<()> {
+        for spec in &self.file.tables {
+            for arm in spec.arms()? {
+                for dataset in spec.datasets.iter().filter(|d| arm.starts_from_backbone(d)) {
+                    let task = self.task_of(dataset)?;
+                    if DOWNSTREAM.iter().any(|(t, _)| *t == task) {
+                        bail!(
+                            "table '{}', arm '{}': '{dataset}' is a downstream task, fitted on the backbone's embeddings; it cannot start from the backbone",
+                            spec.title,
+                            arm.name
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The task of a dataset: the file's variant's, or the store's.
     fn task_of(&self, dataset: &str) -> Result<String> {
         match self.file.datasets.get(dataset) {
@@ -300,9 +323,6 @@ impl Runner<'_> {
             return Ok(run_id);
         }
         if let Some((_, model)) = DOWNSTREAM.iter().find(|(t, _)| *t == task) {
-            if arm.starts_from_backbone(dataset) {
-                bail!("arm '{}': '{dataset}' is a downstream task, fitted on the backbone's embeddings; it cannot start from the backbone", arm.name);
-            }
             let backbone = self.trained(&self.file.experiment.backbone.clone(), arm, seed)?;
             self.fitted(dataset, &backbone, *model, seed, &run_id)?;
         } else {

@@ -178,4 +178,28 @@ fn a_bad_experiment_file_is_an_error_that_names_it() {
         dir.path().to_str().unwrap(),
     ]);
     assert!(err.contains("bad.toml") && err.contains("seed"), "{err}");
+
+    // A curriculum on a downstream task is refused before any training.
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    ok(&["quickstart", "--store", s, "--models", "none"]);
+    std::fs::write(
+        &path,
+        "[experiment]\nname = \"x\"\ntitle = \"x\"\n[[table]]\ntitle = \"t\"\n\
+         datasets = [\"promoter\", \"causal_snp\"]\n\
+         arms = [{ model = \"cnn\", start_from_backbone = [\"causal_snp\"] }]\n",
+    )
+    .unwrap();
+    let err = fails(&["experiment", path.to_str().unwrap(), "--store", s]);
+    assert!(
+        err.contains("bad.toml") && err.contains("'causal_snp' is a downstream task"),
+        "{err}"
+    );
+    assert!(
+        !store.join("runs").exists()
+            || std::fs::read_dir(store.join("runs"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
 }
