@@ -253,7 +253,7 @@ impl Runner<'_> {
             for arm in spec.arms()? {
                 for dataset in spec.datasets.iter().filter(|d| arm.starts_from_backbone(d)) {
                     let task = self.task_of(dataset)?;
-                    if DOWNSTREAM.iter().any(|(t, _)| *t == task) {
+                    if downstream_model(&task).is_some() {
                         bail!(
                             "table '{}', arm '{}': '{dataset}' is a downstream task, fitted on the backbone's embeddings; it cannot start from the backbone",
                             spec.title,
@@ -283,13 +283,14 @@ impl Runner<'_> {
     fn stem(&self, dataset: &str, arm: &Arm) -> Result<String> {
         let task = self.task_of(dataset)?;
         let backbone = self.file.experiment.backbone.clone();
-        let tag = if DOWNSTREAM.iter().any(|(t, _)| *t == task) {
+        let from_backbone = arm.starts_from_backbone(dataset);
+        let tag = if downstream_model(&task).is_some() {
             let (_, text) = self.config_text("downstream", dataset);
             tag(&[text, &self.stem(&backbone, arm)?])
         } else {
             let (_, text) = self.config_text(&arm.model.to_string(), dataset);
             let init = match arm.init {
-                _ if arm.starts_from_backbone(dataset) => self.stem(&backbone, arm)?,
+                _ if from_backbone => self.stem(&backbone, arm)?,
                 Init::Scratch => String::new(),
                 Init::Mlm(rate) => self.pretrain_id(arm, rate)?,
                 Init::Chromatin => self.stem(&backbone, &arm.scratch())?,
@@ -302,11 +303,7 @@ impl Runner<'_> {
                 .unwrap_or_default();
             tag(&[text, &init, &params])
         };
-        let curriculum = if arm.starts_from_backbone(dataset) {
-            "-bb"
-        } else {
-            ""
-        };
+        let curriculum = if from_backbone { "-bb" } else { "" };
         Ok(format!(
             "{}-{dataset}-{}{curriculum}-{tag}",
             self.file.experiment.name,
@@ -322,9 +319,9 @@ impl Runner<'_> {
         if self.state.scored.contains(&run_id) {
             return Ok(run_id);
         }
-        if let Some((_, model)) = DOWNSTREAM.iter().find(|(t, _)| *t == task) {
+        if let Some(model) = downstream_model(&task) {
             let backbone = self.trained(&self.file.experiment.backbone.clone(), arm, seed)?;
-            self.fitted(dataset, &backbone, *model, seed, &run_id)?;
+            self.fitted(dataset, &backbone, model, seed, &run_id)?;
         } else {
             self.trained(dataset, arm, seed)?;
             if !self.state.predicted.contains(&run_id) {
@@ -596,6 +593,11 @@ impl Runner<'_> {
             rows,
         })
     }
+}
+
+/// The model a downstream task is fitted with, none for a trained task.
+fn downstream_model(task: &str) -> Option<DownstreamModel> {
+    DOWNSTREAM.iter().find(|(t, _)| *t == task).map(|(_, m)| *m)
 }
 
 /// Six hex digits of a hash of `parts`: a run id's tag of what shaped it.
