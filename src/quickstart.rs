@@ -39,20 +39,18 @@ const FAST_STEPS: [(&str, usize); 7] = [
     (BACKBONE_DATASET, 1600),
 ];
 
-/// The default run's backbone: batches of 64 at lr 5e-3 reach in 1,600
-/// steps (about 45 s) the mean test AUROC 0.71 that the config's 3,000
-/// steps of 32 at 3e-3 reach in 65 s; on its embeddings the forest scored
-/// AUROC 0.89 and the boosted trees Spearman 0.26.
+/// The default run's backbone: larger batches at a higher rate reach in
+/// 1,600 steps the score the config's 3,000 steps reach, in less time
+/// (`experiments/README.md`, "Model choices").
 fn fast_backbone(config: &mut ConfigFile) {
     config.train.batch_size = 64;
     config.train.lr = 5e-3;
 }
 
 /// The default run's upper Transformer: one layer of 32, a quarter of the
-/// config's two of 64 in time per epoch, for 4 epochs of the 2077 training
-/// genes (520 steps, 29 s on 2 cores); it keeps its best validation epoch.
-/// On one store's embeddings it scored held-out Spearman 0.855 over 570
-/// test genes, and 0.862 after 12 epochs (85 s).
+/// config's two of 64 in time per epoch, for 4 epochs; it keeps its best
+/// validation epoch, and three times the epochs gain next to nothing
+/// (`experiments/README.md`, "Model choices").
 fn fast_upper(upper: &mut training::downstream::upper::UpperConfig) {
     upper.hidden = 32;
     upper.layers = 1;

@@ -228,10 +228,22 @@ mod tests {
         assert!(Encoder::new(TokenizerKind::Bpe, None).is_err());
     }
 
-    /// Small models of each kind, and an input for each.
+    /// `n` values drawn uniformly from `[low, high)` by the stream of
+    /// `name` (candle's own `Tensor::rand` cannot be seeded).
+    fn seeded_uniform(name: &str, n: usize, low: f32, high: f32) -> Vec<f32> {
+        use rand::Rng;
+        let mut rng = crate::seeded::stream(SEED, name);
+        (0..n).map(|_| rng.random_range(low..high)).collect()
+    }
+
+    const SEED: u64 = 29;
+
+    /// Small models of each kind, and an input for each, the same every run.
     fn tiny_networks() -> Vec<(NetworkConfig, Tensor)> {
         let device = Device::Cpu;
-        let one_hot = Tensor::rand(0f32, 1f32, (3, 4, 60), &device).unwrap();
+        let one_hot =
+            Tensor::from_vec(seeded_uniform("one_hot", 3 * 4 * 60, 0.0, 1.0), (3, 4, 60), &device)
+                .unwrap();
         let mut cnn = CnnConfig::paper(60, 2);
         (cnn.channels, cnn.kernels) = (vec![8, 8], vec![7, 3]);
         cnn.pool_kernel = 2;
@@ -243,7 +255,7 @@ mod tests {
             (NetworkConfig::Cnn(cnn), one_hot.clone()),
             (NetworkConfig::CnnLstm(lstm), one_hot),
         ];
-        let ids = Tensor::rand(5f32, 600f32, (3, 15), &device)
+        let ids = Tensor::from_vec(seeded_uniform("ids", 3 * 15, 5.0, 600.0), (3, 15), &device)
             .unwrap()
             .to_dtype(DType::U32)
             .unwrap();
@@ -259,7 +271,7 @@ mod tests {
     fn bf16_runs_over_f32_weights_and_their_gradients_stay_f32() {
         for (cfg, x) in tiny_networks() {
             let map = candle_nn::VarMap::new();
-            let vb = VarBuilder::from_varmap(&map, DType::F32, &Device::Cpu);
+            let vb = crate::seeded::var_builder(&map, SEED, DType::F32, &Device::Cpu);
             let full = Network::new(vb.clone(), &cfg).unwrap();
             // The same variables, read in bf16.
             let half = Network::new(vb, &cfg).unwrap().with_compute(DType::BF16);

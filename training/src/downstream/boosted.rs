@@ -2,12 +2,10 @@
 //! XGBoost's algorithm on 256-bin histograms, squared error) on the
 //! concatenated ref and alt embeddings: the MPRA task's model.
 //!
-//! Chosen among the Rust candidates by `benches/tree-candidates` (100 trees
-//! of depth 4 on 2,000 × 256 features, one thread): forust-ml fits in 1.8 s,
-//! smartcore's `XGRegressor` in 7.3 s, `gbdt` in 2.1 s, at held-out MSEs of
-//! 0.114, 0.119 and 0.102. forust-ml over `gbdt`, as fast on one thread:
-//! it bins features (work grows with rows, not with sorting them), runs
-//! on every core, and is kept up; `gbdt` has had no release since 2020.
+//! Chosen among the Rust candidates by `benches/tree-candidates` (their
+//! times and errors are in `benches/README.md`): forust-ml, as fast as
+//! `gbdt` on one thread, bins features (work grows with rows, not with
+//! sorting them), runs on every core, and is kept up; `gbdt` is not.
 //! `benches/trees.rs` times it against xgboost.
 
 use anyhow::{anyhow, bail, Result};

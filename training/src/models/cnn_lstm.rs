@@ -28,10 +28,9 @@ pub struct CnnLstmConfig {
     pub outputs: usize,
     /// A max over the LSTM's steps instead of DanQ's flatten: a readout the
     /// size of one step, which a few hundred examples cannot memorize by
-    /// position. On the mini benchmark's promoters the flatten's did (train
-    /// loss 0.000, test AUROC 0.48; with the max 0.87), but methylation,
-    /// whose NRF1 sits at a set distance from the CpG, needs the positions
-    /// (Spearman 0.68 with the flatten, −0.02 with the max).
+    /// position. Off by default: methylation, whose NRF1 sits at a set
+    /// distance from the CpG, needs the positions the flatten keeps
+    /// (`experiments/README.md` has both readouts' scores).
     #[serde(default)]
     pub global_pool: bool,
 }

@@ -1,10 +1,10 @@
 //! A linear layer initialised as PyTorch's `nn.Linear`: weights and bias
 //! uniform in ±1/√fan_in.
 //!
-//! candle's `linear` draws Kaiming-normal weights, √6 times PyTorch's spread.
-//! On the quickstart's methylation task (a few hundred examples) the CNN's
-//! head with that start did not generalize (test Spearman 0.02), where the
-//! same model and data in PyTorch reach about 0.5; with this start it does.
+//! candle's `linear` draws Kaiming-normal weights, √6 times PyTorch's spread:
+//! on a task of a few hundred examples (the quickstart's methylation) the
+//! CNN's head did not generalize from that start where PyTorch's did
+//! (`experiments/README.md` has the scores).
 
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Init, VarBuilder};
