@@ -12,7 +12,7 @@ use arrow::datatypes::{DataType, Field};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl};
-use dnabench_engine::udf::seq::SeqUdf;
+use dnabench_engine::sql::functions::scalar::seq::SeqFunction;
 use dnabench_engine::{ingest, Genome, Store};
 use rand::{Rng, SeedableRng};
 
@@ -80,7 +80,7 @@ fn seq_windows(c: &mut Criterion) {
         .map(|i| if i % 2 == 0 { "+" } else { "-" })
         .collect();
 
-    let udf = SeqUdf::new(Some(genome.clone()));
+    let udf = SeqFunction::new(Some(genome.clone()));
     let args: Vec<ColumnarValue> = vec![
         ColumnarValue::Array(Arc::new(StringArray::from(vec!["chr1"; WINDOWS])) as ArrayRef),
         ColumnarValue::Array(Arc::new(Int64Array::from(starts.clone()))),

@@ -13,8 +13,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use dnabench_engine::session::open_session_without_store;
 use dnabench_engine::sql::run_sql;
+use dnabench_engine::sql::session::open_session_without_store;
 use rand::{Rng, SeedableRng};
 
 /// Sorted BED intervals on 22 chromosomes of 200 Mb, widths 100–2000 bp.

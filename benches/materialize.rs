@@ -17,9 +17,9 @@ use std::io::Write;
 
 use dnabench_engine::ingest::{self, peaks::Peaks, OnInvalid, TrackSpec};
 use dnabench_engine::materialize::{collect_examples, Materialization};
-use dnabench_engine::simulate::{ingest_simulated, simulate, SimulatedFiles};
 use dnabench_engine::{open_session, Store};
 use dnabench_queries::{Task, TASKS};
+use dnabench_simulate::{ingest_simulated, simulate, SimulatedFiles};
 use rand::{Rng, SeedableRng};
 
 #[tokio::main]

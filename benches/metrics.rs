@@ -55,7 +55,7 @@ async fn main() {
     writer.write(&batch).unwrap();
     writer.close().unwrap();
 
-    let ctx = dnabench_engine::session::open_session_without_store();
+    let ctx = dnabench_engine::sql::session::open_session_without_store();
     // One partition per core, as a scan of a large table would give.
     let parts: Vec<Vec<RecordBatch>> = (0..2)
         .map(|i| {

@@ -17,9 +17,9 @@ use std::time::Instant;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use dnabench_engine::materialize::{materialize, Materialization};
-use dnabench_engine::simulate::{ingest_simulated, simulate, SimulatedFiles};
 use dnabench_engine::{open_session, Store};
 use dnabench_queries::Task;
+use dnabench_simulate::{ingest_simulated, simulate, SimulatedFiles};
 use dnabench_training::losses::bce_with_logits;
 use dnabench_training::models::{
     CnnConfig, CnnFc, CnnLstm, CnnLstmConfig, Positions, Transformer, TransformerConfig,

@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+use crate::output::{write_batches, write_batches_to_file, OutputFormat};
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use dnabench_engine::output::{write_batches, write_batches_to_file, OutputFormat};
-use dnabench_engine::{materialize, open_session, simulate, sql::run_sql, Store};
+use dnabench_engine::{materialize, open_session, sql::run_sql, Store};
 use dnabench_queries::{Task, TASKS};
+use dnabench_simulate as simulate;
 
 use crate::StoreArg;
 
@@ -16,6 +17,10 @@ use crate::StoreArg;
 pub(crate) struct SqlArgs {
     /// The SQL to run (or use -f).
     query: Option<String>,
+    /// List dnabench's own SQL functions (their syntax, arguments and an
+    /// example) instead of running SQL; `SHOW FUNCTIONS` lists DataFusion's too.
+    #[arg(long, conflicts_with_all = ["query", "file", "params", "output"])]
+    functions: bool,
     /// A file of SQL statements.
     #[arg(short = 'f', long = "file", conflicts_with = "query")]
     file: Option<PathBuf>,
@@ -78,6 +83,10 @@ pub(crate) async fn print_tables(store: &Store) -> Result<()> {
 }
 
 pub(crate) async fn sql(args: SqlArgs) -> Result<()> {
+    if args.functions {
+        print!("{}", function_listing());
+        return Ok(());
+    }
     let format: OutputFormat = args.format.parse()?;
     let (origin, text) = match (&args.query, &args.file) {
         (Some(q), None) => ("query".to_string(), q.clone()),
@@ -98,7 +107,7 @@ pub(crate) async fn sql(args: SqlArgs) -> Result<()> {
             "note: no store at {}; only tables the SQL declares or reads from files are visible",
             args.store.store.display()
         );
-        dnabench_engine::session::open_session_without_store()
+        dnabench_engine::sql::session::open_session_without_store()
     };
     let result = run_sql(&ctx, &origin, &text, &params).await?;
     match &args.output {
@@ -291,4 +300,48 @@ pub(crate) fn data_dir(given: Option<PathBuf>) -> Result<PathBuf> {
         .into_iter()
         .find(|d| d.join("genome").is_dir())
         .context("cannot find the bundled data folder (give --data DIR)")
+}
+
+/// `dnabench sql --functions`: every dnabench function, grouped by kind.
+fn function_listing() -> String {
+    use dnabench_engine::sql::functions::documented;
+    use std::fmt::Write as _;
+    let mut out =
+        String::from("dnabench's SQL functions (DataFusion's own are listed by SHOW FUNCTIONS)\n");
+    let mut kind = None;
+    for f in documented() {
+        if kind != Some(f.kind) {
+            let _ = write!(out, "\n{} functions\n", f.kind);
+            kind = Some(f.kind);
+        }
+        let doc = &f.documentation;
+        let _ = writeln!(out, "\n  {}", doc.syntax_example);
+        for line in wrap(&doc.description, 72) {
+            let _ = writeln!(out, "    {line}");
+        }
+        for (name, description) in doc.arguments.iter().flatten() {
+            let _ = writeln!(out, "    - {name}: {description}");
+        }
+        if let Some(example) = &doc.sql_example {
+            let _ = writeln!(out, "    example: {example}");
+        }
+    }
+    out
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let line = lines.last_mut().expect("one line");
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(word.to_string());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines
 }

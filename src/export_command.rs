@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
+use crate::output::{BatchWriter, OutputFormat};
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use dnabench_engine::output::{BatchWriter, OutputFormat};
 use dnabench_engine::Store;
 use dnabench_training::loader::{Loader, LoaderConfig};
 

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::output::{write_batches, OutputFormat};
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
-use dnabench_engine::output::{write_batches, OutputFormat};
 use dnabench_engine::Store;
 use dnabench_training as training;
 
@@ -14,7 +14,9 @@ mod embedding_commands;
 mod experiment;
 mod export_command;
 mod ingest_commands;
+mod output;
 mod quickstart;
+mod report;
 mod training_commands;
 
 pub(crate) use data_commands::{data_dir, simulated_line, split_counts};
@@ -39,7 +41,7 @@ struct Cli {
 }
 
 fn memory_size(text: &str) -> std::result::Result<usize, String> {
-    dnabench_engine::memory::parse_size(text).map_err(|e| e.to_string())
+    dnabench_engine::sql::memory::parse_size(text).map_err(|e| e.to_string())
 }
 
 #[derive(Args, Clone)]
@@ -208,7 +210,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(bytes) = cli.memory_limit {
-        dnabench_engine::memory::set_memory_limit(bytes);
+        dnabench_engine::sql::memory::set_memory_limit(bytes);
     }
     // Training reuses freed tensor memory; ingest and SQL give it back, so
     // their peak stays what they hold.
@@ -332,8 +334,7 @@ async fn run(cli: Cli) -> Result<()> {
             let runs: Vec<String> = runs
                 .map(|r| r.split(',').map(|s| s.trim().to_string()).collect())
                 .unwrap_or_default();
-            let report =
-                dnabench_engine::report::report(&Store::open(&store.store)?, &runs, &out).await?;
+            let report = crate::report::report(&Store::open(&store.store)?, &runs, &out).await?;
             println!("{}", report.leaderboard);
             println!(
                 "report: {} ({} figures)",

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use dnabench_engine::{materialize, open_session, simulate, Store};
+use dnabench_engine::{materialize, open_session, Store};
 use dnabench_queries::{Task, TASKS};
+use dnabench_simulate as simulate;
 use dnabench_training as training;
 use training::config::{ConfigFile, ModelKind, TokenizerKind};
 use training::downstream::DownstreamModel;
@@ -90,14 +91,6 @@ const TRANSFORMER_SKIPS: [&str; 2] = ["expression", "mpra"];
 /// one in the flanks; on the bins alone it learns the TF motifs, and at 5×
 /// fewer bases per example it trains 5× the steps in the same time.
 const BACKBONE_DATASET: &str = "chromatin_bins";
-
-/// The downstream models on the backbone's embeddings, as the paper
-/// solves its last three tasks.
-pub(crate) const DOWNSTREAM: [(&str, DownstreamModel); 3] = [
-    ("causal_snp", DownstreamModel::Forest),
-    ("mpra", DownstreamModel::Boosted),
-    ("expression", DownstreamModel::Upper),
-];
 
 /// What the quickstart runs.
 pub(crate) struct QuickstartOptions {
@@ -237,7 +230,7 @@ pub(crate) fn quickstart(options: QuickstartOptions) -> Result<()> {
         std::fs::remove_dir_all(&out)
             .with_context(|| format!("cannot replace {}", out.display()))?;
     }
-    let report = runtime.block_on(dnabench_engine::report::report(&store, &runs, &out))?;
+    let report = runtime.block_on(crate::report::report(&store, &runs, &out))?;
     println!("\n{}", report.summary);
     println!(
         "quickstart done in {:.0} s. The report, every metric and {} figures: {}",
@@ -335,7 +328,10 @@ impl Runner<'_> {
             fast_upper(&mut config.upper);
         }
         let mut runs = Vec::new();
-        for (task, model) in DOWNSTREAM {
+        let downstream = TASKS
+            .iter()
+            .filter_map(|t| Some((t.name, DownstreamModel::for_task(t.name)?)));
+        for (task, model) in downstream {
             let clock = Instant::now();
             let summary = training::embed::embed(
                 self.store,
@@ -376,10 +372,7 @@ impl Runner<'_> {
 
 /// "test AUROC 0.931": the first headline metric of the run's task.
 pub(crate) fn headline(evaluation: &dnabench_engine::eval::Evaluation) -> String {
-    let wanted = dnabench_engine::report::HEADLINE
-        .iter()
-        .find(|(task, _)| *task == evaluation.task)
-        .and_then(|(_, metrics)| metrics.first());
+    let wanted = Task::named(&evaluation.task).map(|t| t.headline_metric());
     let Some((metric, group, label)) = wanted else {
         return format!("{} test metrics", evaluation.scores.len());
     };

@@ -120,7 +120,7 @@ fn memory_hint(e: &datafusion::error::DataFusionError) -> String {
         datafusion::error::DataFusionError::ResourcesExhausted(_) => format!(
             "\nThe query needs more memory than the session's limit of {} allows, even spilling to disk; \
              give a larger --memory-limit (or DNABENCH_MEMORY_LIMIT), or narrow the query",
-            crate::memory::format_size(crate::memory::memory_limit())
+            crate::sql::memory::format_size(crate::sql::memory::memory_limit())
         ),
         _ => String::new(),
     }

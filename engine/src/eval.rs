@@ -9,8 +9,8 @@ use arrow::datatypes::{DataType, Float64Type};
 use dnabench_queries::MetricQuery;
 
 use crate::error::{Error, Result};
-use crate::session::open_session;
-use crate::sql::run_sql;
+use crate::sql::session::open_session;
+use crate::sql::statements::run_sql;
 use crate::store::Store;
 
 /// One metric of a run.

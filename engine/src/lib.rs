@@ -1,37 +1,29 @@
-//! The dnabench engine: the store of Lance tables, ingestion of every input
-//! format, and the DataFusion session with genomic SQL functions.
+//! The dnabench engine: the store of Lance tables, the input formats and
+//! their ingestion, and the DataFusion session with genomic SQL functions.
+//!
+//! | module | owns |
+//! | --- | --- |
+//! | [`store`] | Lance datasets in one folder or object-store prefix |
+//! | [`formats`] | one reader per input format |
+//! | [`ingest`] | files into tables, one commit a file |
+//! | [`genome`] | the 2-bit genome a session's functions read |
+//! | [`sql`] | the session, statements, memory pool, interval join, plan codec and functions |
+//! | [`materialize`], [`eval`] | a task's query into `examples`, a run's metrics into `metrics` |
+//! | [`hash`] | the seeded hash behind every random choice |
 
-pub mod bed;
-pub mod bedgraph;
-pub mod bedmethyl;
-pub mod bigwig;
 pub mod chrom_names;
 pub mod error;
 pub mod eval;
-pub mod fasta;
-pub mod fields;
+pub mod formats;
 pub mod genome;
-pub mod gff;
+pub mod hash;
 pub mod ingest;
-pub mod input;
-pub mod interval_index;
-pub mod interval_join;
 pub mod materialize;
-pub mod meme;
-pub mod memory;
 mod object_root;
-pub mod output;
-pub mod plan_codec;
-pub mod report;
-pub mod session;
-pub mod simulate;
 pub mod sql;
 pub mod store;
-pub mod table_functions;
-pub mod udf;
-pub mod vcf;
 
 pub use error::{Error, Location, Result};
 pub use genome::Genome;
-pub use session::open_session;
+pub use sql::open_session;
 pub use store::{Store, TableInfo};

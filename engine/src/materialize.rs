@@ -17,8 +17,8 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
 use crate::genome::{window_sequences, Genome, WindowDraw};
-use crate::memory::{pool_use, PoolUse};
-use crate::sql::run_sql_stream;
+use crate::sql::memory::{pool_use, PoolUse};
+use crate::sql::statements::run_sql_stream;
 use crate::store::{ErrorSlot, Store};
 
 /// Commit properties recorded with every materialization.

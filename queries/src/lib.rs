@@ -15,6 +15,6 @@ mod tasks;
 mod template;
 
 pub use metrics::{MetricQuery, METRIC_QUERIES};
-pub use tasks::{Task, TASKS};
+pub use tasks::{Downstream, Headline, Prediction, Task, TASKS};
 
 pub use template::{parse_assignment, render, ParamError, ParamSpec, SqlTemplate};

@@ -18,10 +18,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::report::experiment::{test_metrics, ResultCell, ResultRow, ResultTable};
 use anyhow::{bail, Context, Result};
 use arrow::array::AsArray;
-use dnabench_engine::report::experiment::{test_metrics, ResultCell, ResultRow, ResultTable};
-use dnabench_engine::udf::hash_uniform::hash64;
+use dnabench_engine::hash::hash64;
 use dnabench_engine::{materialize, open_session, Store};
 use dnabench_queries::Task;
 use dnabench_training as training;
@@ -29,9 +29,7 @@ use training::config::ConfigFile;
 use training::downstream::DownstreamModel;
 
 use crate::embedding_commands::{fit_with, FitConfig};
-use crate::quickstart::{
-    Steps, DOWNSTREAM, QUICKSTART_CNN, QUICKSTART_DOWNSTREAM, QUICKSTART_TRANSFORMER,
-};
+use crate::quickstart::{Steps, QUICKSTART_CNN, QUICKSTART_DOWNSTREAM, QUICKSTART_TRANSFORMER};
 use plan::{rate_tag, Arm, ExperimentFile, Init};
 
 /// What `dnabench experiment` was asked.
@@ -253,7 +251,7 @@ impl Runner<'_> {
             for arm in spec.arms()? {
                 for dataset in spec.datasets.iter().filter(|d| arm.starts_from_backbone(d)) {
                     let task = self.task_of(dataset)?;
-                    if downstream_model(&task).is_some() {
+                    if DownstreamModel::for_task(&task).is_some() {
                         bail!(
                             "table '{}', arm '{}': '{dataset}' is a downstream task, fitted on the backbone's embeddings; it cannot start from the backbone",
                             spec.title,
@@ -284,7 +282,7 @@ impl Runner<'_> {
         let task = self.task_of(dataset)?;
         let backbone = self.file.experiment.backbone.clone();
         let from_backbone = arm.starts_from_backbone(dataset);
-        let tag = if downstream_model(&task).is_some() {
+        let tag = if DownstreamModel::for_task(&task).is_some() {
             let (_, text) = self.config_text("downstream", dataset);
             tag(&[text, &self.stem(&backbone, arm)?])
         } else {
@@ -319,7 +317,7 @@ impl Runner<'_> {
         if self.state.scored.contains(&run_id) {
             return Ok(run_id);
         }
-        if let Some(model) = downstream_model(&task) {
+        if let Some(model) = DownstreamModel::for_task(&task) {
             let backbone = self.trained(&self.file.experiment.backbone.clone(), arm, seed)?;
             self.fitted(dataset, &backbone, model, seed, &run_id)?;
         } else {
@@ -551,10 +549,8 @@ impl Runner<'_> {
         for (dataset, runs) in spec.datasets.iter().zip(cells) {
             let task = self.task_of(dataset)?;
             let names: Vec<String> = if spec.metrics.is_empty() {
-                dnabench_engine::report::HEADLINE
-                    .iter()
-                    .find(|(t, _)| *t == task)
-                    .map(|(_, h)| vec![h[0].0.to_string()])
+                Task::named(&task)
+                    .map(|t| vec![t.headline_metric().0.to_string()])
                     .unwrap_or_default()
             } else {
                 spec.metrics.clone()
@@ -593,11 +589,6 @@ impl Runner<'_> {
             rows,
         })
     }
-}
-
-/// The model a downstream task is fitted with, none for a trained task.
-fn downstream_model(task: &str) -> Option<DownstreamModel> {
-    DOWNSTREAM.iter().find(|(t, _)| *t == task).map(|(_, m)| *m)
 }
 
 /// Six hex digits of a hash of `parts`: a run id's tag of what shaped it.

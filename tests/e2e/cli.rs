@@ -440,3 +440,54 @@ fn help_of_every_command_shows_an_example() {
         );
     }
 }
+
+#[test]
+fn sql_functions_lists_every_dnabench_function_with_an_example() {
+    let listing = ok(&["sql", "--functions"]);
+    for (kind, names) in [
+        (
+            "scalar functions",
+            &[
+                "gc_content",
+                "hash_uniform",
+                "mutate",
+                "overlap_len",
+                "revcomp",
+                "seq",
+            ][..],
+        ),
+        (
+            "aggregate functions",
+            &[
+                "auprc",
+                "auprc_trapz",
+                "auroc",
+                "dense_targets",
+                "mse",
+                "pearson",
+                "spearman",
+            ][..],
+        ),
+        ("table functions", &["random_windows", "tiles"][..]),
+    ] {
+        let section = listing
+            .split("\n\n")
+            .skip_while(|s| !s.starts_with(kind))
+            .skip(1)
+            .take_while(|s| !s.ends_with(" functions"))
+            .collect::<Vec<_>>();
+        let listed: Vec<&str> = section
+            .iter()
+            .map(|entry| entry.trim_start().split('(').next().unwrap_or(""))
+            .collect();
+        assert_eq!(listed, names, "{kind}:\n{listing}");
+        for entry in section {
+            assert!(entry.contains("    example: SELECT"), "{entry}");
+        }
+    }
+    // The same descriptions reach SQL through DataFusion's SHOW FUNCTIONS.
+    let shown = ok(&["sql", "--format", "csv", "SHOW FUNCTIONS LIKE 'auroc'"]);
+    assert!(shown.contains("area under the ROC curve"), "{shown}");
+    let err = fails(&["sql", "--functions", "SELECT 1"]);
+    assert!(err.contains("cannot be used with"), "{err}");
+}

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use datafusion::physical_plan::{collect, displayable, ExecutionPlan};
-use dnabench_engine::plan_codec::PlanCodec;
-use dnabench_engine::session::open_session;
+use dnabench_engine::sql::plan_codec::PlanCodec;
+use dnabench_engine::sql::session::open_session;
 use dnabench_engine::store::Store;
 
 /// The chromatin task's label rule as an interval join (DeepSEA's: a track

@@ -1,14 +1,13 @@
 //! Task heads: how a task's label columns become target tensors, which
-//! loss trains them, and what a model's output means.
+//! loss trains them, and what a model's output means. What each task
+//! predicts comes from the task registry (`dnabench_queries::TASKS`):
 //!
-//! | task | input | outputs | loss |
-//! | --- | --- | --- | --- |
-//! | promoter | `seq` | 1 logit from `label` | BCE |
-//! | chromatin | `seq` | one logit per track in `positive_tracks` | focal (or BCE) |
-//! | methylation | `seq` | one value per sample of `targets`; NULL ones masked | MSE |
-//! | expression | `seq` | one value per sample of `targets` | Huber |
-//! | causal_snp | `seq`, `alt_seq` | 1 logit from `label` | BCE |
-//! | mpra | `seq`, `alt_seq` | 1 value from `label` | MSE |
+//! | prediction | outputs | loss |
+//! | --- | --- | --- |
+//! | `Binary` (promoter, causal_snp) | 1 logit from `label` | BCE |
+//! | `MultiLabel` (chromatin) | one logit per track in `positive_tracks` | focal (or BCE) |
+//! | `PerSample` (methylation, expression) | one value per sample of `targets`; NULL ones masked | MSE, or Huber (expression) |
+//! | `Value` (mpra) | 1 value from `label` | MSE |
 //!
 //! Variant tasks are siamese: the model reads the reference and the
 //! alternative sequence, and its output is `f(alt) − f(ref)`.
@@ -19,6 +18,7 @@ use anyhow::{bail, Context, Result};
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{Float32Type, Int32Type};
 use candle_core::{Device, Tensor};
+use dnabench_queries::{Prediction, Task};
 use serde::{Deserialize, Serialize};
 
 use crate::losses;
@@ -43,53 +43,45 @@ const FOCAL_GAMMA: f64 = 2.0;
 const FOCAL_ALPHA: f64 = 0.25;
 const HUBER_DELTA: f64 = 1.0;
 
-/// The tasks a head is known for.
-pub const TASKS: &[&str] = &[
-    "promoter",
-    "methylation",
-    "chromatin",
-    "expression",
-    "causal_snp",
-    "mpra",
-];
-
 impl Head {
     /// The head of `task`. `tracks` (chromatin) and `samples` (methylation,
     /// expression) come from the dataset.
     pub fn for_task(task: &str, tracks: Vec<i32>, samples: usize, focal: bool) -> Result<Head> {
-        Ok(match task {
-            "promoter" | "causal_snp" => Head::Binary,
-            "chromatin" => {
+        let Some(known) = Task::named(task) else {
+            bail!(
+                "no head for task '{task}'; tasks with heads: {}",
+                Task::names()
+            );
+        };
+        Ok(match known.prediction {
+            Prediction::Binary => Head::Binary,
+            Prediction::MultiLabel => {
                 if tracks.is_empty() {
-                    bail!("chromatin dataset has no positive track in any example");
+                    bail!("{task} dataset has no positive track in any example");
                 }
                 Head::MultiLabel { tracks, focal }
             }
-            "methylation" | "expression" => {
+            Prediction::PerSample { huber } => {
                 if samples == 0 {
                     bail!("{task} dataset has no targets");
                 }
                 Head::Regression {
                     outputs: samples,
                     from_targets: true,
-                    huber: task == "expression",
+                    huber,
                 }
             }
-            "mpra" => Head::Regression {
+            Prediction::Value => Head::Regression {
                 outputs: 1,
                 from_targets: false,
                 huber: false,
             },
-            other => bail!(
-                "no head for task '{other}'; tasks with heads: {}",
-                TASKS.join(", ")
-            ),
         })
     }
 
     /// Whether examples carry an `alt_seq` the model reads as well.
     pub fn is_pair(task: &str) -> bool {
-        matches!(task, "causal_snp" | "mpra")
+        Task::named(task).is_some_and(|t| t.pair)
     }
 
     pub fn outputs(&self) -> usize {

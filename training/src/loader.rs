@@ -26,7 +26,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt64Array};
 use arrow::datatypes::{Field, Schema};
 use dnabench_engine::genome::{window_sequences, Genome, WindowDraw};
-use dnabench_engine::udf::hash_uniform::hash_uniform;
+use dnabench_engine::hash::hash_uniform;
 use dnabench_engine::{Error, Result, Store};
 use futures::{StreamExt, TryStreamExt};
 use lance::dataset::ProjectionRequest;

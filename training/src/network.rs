@@ -241,9 +241,12 @@ mod tests {
     /// Small models of each kind, and an input for each, the same every run.
     fn tiny_networks() -> Vec<(NetworkConfig, Tensor)> {
         let device = Device::Cpu;
-        let one_hot =
-            Tensor::from_vec(seeded_uniform("one_hot", 3 * 4 * 60, 0.0, 1.0), (3, 4, 60), &device)
-                .unwrap();
+        let one_hot = Tensor::from_vec(
+            seeded_uniform("one_hot", 3 * 4 * 60, 0.0, 1.0),
+            (3, 4, 60),
+            &device,
+        )
+        .unwrap();
         let mut cnn = CnnConfig::paper(60, 2);
         (cnn.channels, cnn.kernels) = (vec![8, 8], vec![7, 3]);
         cnn.pool_kernel = 2;

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{linear, ops, Linear, VarMap};
 use dnabench_engine::genome::Genome;
-use dnabench_engine::udf::hash_uniform::hash_uniform;
+use dnabench_engine::hash::hash_uniform;
 use dnabench_engine::Store;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};

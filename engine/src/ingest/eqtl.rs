@@ -14,10 +14,10 @@ use super::sources::{append_file_rows, FileIngest, FileIngestReport};
 use super::tracks::{IntervalRecord, OnInvalid};
 use super::variants::{new_variants, variants_batch};
 use crate::error::{Location, Result};
-use crate::fields::{Fields, Header};
-use crate::input::InputFile;
+use crate::formats::lines::InputFile;
+use crate::formats::lines::{Fields, Header};
+use crate::formats::vcf::VariantRecord;
 use crate::store::Store;
-use crate::vcf::VariantRecord;
 
 /// One fine-mapped variant–gene pair in one tissue.
 #[derive(Debug, Clone)]

@@ -18,9 +18,9 @@ use super::tracks::{
     OnInvalid, TrackRow,
 };
 use crate::error::{Error, Location, Result};
-use crate::fields::{Fields, Header};
-use crate::gff::GeneRecord;
-use crate::input::InputFile;
+use crate::formats::gff::GeneRecord;
+use crate::formats::lines::InputFile;
+use crate::formats::lines::{Fields, Header};
 use crate::store::Store;
 
 const ID: &[&str] = &["gene_id", "id", "ensembl_id", "gene"];

@@ -9,9 +9,8 @@ use arrow::array::{Int64Array, RecordBatch, StringArray};
 use super::sources::{append_file_rows, FileIngest, FileIngestReport};
 use super::tracks::{interval_record, OnInvalid};
 use crate::error::Result;
-use crate::fields::Fields;
-use crate::gff::{read_gff3, read_gtf, GeneRecord};
-use crate::input::InputFile;
+use crate::formats::gff::{GeneRecord, Gff3Reader, GtfReader};
+use crate::formats::lines::{Fields, InputFile};
 use crate::store::Store;
 
 interval_record!(GeneRecord);
@@ -97,8 +96,8 @@ pub async fn ingest_genes(
             Err(done) => return Ok(done),
         };
     let mut records = match GeneFormat::of(path) {
-        GeneFormat::Gtf => read_gtf(path)?,
-        GeneFormat::Gff3 => read_gff3(path)?,
+        GeneFormat::Gtf => GtfReader::open(path)?.collect::<Result<_>>()?,
+        GeneFormat::Gff3 => Gff3Reader::open(path)?.collect::<Result<_>>()?,
         GeneFormat::Bed => read_bed_genes(path)?,
     };
     ingest.report.rows = ingest.check(&mut records, on_invalid)?;

@@ -13,7 +13,7 @@ use dnabench_schemas::{chroms_schema, genome_schema, GENOME_CHUNK_LEN};
 use futures::TryStreamExt;
 
 use crate::error::{Error, Result};
-use crate::fasta::{ChromSummary, FastaReader};
+use crate::formats::fasta::{ChromSummary, FastaReader};
 use crate::store::{ErrorSlot, NewTable, Store};
 
 /// Chunks per record batch written to `genome` (4 MiB of sequence).

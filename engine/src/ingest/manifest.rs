@@ -12,8 +12,8 @@ use std::path::Path;
 
 use super::tracks::TrackSpec;
 use crate::error::{Error, Location, Result};
-use crate::fields::Fields;
-use crate::input::InputFile;
+use crate::formats::lines::Fields;
+use crate::formats::lines::InputFile;
 
 /// Reads the rows of a manifest.
 pub fn read_manifest(path: &Path) -> Result<Vec<TrackSpec>> {

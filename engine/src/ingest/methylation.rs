@@ -7,8 +7,8 @@ use arrow::array::{Float64Array, Int32Array, Int64Array, RecordBatch, StringArra
 use arrow::datatypes::SchemaRef;
 
 use super::tracks::{interval_record, Positioned, TrackFormat};
-use crate::bedmethyl::{BedMethylReader, MethylationRecord};
 use crate::error::Result;
+use crate::formats::bedmethyl::{BedMethylReader, MethylationRecord};
 
 /// Methylation samples as tracks.
 pub struct Methylation;

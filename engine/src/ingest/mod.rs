@@ -4,6 +4,7 @@ pub mod eqtl;
 pub mod expression;
 pub mod genes;
 pub mod genome;
+pub mod intervals;
 pub mod manifest;
 pub mod methylation;
 pub mod mpra;

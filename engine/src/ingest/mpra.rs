@@ -13,8 +13,8 @@ use arrow::array::{Float64Array, Int32Array, Int64Array, RecordBatch, StringArra
 use super::sources::{append_file_rows, FileIngest, FileIngestReport};
 use super::tracks::{IntervalRecord, OnInvalid};
 use crate::error::{Error, Location, Result};
-use crate::fields::{Fields, Header};
-use crate::input::InputFile;
+use crate::formats::lines::InputFile;
+use crate::formats::lines::{Fields, Header};
 use crate::store::Store;
 
 /// One measured mutation; `pos` is 0-based. A deletion has `alt` `-`, an

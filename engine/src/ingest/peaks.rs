@@ -9,8 +9,8 @@ use arrow::array::{
 use arrow::datatypes::SchemaRef;
 
 use super::tracks::{interval_record, Positioned, TrackFormat};
-use crate::bed::{PeakFileReader, PeakRecord};
 use crate::error::Result;
+use crate::formats::bed::{PeakFileReader, PeakRecord};
 
 /// Peak files as tracks.
 pub struct Peaks;

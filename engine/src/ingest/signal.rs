@@ -7,9 +7,9 @@ use arrow::array::{Float32Array, Int32Array, Int64Array, RecordBatch, StringArra
 use arrow::datatypes::SchemaRef;
 
 use super::tracks::{interval_record, Positioned, TrackFormat};
-use crate::bedgraph::{BedGraphReader, SignalRecord};
-use crate::bigwig::{is_bigwig, read_bigwig};
 use crate::error::{Location, Result};
+use crate::formats::bedgraph::{BedGraphReader, SignalRecord};
+use crate::formats::bigwig::{is_bigwig, BigWigReader};
 
 /// Signal files (bigWig, told by its magic number, else bedGraph) as tracks.
 pub struct Signal;
@@ -27,7 +27,8 @@ impl TrackFormat for Signal {
 
     fn read(path: &Path) -> Result<(String, Positioned<SignalRecord>)> {
         if is_bigwig(path)? {
-            return Ok(("bigWig".to_string(), read_bigwig(path)?));
+            let records = BigWigReader::open(path)?.collect::<Result<_>>()?;
+            return Ok(("bigWig".to_string(), records));
         }
         let mut reader = BedGraphReader::open(path)?;
         let mut records = Vec::new();

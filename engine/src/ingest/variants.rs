@@ -10,10 +10,10 @@ use futures::TryStreamExt;
 use super::sources::{append_file_rows, FileIngest, FileIngestReport};
 use super::tracks::{IntervalRecord, OnInvalid};
 use crate::error::Result;
+use crate::formats::vcf::{SnpListReader, VariantRecord, VcfReader};
 use crate::genome::Genome;
 use crate::ingest::genome::column;
 use crate::store::Store;
-use crate::vcf::{read_snp_list, read_vcf, VariantRecord};
 
 impl IntervalRecord for VariantRecord {
     fn chrom(&self) -> &str {
@@ -56,7 +56,9 @@ pub async fn ingest_variants(
             Err(done) => return Ok(done),
         };
     let mut records = if is_vcf(path) {
-        let (records, symbolic) = read_vcf(path)?;
+        let mut reader = VcfReader::open(path)?;
+        let records = reader.by_ref().collect::<Result<Vec<_>>>()?;
+        let symbolic = reader.skipped();
         if symbolic > 0 {
             ingest
                 .report
@@ -78,7 +80,8 @@ pub async fn ingest_variants(
             g.window_into(index, start, end, false, &mut bases);
             String::from_utf8(bases).ok()
         };
-        read_snp_list(path, &base)?
+        let mut reader = SnpListReader::open(path)?;
+        std::iter::from_fn(|| reader.read_record(&base).transpose()).collect::<Result<Vec<_>>>()?
     };
     ingest.check(&mut records, on_invalid)?;
     let rows = new_variants(

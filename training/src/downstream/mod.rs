@@ -37,6 +37,19 @@ pub enum DownstreamModel {
     Upper,
 }
 
+impl DownstreamModel {
+    /// The model the paper fits `task` with on a backbone's embeddings
+    /// (the task registry's `downstream`), none for a task trained end to end.
+    pub fn for_task(task: &str) -> Option<DownstreamModel> {
+        let downstream = dnabench_queries::Task::named(task)?.downstream?;
+        Some(match downstream {
+            dnabench_queries::Downstream::Forest => DownstreamModel::Forest,
+            dnabench_queries::Downstream::Boosted => DownstreamModel::Boosted,
+            dnabench_queries::Downstream::Upper => DownstreamModel::Upper,
+        })
+    }
+}
+
 impl std::str::FromStr for DownstreamModel {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {

@@ -274,7 +274,9 @@ mod tests {
             .iter()
             .map(|(i, _)| f64::from(table.targets[*i][0].unwrap()))
             .collect();
-        let rho = dnabench_engine::udf::metrics::spearman::spearman(&predicted, &truth).unwrap();
+        let rho =
+            dnabench_engine::sql::functions::aggregate::spearman::spearman(&predicted, &truth)
+                .unwrap();
         assert!(rho > 0.8, "held-out Spearman {rho}");
     }
 }

@@ -1,0 +1,18 @@
+//! SQL over a store: the DataFusion session with dnabench's planner rule
+//! and functions ([`session`]), running SQL text with named parameters
+//! ([`statements`]), the one memory pool every operator draws from
+//! ([`memory`]), the interval join that replaces a hash join on an overlap
+//! predicate ([`interval_join`], over [`interval_index`]), the codec that
+//! carries our physical plans to another process ([`plan_codec`]), and the
+//! functions themselves ([`functions`]).
+
+pub mod functions;
+pub mod interval_index;
+pub mod interval_join;
+pub mod memory;
+pub mod plan_codec;
+pub mod session;
+pub mod statements;
+
+pub use session::{new_context, open_session, open_session_without_store};
+pub use statements::{run_sql, run_sql_stream, QueryResult};
