@@ -1,6 +1,7 @@
-//! Genome scale: wall time and peak RSS of each step of the chromatin
-//! pipeline on hg19-shaped inputs, at fractions of hg19's size, so growth
-//! is visible. Each step runs as its own process under `/usr/bin/time -v`.
+//! Genome scale: wall time, peak RSS and peak spill of each step of the
+//! chromatin pipeline on hg19-shaped inputs, at fractions of hg19's size, so
+//! growth is visible. Each step runs as its own process under
+//! `/usr/bin/time -v`, its spill folder (`STORE/_spill`) sampled as it runs.
 //!
 //! Inputs, generated (random bases, so only sizes and shapes are real):
 //! - a genome of hg19's 24 chromosomes, each `fraction` of its length, with
@@ -249,14 +250,32 @@ fn write_methylation(
     (manifest, (sites.len() * samples) as u64)
 }
 
-/// Wall seconds and peak RSS (MB) of one command; its stdout's last line.
-fn measured(args: &[&str]) -> (f64, f64, String) {
+/// Wall seconds, peak RSS (MB) and peak bytes under `spill` (its SQL
+/// sessions' spill folder, sampled every 50 ms) of one command; its
+/// stdout's last line.
+fn measured(args: &[&str], spill: &Path) -> (f64, f64, u64, String) {
     let started = Instant::now();
-    let out = Command::new("/usr/bin/time")
+    let child = Command::new("/usr/bin/time")
         .arg("-v")
         .args(args)
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("/usr/bin/time runs");
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (out, spill_peak) = std::thread::scope(|scope| {
+        let sampler = scope.spawn(|| {
+            let mut peak = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(dir_bytes(spill));
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            peak
+        });
+        let out = child.wait_with_output().expect("/usr/bin/time runs");
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        (out, sampler.join().unwrap())
+    });
     let secs = started.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{args:?} failed:\n{stderr}");
@@ -270,7 +289,7 @@ fn measured(args: &[&str]) -> (f64, f64, String) {
         .unwrap_or(f64::NAN);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let last = stdout.lines().last().unwrap_or_default().to_string();
-    (secs, rss_kb / 1024.0, last)
+    (secs, rss_kb / 1024.0, spill_peak, last)
 }
 
 fn dir_bytes(path: &Path) -> u64 {
@@ -324,7 +343,7 @@ fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let root = o.keep.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     println!(
-        "| fraction | step | rows | wall s | rows/s | peak RSS MB | note |\n| --- | --- | --- | --- | --- | --- | --- |"
+        "| fraction | step | rows | wall s | rows/s | peak RSS MB | peak spill MB | note |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
     );
     for &fraction in &o.fractions {
         let dir = root.join(format!("f{fraction}"));
@@ -337,47 +356,58 @@ fn main() {
         let (manifest, peaks) = write_peaks(&dir, &o, fraction, &mut rng);
         let store = dir.join("store");
         let s = store.to_str().unwrap();
-        let row = |step: &str, rows: u64, (secs, rss, note): (f64, f64, String)| {
+        let spill = store.join("_spill");
+        let row = |step: &str, rows: u64, (secs, rss, spilled, note): (f64, f64, u64, String)| {
             println!(
-                "| {fraction} | {step} | {rows} | {secs:.1} | {:.0} | {rss:.0} | {note} |",
-                rows as f64 / secs
+                "| {fraction} | {step} | {rows} | {secs:.1} | {:.0} | {rss:.0} | {:.0} | {note} |",
+                rows as f64 / secs,
+                spilled as f64 / 1e6
             );
         };
         row(
             "ingest genome",
             bases,
-            measured(&[
-                bin,
-                "ingest",
-                "genome",
-                genome.to_str().unwrap(),
-                "--store",
-                s,
-            ]),
+            measured(
+                &[
+                    bin,
+                    "ingest",
+                    "genome",
+                    genome.to_str().unwrap(),
+                    "--store",
+                    s,
+                ],
+                &spill,
+            ),
         );
         row(
             "ingest peaks --manifest",
             peaks,
-            measured(&[
+            measured(
+                &[
+                    bin,
+                    "ingest",
+                    "peaks",
+                    "--manifest",
+                    manifest.to_str().unwrap(),
+                    "--store",
+                    s,
+                ],
+                &spill,
+            ),
+        );
+        let (secs, rss, spilled, note) = measured(
+            &[
                 bin,
-                "ingest",
-                "peaks",
-                "--manifest",
-                manifest.to_str().unwrap(),
+                "--memory-limit",
+                &o.memory_limit,
+                "materialize",
+                "--task",
+                "chromatin",
                 "--store",
                 s,
-            ]),
+            ],
+            &spill,
         );
-        let (secs, rss, note) = measured(&[
-            bin,
-            "--memory-limit",
-            &o.memory_limit,
-            "materialize",
-            "--task",
-            "chromatin",
-            "--store",
-            s,
-        ]);
         // "materialized chromatin: N examples (…)"
         let examples: u64 = note
             .split_whitespace()
@@ -391,6 +421,7 @@ fn main() {
             (
                 secs,
                 rss,
+                spilled,
                 format!(
                     "{:.1} bytes/example in examples.lance",
                     bytes as f64 / examples.max(1) as f64
@@ -400,7 +431,7 @@ fn main() {
         row(
             "loader epoch (train, one-hot)",
             examples,
-            measured(&[own.to_str().unwrap(), "--loader-epoch", s]),
+            measured(&[own.to_str().unwrap(), "--loader-epoch", s], &spill),
         );
         if o.methylation > 0 {
             // hg19 has 28 M CpGs; the fraction of them, drawn from the genome.
@@ -409,35 +440,41 @@ fn main() {
             row(
                 "ingest methylation --manifest",
                 calls,
-                measured(&[
-                    bin,
-                    "ingest",
-                    "methylation",
-                    "--manifest",
-                    manifest.to_str().unwrap(),
-                    "--store",
-                    s,
-                ]),
+                measured(
+                    &[
+                        bin,
+                        "ingest",
+                        "methylation",
+                        "--manifest",
+                        manifest.to_str().unwrap(),
+                        "--store",
+                        s,
+                    ],
+                    &spill,
+                ),
             );
             row(
                 "materialize methylation",
                 calls / o.methylation as u64,
-                measured(&[
-                    bin,
-                    "--memory-limit",
-                    &o.memory_limit,
-                    "materialize",
-                    "--task",
-                    "methylation",
-                    "--param",
-                    "min_coverage=1",
-                    "--param",
-                    "valid_chroms=2",
-                    "--param",
-                    "test_chroms=3",
-                    "--store",
-                    s,
-                ]),
+                measured(
+                    &[
+                        bin,
+                        "--memory-limit",
+                        &o.memory_limit,
+                        "materialize",
+                        "--task",
+                        "methylation",
+                        "--param",
+                        "min_coverage=1",
+                        "--param",
+                        "valid_chroms=2",
+                        "--param",
+                        "test_chroms=3",
+                        "--store",
+                        s,
+                    ],
+                    &spill,
+                ),
             );
         }
         if o.keep.is_none() {

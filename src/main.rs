@@ -36,6 +36,14 @@ struct Cli {
     /// 512MB; default a quarter of the machine's memory)
     #[arg(long, global = true, env = "DNABENCH_MEMORY_LIMIT", value_parser = memory_size)]
     memory_limit: Option<usize>,
+    /// Where SQL sessions spill to disk (default STORE/_spill); a killed
+    /// command's spill files there are removed by the next command
+    #[arg(long, global = true, env = "DNABENCH_SPILL_DIR")]
+    spill_dir: Option<PathBuf>,
+    /// Disk a SQL session may spill before its query is stopped (200GB;
+    /// default half the free space of the spill folder)
+    #[arg(long, global = true, env = "DNABENCH_SPILL_LIMIT", value_parser = memory_size)]
+    spill_limit: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -212,6 +220,20 @@ fn main() -> ExitCode {
     if let Some(bytes) = cli.memory_limit {
         dnabench_engine::sql::memory::set_memory_limit(bytes);
     }
+    if let Some(dir) = &cli.spill_dir {
+        dnabench_engine::sql::spill::set_spill_dir(dir.clone());
+    }
+    if let Some(bytes) = cli.spill_limit {
+        dnabench_engine::sql::spill::set_spill_limit(bytes as u64);
+    }
+    let code = dispatch(cli);
+    // Each session's spill files went with it; this removes the folder
+    // that held them. A killed command's is removed by the next one.
+    dnabench_engine::sql::spill::release_own();
+    code
+}
+
+fn dispatch(cli: Cli) -> ExitCode {
     // Training reuses freed tensor memory; ingest and SQL give it back, so
     // their peak stays what they hold.
     if matches!(
@@ -269,6 +291,8 @@ fn main() -> ExitCode {
             return run_async(Cli {
                 command,
                 memory_limit: None,
+                spill_dir: None,
+                spill_limit: None,
             });
         }
     };

@@ -68,7 +68,7 @@ pub enum Error {
     Invalid(String),
 
     /// SQL failed; `origin` names the query (a file, or "query").
-    #[error("{origin}: {source}{hint}", hint = memory_hint(source))]
+    #[error("{origin}: {}", explain(source))]
     Sql {
         origin: String,
         source: datafusion::error::DataFusionError,
@@ -114,14 +114,18 @@ impl Error {
     }
 }
 
-/// What to do when a query ran out of its memory pool.
-fn memory_hint(e: &datafusion::error::DataFusionError) -> String {
+/// A failed query's error, with what to do when it ran out of its memory
+/// pool or its spill budget.
+fn explain(e: &datafusion::error::DataFusionError) -> String {
+    if crate::sql::spill::is_over_budget(e) {
+        return crate::sql::spill::over_budget_message();
+    }
     match e.find_root() {
         datafusion::error::DataFusionError::ResourcesExhausted(_) => format!(
-            "\nThe query needs more memory than the session's limit of {} allows, even spilling to disk; \
+            "{e}\nThe query needs more memory than the session's limit of {} allows, even spilling to disk; \
              give a larger --memory-limit (or DNABENCH_MEMORY_LIMIT), or narrow the query",
             crate::sql::memory::format_size(crate::sql::memory::memory_limit())
         ),
-        _ => String::new(),
+        _ => e.to_string(),
     }
 }

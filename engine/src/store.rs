@@ -47,7 +47,8 @@ impl Store {
         Ok(Store {
             root: path.to_path_buf(),
             object: None,
-        })
+        }
+        .without_stale_spill())
     }
 
     /// Opens an existing store (on an object store, any prefix: one with
@@ -65,7 +66,21 @@ impl Store {
         Ok(Store {
             root: path.to_path_buf(),
             object: None,
-        })
+        }
+        .without_stale_spill())
+    }
+
+    /// Removes the spill files a killed command left for this store; one
+    /// that cannot be removed is left for the next command.
+    fn without_stale_spill(self) -> Store {
+        let root = crate::sql::spill::spill_root(Some(&self.folder("")));
+        if let Err(e) = crate::sql::spill::remove_stale(&root) {
+            eprintln!(
+                "dnabench: cannot remove stale spill files in {}: {e}",
+                root.display()
+            );
+        }
+        self
     }
 
     /// Whether `path` names a store on an object store (a URL) rather
@@ -86,7 +101,8 @@ impl Store {
         Some(Ok(Store {
             root: PathBuf::from(&object.url),
             object: Some(Arc::new(object)),
-        }))
+        }
+        .without_stale_spill()))
     }
 
     /// The folder, or the object-store URL.

@@ -52,7 +52,8 @@ impl Session {
 }
 
 /// A value as the expected results write it: NULL, floats to 6 decimals
-/// without trailing zeros, everything else as Arrow displays it.
+/// without trailing zeros, the empty string as `(empty)`, everything else as
+/// Arrow displays it.
 fn cell(column: &ArrayRef, row: usize) -> Result<String, DataFusionError> {
     if column.is_null(row) {
         return Ok("NULL".to_string());
@@ -72,7 +73,14 @@ fn cell(column: &ArrayRef, row: usize) -> Result<String, DataFusionError> {
     }
     let options = FormatOptions::default().with_null("NULL");
     let formatter = ArrayFormatter::try_new(column.as_ref(), &options)?;
-    Ok(formatter.value(row).to_string())
+    let text = formatter.value(row).to_string();
+    // An empty string would vanish between the columns: DataFusion's own
+    // logic tests write it as `(empty)`.
+    Ok(if text.is_empty() {
+        "(empty)".to_string()
+    } else {
+        text
+    })
 }
 
 /// A result column's type as a `query` line writes it, as DataFusion's own

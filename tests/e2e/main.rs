@@ -13,6 +13,7 @@ mod metrics;
 mod object_store;
 mod plan_codec;
 mod quickstart;
+mod spill;
 mod tasks;
 mod tasks_real;
 mod training;

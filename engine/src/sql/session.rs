@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use datafusion::execution::context::{SessionConfig, SessionContext};
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use lance::datafusion::LanceTableProvider;
@@ -13,11 +14,12 @@ use crate::genome::SessionGenome;
 use crate::sql::functions;
 use crate::sql::interval_join::IntervalJoinRule;
 use crate::sql::memory::{memory_limit, MeteredPool};
+use crate::sql::spill;
 use crate::store::Store;
 
 /// Opens a SQL session over `store`.
 pub async fn open_session(store: &Store) -> Result<SessionContext> {
-    let ctx = new_context();
+    let ctx = context_spilling_into(&spill::spill_root(Some(&store.folder(""))));
     for name in store.table_names()? {
         let ds = store.dataset(&name).await?;
         ctx.register_table(
@@ -39,17 +41,44 @@ pub fn open_session_without_store() -> SessionContext {
 
 /// A session with dnabench's planner rules (the interval join) and no
 /// tables or functions yet. Its operators draw from a pool of
-/// [`memory_limit`] bytes and spill to the system's temporary folder.
+/// [`memory_limit`] bytes and spill, within a budget, to `--spill-dir` or
+/// the system's temporary folder ([`spill`]).
 pub fn new_context() -> SessionContext {
+    context_spilling_into(&spill::spill_root(None))
+}
+
+/// [`new_context`], spilling into this process's folder under `root`
+/// (`root` is the system's temporary folder's when that cannot be made).
+pub fn context_spilling_into(root: &std::path::Path) -> SessionContext {
+    let (dir, budget) = match spill::process_dir(root) {
+        Ok(dir) => (dir, spill::spill_limit(root)),
+        Err(e) => {
+            let fallback = spill::spill_root(None);
+            eprintln!(
+                "dnabench: cannot spill into {} ({e}); spilling into {}",
+                root.display(),
+                fallback.display()
+            );
+            let dir = spill::process_dir(&fallback).unwrap_or_else(|_| std::env::temp_dir());
+            (dir, spill::spill_limit(&fallback))
+        }
+    };
+    spill::note_budget(&budget);
+    let disk = DiskManagerBuilder::default()
+        .with_mode(DiskManagerMode::Directories(vec![dir]))
+        .with_max_temp_directory_size(budget.bytes);
     let limit = memory_limit();
     // A sort keeps this much back to merge its spills; 10 MB by default,
     // more than a small pool has.
     let config = SessionConfig::new()
         .with_information_schema(true)
         .with_sort_spill_reservation_bytes((limit / 16).min(10 << 20));
+    let pool = Arc::new(MeteredPool::new(limit));
     let runtime = RuntimeEnvBuilder::new()
-        .with_memory_pool(Arc::new(MeteredPool::new(limit)))
+        .with_memory_pool(pool.clone())
+        .with_disk_manager_builder(disk)
         .build_arc()
+        .or_else(|_| RuntimeEnvBuilder::new().with_memory_pool(pool).build_arc())
         .expect("a runtime with the default disk manager");
     let state = SessionStateBuilder::new()
         .with_config(config)

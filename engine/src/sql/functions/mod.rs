@@ -150,4 +150,37 @@ mod tests {
             assert!(text.lines().count() > 4, "{}: no rows\n{text}", d.name);
         }
     }
+
+    /// `SHOW FUNCTIONS` (DataFusion's view of `information_schema`) lists
+    /// every aggregate with its description; scalar functions coerce their
+    /// own arguments, so they are in `information_schema.routines` only.
+    #[tokio::test]
+    async fn show_functions_lists_the_aggregates_and_routines_every_function() {
+        use datafusion::prelude::SessionConfig;
+        let ctx =
+            SessionContext::new_with_config(SessionConfig::new().with_information_schema(true));
+        register_all(&ctx, SessionGenome::ready(None));
+        for d in documented() {
+            let routines = pretty_sql(
+                &ctx,
+                &format!(
+                    "SELECT description FROM information_schema.routines WHERE routine_name = '{}'",
+                    d.name
+                ),
+            )
+            .await
+            .unwrap();
+            if d.kind == FunctionKind::Table {
+                continue;
+            }
+            let opening: String = d.documentation.description.chars().take(40).collect();
+            assert!(routines.contains(&opening), "{}: {routines}", d.name);
+            if d.kind == FunctionKind::Aggregate {
+                let shown = pretty_sql(&ctx, &format!("SHOW FUNCTIONS LIKE '{}'", d.name))
+                    .await
+                    .unwrap();
+                assert!(shown.contains(&opening), "{}: {shown}", d.name);
+            }
+        }
+    }
 }

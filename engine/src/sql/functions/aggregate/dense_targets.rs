@@ -22,7 +22,7 @@ use arrow::datatypes::{DataType, Field, FieldRef, Float32Type, Int64Type};
 use datafusion::common::{exec_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, Signature, Volatility,
+    Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, Signature,
 };
 
 const USAGE: &str = "dense_targets(position, value, width)";
@@ -35,7 +35,11 @@ pub struct DenseTargetsFunction {
 impl DenseTargetsFunction {
     pub fn udaf() -> AggregateUDF {
         AggregateUDF::from(DenseTargetsFunction {
-            signature: Signature::any(3, Volatility::Immutable),
+            signature: super::any_signature(vec![
+                DataType::Int64,
+                DataType::Float32,
+                DataType::Int64,
+            ]),
         })
     }
 }
@@ -132,11 +136,19 @@ impl Accumulator for DenseAccumulator {
             width.as_primitive::<Int64Type>(),
         );
         for i in 0..position.len() {
-            if position.is_null(i) || width.is_null(i) {
+            if width.is_null(i) {
+                continue;
+            }
+            let width = width.value(i).max(0) as usize;
+            // A row with no position still gives its group `width` entries.
+            if position.is_null(i) {
+                if self.values.len() < width {
+                    self.values.resize(width, None);
+                }
                 continue;
             }
             let v = (!value.is_null(i)).then(|| value.value(i));
-            self.set(position.value(i), v, width.value(i).max(0) as usize)?;
+            self.set(position.value(i), v, width)?;
         }
         Ok(())
     }

@@ -32,7 +32,8 @@ pub mod pearson;
 pub mod ranks;
 pub mod spearman;
 
-use datafusion::logical_expr::{AggregateUDF, DocSection};
+use arrow::datatypes::DataType;
+use datafusion::logical_expr::{AggregateUDF, DocSection, Signature, TypeSignature, Volatility};
 
 pub(crate) const AGGREGATE: DocSection = DocSection {
     include: true,
@@ -51,6 +52,20 @@ pub fn all() -> Vec<AggregateUDF> {
         pearson::udaf(),
         mse::udaf(),
     ]
+}
+
+/// `n` arguments of any type, as the accumulators cast them themselves,
+/// with `example` as the types `information_schema` (and so `SHOW
+/// FUNCTIONS`) lists: it lists no row for a signature without example types.
+/// `Any` comes first and always matches, so the example never coerces a call.
+pub(crate) fn any_signature(example: Vec<DataType>) -> Signature {
+    Signature::one_of(
+        vec![
+            TypeSignature::Any(example.len()),
+            TypeSignature::Exact(example),
+        ],
+        Volatility::Immutable,
+    )
 }
 
 /// Labels as positive or not.

@@ -11,7 +11,7 @@ use arrow::datatypes::{DataType, Field, FieldRef, Float64Type};
 use datafusion::common::{exec_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, Signature, Volatility,
+    Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, Signature,
 };
 
 /// A metric of paired values: None when it is undefined for them.
@@ -52,7 +52,7 @@ impl PairMetricFunction {
             name,
             metric,
             documentation,
-            signature: Signature::any(2, Volatility::Immutable),
+            signature: super::any_signature(vec![DataType::Float64, DataType::Float64]),
         })
     }
 }
