@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use dnabench_engine::sql::spill::folder_size;
 use dnabench_engine::Store;
 use dnabench_training::{one_hot, Device, Loader, LoaderConfig};
 
@@ -267,7 +268,7 @@ fn measured(args: &[&str], spill: &Path) -> (f64, f64, u64, String) {
         let sampler = scope.spawn(|| {
             let mut peak = 0;
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                peak = peak.max(dir_bytes(spill));
+                peak = peak.max(folder_size(spill).1);
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
             peak
@@ -290,22 +291,6 @@ fn measured(args: &[&str], spill: &Path) -> (f64, f64, u64, String) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let last = stdout.lines().last().unwrap_or_default().to_string();
     (secs, rss_kb / 1024.0, spill_peak, last)
-}
-
-fn dir_bytes(path: &Path) -> u64 {
-    let mut total = 0;
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(p) = stack.pop() {
-        for e in std::fs::read_dir(&p).into_iter().flatten().flatten() {
-            let m = e.metadata().unwrap();
-            if m.is_dir() {
-                stack.push(e.path());
-            } else {
-                total += m.len();
-            }
-        }
-    }
-    total
 }
 
 /// One epoch of the chromatin train split: (examples, seconds).
@@ -414,7 +399,7 @@ fn main() {
             .nth(2)
             .and_then(|n| n.parse().ok())
             .unwrap_or(0);
-        let bytes = dir_bytes(&store.join("examples.lance"));
+        let (_, bytes) = folder_size(&store.join("examples.lance"));
         row(
             "materialize chromatin",
             examples,

@@ -288,12 +288,7 @@ fn dispatch(cli: Cli) -> ExitCode {
             }),
         ),
         command => {
-            return run_async(Cli {
-                command,
-                memory_limit: None,
-                spill_dir: None,
-                spill_limit: None,
-            });
+            return run_async(command);
         }
     };
     match trained {
@@ -322,7 +317,7 @@ fn error_text(e: &anyhow::Error) -> String {
     text
 }
 
-fn run_async(cli: Cli) -> ExitCode {
+fn run_async(command: Command) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -330,7 +325,7 @@ fn run_async(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", error_text(&e));
@@ -339,8 +334,8 @@ fn run_async(cli: Cli) -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+async fn run(command: Command) -> Result<()> {
+    match command {
         Command::Ingest { kind } => ingest_commands::ingest(kind).await?,
         Command::Tables { store } => {
             data_commands::print_tables(&Store::open(&store.store)?).await?

@@ -70,16 +70,9 @@ impl Store {
         .without_stale_spill())
     }
 
-    /// Removes the spill files a killed command left for this store; one
-    /// that cannot be removed is left for the next command.
+    /// The store, after removing the spill files a killed command left for it.
     fn without_stale_spill(self) -> Store {
-        let root = crate::sql::spill::spill_root(Some(&self.folder("")));
-        if let Err(e) = crate::sql::spill::remove_stale(&root) {
-            eprintln!(
-                "dnabench: cannot remove stale spill files in {}: {e}",
-                root.display()
-            );
-        }
+        crate::sql::spill::remove_stale_for_store(&self.folder(""));
         self
     }
 

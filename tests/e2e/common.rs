@@ -59,6 +59,41 @@ pub fn csv(store: &Path, sql: &str) -> Vec<String> {
     out.lines().skip(1).map(str::to_string).collect()
 }
 
+/// Ingests the bundled 1 Mb slice of chr22 as the genome of `store`.
+pub fn ingest_bundled_genome(store: &str) {
+    ok(&[
+        "ingest",
+        "genome",
+        repo("data/genome/grch37_chr22_20-21M.fa").to_str().unwrap(),
+        "--store",
+        store,
+    ]);
+}
+
+/// Starts dnabench with `args` and kills it (SIGKILL) once `begun` holds,
+/// within `limit_s` seconds; fails when it never does, or when the command
+/// ended first.
+pub fn kill_once(args: &[&str], what: &str, limit_s: u64, begun: impl Fn() -> bool) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dnabench"))
+        .args(args)
+        .env_remove("DNABENCH_STORE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the dnabench binary runs");
+    let started = std::time::Instant::now();
+    while !begun() && started.elapsed().as_secs() < limit_s {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(begun(), "{what} in {limit_s} s");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it finished before it was killed"
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+}
+
 /// Every file under a store with its size: what a failed command must not change.
 pub fn snapshot(store: &Path) -> Vec<(PathBuf, u64)> {
     let mut files = Vec::new();

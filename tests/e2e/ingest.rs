@@ -1,7 +1,7 @@
 //! End-to-end tests of `dnabench ingest KIND` on the real files of `data/`
 //! and on malformed inputs.
 
-use crate::common::{csv, fails, ok, repo, snapshot};
+use crate::common::{csv, fails, ingest_bundled_genome, ok, repo, snapshot};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
@@ -301,13 +301,7 @@ fn genes_variants_eqtl_mpra_expression_and_methylation_ingest() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let s = store.to_str().unwrap();
-    ok(&[
-        "ingest",
-        "genome",
-        repo("data/genome/grch37_chr22_20-21M.fa").to_str().unwrap(),
-        "--store",
-        s,
-    ]);
+    ingest_bundled_genome(s);
     let chrom = "22:20000001-21000000";
 
     // The bundled GENCODE BED (no strand) and a GTF.

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
-use crate::common::{fails, ok, repo, revcomp};
+use crate::common::{fails, kill_once, ok, repo, revcomp};
 use crate::tasks::{examples, exported, fixture, int, rows, text, window};
 use dnabench_queries::TASKS;
 use serde_json::Value;
@@ -162,8 +162,9 @@ fn a_killed_materialize_leaves_examples_at_its_previous_version() {
     let data = store.join("examples.lance/data");
     let files = || std::fs::read_dir(&data).unwrap().count();
     let files_before = files();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dnabench"))
-        .args([
+    // Kill it once it has begun writing data files, or after 20 s at most.
+    kill_once(
+        &[
             "materialize",
             "--task",
             "big",
@@ -171,26 +172,11 @@ fn a_killed_materialize_leaves_examples_at_its_previous_version() {
             sql.to_str().unwrap(),
             "--store",
             s,
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // Kill it once it has begun writing data files, or after 20 s at most.
-    let started = std::time::Instant::now();
-    while files() == files_before && started.elapsed().as_secs() < 20 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert!(
-        files() > files_before,
-        "the materialize wrote no data file in 20 s"
+        ],
+        "the materialize wrote no data file",
+        20,
+        || files() > files_before,
     );
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "it finished before it was killed"
-    );
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
     let after = rows(
         &store,
         "SELECT dataset, count(*) AS n FROM examples GROUP BY dataset ORDER BY dataset",

@@ -4,31 +4,37 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::{dnabench, ok, repo};
+use crate::common::{dnabench, ingest_bundled_genome, kill_once, ok, snapshot};
 
 /// A store with the bundled 1 Mb genome and one small materialized dataset.
 fn store_with_examples(dir: &Path) -> PathBuf {
     let store = dir.join("store");
-    let s = store.to_str().unwrap();
-    ok(&[
-        "ingest",
-        "genome",
-        repo("data/genome/grch37_chr22_20-21M.fa").to_str().unwrap(),
-        "--store",
-        s,
-    ]);
+    ingest_bundled_genome(store.to_str().unwrap());
     let small = dir.join("small.sql");
     std::fs::write(&small, windows_sql(1000, 1000, 1, "")).unwrap();
-    ok(&[
+    ok(&materialize_args(&[], "small", &small, &store));
+    store
+}
+
+/// `materialize` of task `task` from the SQL file `sql` into `store`, after
+/// the global options `options`.
+fn materialize_args<'a>(
+    options: &[&'a str],
+    task: &'a str,
+    sql: &'a Path,
+    store: &'a Path,
+) -> Vec<&'a str> {
+    let mut args = options.to_vec();
+    args.extend([
         "materialize",
         "--task",
-        "small",
+        task,
         "--sql",
-        small.to_str().unwrap(),
+        sql.to_str().unwrap(),
         "--store",
-        s,
+        store.to_str().unwrap(),
     ]);
-    store
+    args
 }
 
 /// Windows of `width` every `step` bp as a task, each `copies` times, in `order`.
@@ -43,18 +49,11 @@ fn windows_sql(width: u32, step: u32, copies: u32, order: &str) -> String {
 
 /// Every file under `dir`, recursively.
 fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            if e.path().is_dir() {
-                stack.push(e.path());
-            } else {
-                out.push(e.path());
-            }
-        }
-    }
-    out
+    snapshot(dir)
+        .into_iter()
+        .map(|(path, _)| path)
+        .filter(|path| !path.is_dir())
+        .collect()
 }
 
 fn examples_version(store: &Path) -> String {
@@ -69,7 +68,6 @@ fn examples_version(store: &Path) -> String {
 fn a_query_over_its_spill_budget_fails_clearly_and_commits_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_with_examples(dir.path());
-    let s = store.to_str().unwrap();
     let before = examples_version(&store);
     // A million rows sorted in 96 MB: it must spill, and 64 KB is not enough.
     let big = dir.path().join("big.sql");
@@ -78,19 +76,12 @@ fn a_query_over_its_spill_budget_fails_clearly_and_commits_nothing() {
         windows_sql(100, 1, 1, "ORDER BY hash_uniform(start, 7)"),
     )
     .unwrap();
-    let out = dnabench(&[
-        "--memory-limit",
-        "96MB",
-        "--spill-limit",
-        "64KB",
-        "materialize",
-        "--task",
+    let out = dnabench(&materialize_args(
+        &["--memory-limit", "96MB", "--spill-limit", "64KB"],
         "big",
-        "--sql",
-        big.to_str().unwrap(),
-        "--store",
-        s,
-    ]);
+        &big,
+        &store,
+    ));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "it should fail:\n{err}");
     assert!(!err.contains("panicked"), "{err}");
@@ -109,17 +100,12 @@ fn a_query_over_its_spill_budget_fails_clearly_and_commits_nothing() {
         files_under(&store.join("_spill"))
     );
     // With room to spill, the same query runs, and spills under the store.
-    let out = ok(&[
-        "--memory-limit",
-        "96MB",
-        "materialize",
-        "--task",
+    let out = ok(&materialize_args(
+        &["--memory-limit", "96MB"],
         "big",
-        "--sql",
-        big.to_str().unwrap(),
-        "--store",
-        s,
-    ]);
+        &big,
+        &store,
+    ));
     assert!(out.contains("spilled to disk"), "{out}");
     assert!(
         !store.join("_spill").exists(),
@@ -139,41 +125,19 @@ fn after_a_kill_mid_spill_the_next_command_removes_the_leftover_files() {
         windows_sql(100, 1, 4, "ORDER BY hash_uniform(start * 4 + k, 7)"),
     )
     .unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dnabench"))
-        .args([
-            "--memory-limit",
-            "256MB",
-            "materialize",
-            "--task",
-            "big",
-            "--sql",
-            big.to_str().unwrap(),
-            "--store",
-            s,
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
     // Kill it once a spill file is on disk, or after 60 s at most.
     let spill = store.join("_spill");
-    let spilled = || {
-        files_under(&spill).iter().any(|f| {
-            f.components()
-                .any(|c| c.as_os_str().to_string_lossy().starts_with("datafusion-"))
-        })
-    };
-    let started = std::time::Instant::now();
-    while !spilled() && started.elapsed().as_secs() < 60 {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    assert!(spilled(), "the materialize wrote no spill file in 60 s");
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "it finished before it was killed"
+    kill_once(
+        &materialize_args(&["--memory-limit", "256MB"], "big", &big, &store),
+        "the materialize wrote no spill file",
+        60,
+        || {
+            files_under(&spill).iter().any(|f| {
+                f.components()
+                    .any(|c| c.as_os_str().to_string_lossy().starts_with("datafusion-"))
+            })
+        },
     );
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
     let left = files_under(&spill);
     assert!(
         left.iter()

@@ -1,8 +1,9 @@
 //! SQL over a store: the DataFusion session with dnabench's planner rule
 //! and functions ([`session`]), running SQL text with named parameters
 //! ([`statements`]), the one memory pool every operator draws from
-//! ([`memory`]), where and how much it spills ([`spill`]), the interval join that replaces a hash join on an overlap
-//! predicate ([`interval_join`], over [`interval_index`]), the codec that
+//! ([`memory`]), where and how much it spills ([`spill`]), the interval
+//! join that replaces a hash join on an overlap predicate
+//! ([`interval_join`], over [`interval_index`]), the codec that
 //! carries our physical plans to another process ([`plan_codec`]), and the
 //! functions themselves ([`functions`]).
 

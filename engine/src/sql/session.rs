@@ -47,8 +47,9 @@ pub fn new_context() -> SessionContext {
     context_spilling_into(&spill::spill_root(None))
 }
 
-/// [`new_context`], spilling into this process's folder under `root`
-/// (`root` is the system's temporary folder's when that cannot be made).
+/// [`new_context`], spilling into this process's folder under `root`, or
+/// under the default root (`--spill-dir`, else the system's temporary
+/// folder) when that cannot be made, as in a read-only store.
 pub fn context_spilling_into(root: &std::path::Path) -> SessionContext {
     let (dir, budget) = match spill::process_dir(root) {
         Ok(dir) => (dir, spill::spill_limit(root)),

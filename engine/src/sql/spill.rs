@@ -237,6 +237,18 @@ pub fn remove_stale(root: &Path) -> std::io::Result<Removed> {
     Ok(removed)
 }
 
+/// [`remove_stale`] under the spill root of the store at `store_folder`; a
+/// folder that cannot be removed is said and left for the next command.
+pub(crate) fn remove_stale_for_store(store_folder: &Path) {
+    let root = spill_root(Some(store_folder));
+    if let Err(e) = remove_stale(&root) {
+        eprintln!(
+            "dnabench: cannot remove stale spill files in {}: {e}",
+            root.display()
+        );
+    }
+}
+
 /// Removes this process's spill folders (each session's own files are gone
 /// by then), and each root it leaves empty. Run at the end of a command.
 pub fn release_own() {

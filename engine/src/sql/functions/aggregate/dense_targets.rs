@@ -108,10 +108,15 @@ struct DenseAccumulator {
 }
 
 impl DenseAccumulator {
-    fn set(&mut self, position: i64, value: Option<f32>, width: usize) -> Result<()> {
+    /// At least `width` entries, the new ones NULL.
+    fn widen(&mut self, width: usize) {
         if self.values.len() < width {
             self.values.resize(width, None);
         }
+    }
+
+    fn set(&mut self, position: i64, value: Option<f32>, width: usize) -> Result<()> {
+        self.widen(width);
         if position < 0 || position as usize >= self.values.len() {
             return exec_err!(
                 "{USAGE}: position {position} is outside [0, {})",
@@ -142,9 +147,7 @@ impl Accumulator for DenseAccumulator {
             let width = width.value(i).max(0) as usize;
             // A row with no position still gives its group `width` entries.
             if position.is_null(i) {
-                if self.values.len() < width {
-                    self.values.resize(width, None);
-                }
+                self.widen(width);
                 continue;
             }
             let v = (!value.is_null(i)).then(|| value.value(i));
