@@ -9,6 +9,7 @@ mod ingest;
 mod ingest_errors;
 mod interval_join;
 mod materialize;
+mod methylation;
 mod metrics;
 mod object_store;
 mod plan_codec;

@@ -13,7 +13,7 @@ use serde_json::Value;
 /// One simulation and store shared by the tests of this file.
 pub(crate) struct Fixture {
     _dir: tempfile::TempDir,
-    sources: PathBuf,
+    pub(crate) sources: PathBuf,
     pub(crate) store: PathBuf,
 }
 

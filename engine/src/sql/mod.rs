@@ -4,9 +4,11 @@
 //! ([`memory`]), where and how much it spills ([`spill`]), the interval
 //! join that replaces a hash join on an overlap predicate
 //! ([`interval_join`], over [`interval_index`]), the codec that
-//! carries our physical plans to another process ([`plan_codec`]), and the
-//! functions themselves ([`functions`]).
+//! carries our physical plans to another process ([`plan_codec`]), the
+//! streaming merge of methylation calls into a CpG matrix ([`cpg_matrix`]),
+//! and the functions themselves ([`functions`]).
 
+pub mod cpg_matrix;
 pub mod functions;
 pub mod interval_index;
 pub mod interval_join;

@@ -119,10 +119,18 @@ mod tests {
             ("chr2".to_string(), bases(2)),
         ]);
         register_all(&ctx, Some(Arc::new(genome)));
+        // cpg_matrix()'s example reads a store's methylation table.
+        ctx.sql(
+            "CREATE TABLE methylation (track_id INT, chrom VARCHAR, start BIGINT, strand VARCHAR, \
+             coverage INT, methylated INT) AS VALUES (1, 'chr1', 10, '+', 4, 1), \
+             (2, 'chr1', 11, '-', 6, 6), (2, 'chr2', 5, '+', 1, 0)",
+        )
+        .await
+        .unwrap();
         let docs = documented();
         assert_eq!(
             docs.len(),
-            15,
+            17,
             "{:?}",
             docs.iter().map(|d| &d.name).collect::<Vec<_>>()
         );

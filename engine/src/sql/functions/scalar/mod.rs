@@ -1,9 +1,11 @@
 //! Scalar functions, one file each: [`seq`] reads the genome; [`revcomp`],
 //! [`gc_content`] and [`mutate`] work on sequences; [`hash_uniform`] is the
-//! seeded draw behind every split; [`overlap_len`] measures intervals.
+//! seeded draw behind every split; [`overlap_len`] measures intervals;
+//! [`methylation_levels`] turns read counts into methylated fractions.
 
 pub mod gc_content;
 pub mod hash_uniform;
+pub mod methylation_levels;
 pub mod mutate;
 pub mod overlap_len;
 pub mod revcomp;
@@ -28,5 +30,6 @@ pub fn all(genome: &SessionGenome) -> Vec<ScalarUDF> {
         ScalarUDF::from(mutate::MutateFunction::new()),
         ScalarUDF::from(hash_uniform::HashUniformFunction::new()),
         ScalarUDF::from(overlap_len::OverlapLenFunction::new()),
+        ScalarUDF::from(methylation_levels::MethylationLevelsFunction::new()),
     ]
 }

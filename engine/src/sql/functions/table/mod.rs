@@ -1,7 +1,8 @@
-//! Table functions over the genome, one file each: [`tiles`] and
-//! [`random_windows`]. DataFusion's table functions carry no documentation
+//! Table functions, one file each: [`tiles`] and [`random_windows`] over
+//! the genome, [`cpg_matrix`] over a methylation table. DataFusion's table functions carry no documentation
 //! of their own, so each file's `documentation()` is listed beside them.
 
+pub mod cpg_matrix;
 pub mod random_windows;
 pub mod tiles;
 
@@ -26,7 +27,7 @@ pub struct TableFunction {
     pub documentation: &'static Documentation,
 }
 
-/// Every table function; `genome` serves both.
+/// Every table function; `genome` serves the genome's.
 pub fn all(genome: &SessionGenome) -> Vec<TableFunction> {
     vec![
         TableFunction {
@@ -38,6 +39,11 @@ pub fn all(genome: &SessionGenome) -> Vec<TableFunction> {
             name: "random_windows",
             function: Arc::new(random_windows::RandomWindowsFunction::new(genome.clone())),
             documentation: random_windows::documentation(),
+        },
+        TableFunction {
+            name: "cpg_matrix",
+            function: Arc::new(cpg_matrix::CpgMatrixFunction),
+            documentation: cpg_matrix::documentation(),
         },
     ]
 }

@@ -8,16 +8,20 @@
 //!   a 10 kb run of N at both ends as hg19's telomeres;
 //! - `--tracks` narrowPeak files (7,878 by default) of `--peaks` × fraction
 //!   peaks each (15,000 by default), widths uniform in `--widths` bp;
-//! - with `--methylation N`, N bedMethyl samples calling `fraction` of
-//!   hg19's 28 M CpGs (drawn from the genome's CG sites) at a few reads each.
+//! - with `--methylation N`, N bedMethyl samples over `fraction` of hg19's
+//!   28 M CpGs (drawn from the genome's CG sites), shaped by
+//!   `--methylation-shape rrbs` (the default) or `wgbs` ([`methylation`]).
 //!
 //! Steps: `ingest genome`, `ingest peaks --manifest`, `materialize --task
 //! chromatin` under `--memory-limit`, and one loader epoch of the train
-//! split (shuffled over the whole split, 1000 bp one-hot batches of 64).
+//! split (shuffled over the whole split, 1000 bp one-hot batches of 64);
+//! with `--methylation`, `ingest methylation` and `materialize --task
+//! methylation`.
 //!
 //! Run: `cargo bench --profile dev --bench scale -- --fractions 0.01,0.1`
-//! (`--tracks`, `--peaks`, `--widths 200-1000`, `--memory-limit 3GB`,
-//! `--methylation 96`, `--keep DIR` to keep the files).
+//! (`--tasks chromatin,methylation`, `--tracks`, `--peaks`, `--widths
+//! 200-1000`, `--memory-limit 3GB`, `--methylation 96`, `--methylation-shape
+//! wgbs`, `--keep DIR` to keep the files).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,6 +31,8 @@ use std::time::Instant;
 use dnabench_engine::sql::spill::folder_size;
 use dnabench_engine::Store;
 use dnabench_training::{one_hot, Device, Loader, LoaderConfig};
+
+mod methylation;
 
 /// hg19's chromosomes and lengths.
 const HG19: &[(&str, u64)] = &[
@@ -62,7 +68,9 @@ struct Options {
     peaks: usize,
     widths: (u64, u64),
     memory_limit: String,
+    chromatin: bool,
     methylation: usize,
+    methylation_shape: methylation::Shape,
     keep: Option<PathBuf>,
 }
 
@@ -73,7 +81,9 @@ fn options() -> Options {
         peaks: 15_000,
         widths: (200, 1000),
         memory_limit: "3GB".into(),
+        chromatin: true,
         methylation: 0,
+        methylation_shape: methylation::Shape::Rrbs,
         keep: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -89,7 +99,15 @@ fn options() -> Options {
                 o.widths = (a.parse().unwrap(), b.parse().unwrap());
             }
             "--memory-limit" => o.memory_limit = value,
+            "--tasks" => {
+                let tasks: Vec<&str> = value.split(',').collect();
+                o.chromatin = tasks.contains(&"chromatin");
+                if tasks.contains(&"methylation") && o.methylation == 0 {
+                    o.methylation = 96;
+                }
+            }
             "--methylation" => o.methylation = value.parse().unwrap(),
+            "--methylation-shape" => o.methylation_shape = value.parse().unwrap(),
             "--keep" => o.keep = Some(PathBuf::from(value)),
             // cargo bench passes --bench; anything else is ours to refuse.
             "--bench" => {
@@ -116,6 +134,11 @@ impl Rng {
 
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
+    }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -192,65 +215,6 @@ fn write_peaks(dir: &Path, o: &Options, fraction: f64, rng: &mut Rng) -> (PathBu
     (manifest, per_track * o.tracks as u64)
 }
 
-/// `samples` bedMethyl files calling `cpgs` CpGs drawn from the whole
-/// genome, a few reads each.
-fn write_methylation(
-    dir: &Path,
-    genome: &Path,
-    samples: usize,
-    cpgs: u64,
-    rng: &mut Rng,
-) -> (PathBuf, u64) {
-    use std::io::BufRead;
-    std::fs::create_dir_all(dir.join("methylation")).unwrap();
-    let mut records: Vec<(String, Vec<u8>)> = Vec::new();
-    for line in std::io::BufReader::new(std::fs::File::open(genome).unwrap()).lines() {
-        let line = line.unwrap();
-        match line.strip_prefix('>') {
-            Some(name) => records.push((name.to_string(), Vec::new())),
-            None => records
-                .last_mut()
-                .unwrap()
-                .1
-                .extend_from_slice(line.as_bytes()),
-        }
-    }
-    let all: u64 = records
-        .iter()
-        .map(|(_, s)| s.windows(2).filter(|w| w == b"CG").count() as u64)
-        .sum();
-    let keep = (cpgs as f64 / all.max(1) as f64).min(1.0);
-    let mut sites: Vec<(&str, usize)> = Vec::new();
-    for (name, seq) in &records {
-        for (i, w) in seq.windows(2).enumerate() {
-            if w == b"CG" && (rng.next() >> 11) as f64 / (1u64 << 53) as f64 <= keep {
-                sites.push((name.as_str(), i));
-            }
-        }
-    }
-    let manifest = dir.join("methylation.tsv");
-    let mut m = std::fs::File::create(&manifest).unwrap();
-    writeln!(m, "name\tassay\tbiosample\tpath").unwrap();
-    for s in 0..samples {
-        let file = format!("methylation/s{s}.bed");
-        writeln!(m, "sample{s}\tWGBS\tcell{s}\t{file}").unwrap();
-        let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join(&file)).unwrap());
-        for &(name, c) in &sites {
-            let coverage = 1 + rng.below(6);
-            let methylated = rng.below(coverage + 1);
-            writeln!(
-                out,
-                "{name}\t{c}\t{}\tm\t{coverage}\t+\t{c}\t{}\t0,0,0\t{coverage}\t{:.1}",
-                c + 1,
-                c + 1,
-                100.0 * methylated as f64 / coverage as f64
-            )
-            .unwrap();
-        }
-    }
-    (manifest, (sites.len() * samples) as u64)
-}
-
 /// Wall seconds, peak RSS (MB) and peak bytes under `spill` (its SQL
 /// sessions' spill folder, sampled every 50 ms) of one command; its
 /// stdout's last line.
@@ -292,6 +256,18 @@ fn measured(args: &[&str], spill: &Path) -> (f64, f64, u64, String) {
     let last = stdout.lines().last().unwrap_or_default().to_string();
     (secs, rss_kb / 1024.0, spill_peak, last)
 }
+
+/// N of materialize's "materialized TASK: N examples (…)".
+fn examples_in(note: &str) -> u64 {
+    note.split_whitespace()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Samples written and ingested at a time: the bedMethyl text on disk is
+/// at most this many samples.
+const METHYLATION_SAMPLES_PER_INGEST: usize = 8;
 
 /// One epoch of the chromatin train split: (examples, seconds).
 fn loader_epoch(store: &Path) {
@@ -338,7 +314,6 @@ fn main() {
         let genome = dir.join("genome.fa");
         write_genome(&genome, fraction, &mut rng);
         let bases: u64 = chroms(fraction).iter().map(|c| c.1).sum();
-        let (manifest, peaks) = write_peaks(&dir, &o, fraction, &mut rng);
         let store = dir.join("store");
         let s = store.to_str().unwrap();
         let spill = store.join("_spill");
@@ -364,68 +339,69 @@ fn main() {
                 &spill,
             ),
         );
-        row(
-            "ingest peaks --manifest",
-            peaks,
-            measured(
+        if o.chromatin {
+            let (manifest, peaks) = write_peaks(&dir, &o, fraction, &mut rng);
+            row(
+                "ingest peaks --manifest",
+                peaks,
+                measured(
+                    &[
+                        bin,
+                        "ingest",
+                        "peaks",
+                        "--manifest",
+                        manifest.to_str().unwrap(),
+                        "--store",
+                        s,
+                    ],
+                    &spill,
+                ),
+            );
+            let (secs, rss, spilled, note) = measured(
                 &[
                     bin,
-                    "ingest",
-                    "peaks",
-                    "--manifest",
-                    manifest.to_str().unwrap(),
+                    "--memory-limit",
+                    &o.memory_limit,
+                    "materialize",
+                    "--task",
+                    "chromatin",
                     "--store",
                     s,
                 ],
                 &spill,
-            ),
-        );
-        let (secs, rss, spilled, note) = measured(
-            &[
-                bin,
-                "--memory-limit",
-                &o.memory_limit,
-                "materialize",
-                "--task",
-                "chromatin",
-                "--store",
-                s,
-            ],
-            &spill,
-        );
-        // "materialized chromatin: N examples (…)"
-        let examples: u64 = note
-            .split_whitespace()
-            .nth(2)
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        let (_, bytes) = folder_size(&store.join("examples.lance"));
-        row(
-            "materialize chromatin",
-            examples,
-            (
-                secs,
-                rss,
-                spilled,
-                format!(
-                    "{:.1} bytes/example in examples.lance",
-                    bytes as f64 / examples.max(1) as f64
+            );
+            let examples = examples_in(&note);
+            let (_, bytes) = folder_size(&store.join("examples.lance"));
+            row(
+                "materialize chromatin",
+                examples,
+                (
+                    secs,
+                    rss,
+                    spilled,
+                    format!(
+                        "{:.1} bytes/example in examples.lance",
+                        bytes as f64 / examples.max(1) as f64
+                    ),
                 ),
-            ),
-        );
-        row(
-            "loader epoch (train, one-hot)",
-            examples,
-            measured(&[own.to_str().unwrap(), "--loader-epoch", s], &spill),
-        );
+            );
+            row(
+                "loader epoch (train, one-hot)",
+                examples,
+                measured(&[own.to_str().unwrap(), "--loader-epoch", s], &spill),
+            );
+        }
         if o.methylation > 0 {
             // hg19 has 28 M CpGs; the fraction of them, drawn from the genome.
-            let cpgs = (28_000_000.0 * fraction) as u64;
-            let (manifest, calls) = write_methylation(&dir, &genome, o.methylation, cpgs, &mut rng);
-            row(
-                "ingest methylation --manifest",
-                calls,
-                measured(
+            let universe = methylation::universe(&genome, (28e6 * fraction) as u64, &mut rng);
+            let shape = o.methylation_shape;
+            let (mut calls, mut secs, mut rss, mut spilled) = (0, 0.0, 0f64, 0);
+            let mut note = String::new();
+            for first in (0..o.methylation).step_by(METHYLATION_SAMPLES_PER_INGEST) {
+                let count = METHYLATION_SAMPLES_PER_INGEST.min(o.methylation - first);
+                let (manifest, n) =
+                    methylation::write_samples(&dir, &universe, shape, first, count, rng.next());
+                let step = measured(
                     &[
                         bin,
                         "ingest",
@@ -436,29 +412,57 @@ fn main() {
                         s,
                     ],
                     &spill,
-                ),
+                );
+                let _ = std::fs::remove_dir_all(dir.join("methylation"));
+                calls += n;
+                secs += step.0;
+                rss = rss.max(step.1);
+                spilled = spilled.max(step.2);
+                note = step.3;
+            }
+            row(
+                &format!("ingest methylation ({shape}, {} samples)", o.methylation),
+                calls,
+                (secs, rss, spilled, note),
             );
+            let examples_before = folder_size(&store.join("examples.lance")).1;
+            let (secs, rss, spilled, note) = measured(
+                &[
+                    bin,
+                    "--memory-limit",
+                    &o.memory_limit,
+                    "materialize",
+                    "--task",
+                    "methylation",
+                    "--param",
+                    "min_coverage=1",
+                    "--param",
+                    "valid_chroms=2",
+                    "--param",
+                    "test_chroms=3",
+                    "--store",
+                    s,
+                ],
+                &spill,
+            );
+            let examples = examples_in(&note);
+            let (_, table) = folder_size(&store.join("methylation.lance"));
+            let bytes = folder_size(&store.join("examples.lance")).1 - examples_before;
             row(
                 "materialize methylation",
-                calls / o.methylation as u64,
-                measured(
-                    &[
-                        bin,
-                        "--memory-limit",
-                        &o.memory_limit,
-                        "materialize",
-                        "--task",
-                        "methylation",
-                        "--param",
-                        "min_coverage=1",
-                        "--param",
-                        "valid_chroms=2",
-                        "--param",
-                        "test_chroms=3",
-                        "--store",
-                        s,
-                    ],
-                    &spill,
+                examples,
+                (
+                    secs,
+                    rss,
+                    spilled,
+                    format!(
+                        "{} CpGs of {}; {:.0} bytes/example ({:.1} GB) in examples.lance, calls table {:.1} GB",
+                        examples,
+                        universe.sites.len(),
+                        bytes as f64 / examples.max(1) as f64,
+                        bytes as f64 / 1e9,
+                        table as f64 / 1e9
+                    ),
                 ),
             );
         }
