@@ -33,6 +33,7 @@ use dnabench_engine::Store;
 use dnabench_training::{one_hot, Device, Loader, LoaderConfig};
 
 mod methylation;
+mod variants;
 
 /// hg19's chromosomes and lengths.
 const HG19: &[(&str, u64)] = &[
@@ -69,6 +70,8 @@ struct Options {
     widths: (u64, u64),
     memory_limit: String,
     chromatin: bool,
+    causal_snp: bool,
+    promoter: bool,
     methylation: usize,
     methylation_shape: methylation::Shape,
     keep: Option<PathBuf>,
@@ -82,6 +85,8 @@ fn options() -> Options {
         widths: (200, 1000),
         memory_limit: "3GB".into(),
         chromatin: true,
+        causal_snp: false,
+        promoter: false,
         methylation: 0,
         methylation_shape: methylation::Shape::Rrbs,
         keep: None,
@@ -100,9 +105,13 @@ fn options() -> Options {
             }
             "--memory-limit" => o.memory_limit = value,
             "--tasks" => {
+                let all = value == "all";
                 let tasks: Vec<&str> = value.split(',').collect();
-                o.chromatin = tasks.contains(&"chromatin");
-                if tasks.contains(&"methylation") && o.methylation == 0 {
+                let has = |t: &str| all || tasks.contains(&t);
+                o.chromatin = has("chromatin");
+                o.causal_snp = has("causal_snp");
+                o.promoter = has("promoter");
+                if has("methylation") && o.methylation == 0 {
                     o.methylation = 96;
                 }
             }
@@ -215,10 +224,13 @@ fn write_peaks(dir: &Path, o: &Options, fraction: f64, rng: &mut Rng) -> (PathBu
     (manifest, per_track * o.tracks as u64)
 }
 
+/// Wall seconds, peak RSS (MB), peak spill bytes and the last line of output.
+type Measured = (f64, f64, u64, String);
+
 /// Wall seconds, peak RSS (MB) and peak bytes under `spill` (its SQL
 /// sessions' spill folder, sampled every 50 ms) of one command; its
 /// stdout's last line.
-fn measured(args: &[&str], spill: &Path) -> (f64, f64, u64, String) {
+fn measured(args: &[&str], spill: &Path) -> Measured {
     let started = Instant::now();
     let child = Command::new("/usr/bin/time")
         .arg("-v")
@@ -255,6 +267,53 @@ fn measured(args: &[&str], spill: &Path) -> (f64, f64, u64, String) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let last = stdout.lines().last().unwrap_or_default().to_string();
     (secs, rss_kb / 1024.0, spill_peak, last)
+}
+
+/// One `materialize --task TASK` under the memory limit, as a row: its
+/// examples (returned), and their bytes in `examples.lance`.
+#[allow(clippy::too_many_arguments)]
+fn materialize_row(
+    row: &dyn Fn(&str, u64, Measured),
+    o: &Options,
+    bin: &str,
+    store: &Path,
+    task: &str,
+    params: &[&str],
+    context: &str,
+    spill: &Path,
+) -> u64 {
+    let before = folder_size(&store.join("examples.lance")).1;
+    let mut args = vec![
+        bin,
+        "--memory-limit",
+        &o.memory_limit,
+        "materialize",
+        "--task",
+        task,
+    ];
+    for p in params {
+        args.extend(["--param", p]);
+    }
+    args.extend(["--store", store.to_str().unwrap()]);
+    let (secs, rss, spilled, note) = measured(&args, spill);
+    let examples = examples_in(&note);
+    let bytes = folder_size(&store.join("examples.lance")).1 - before;
+    row(
+        &format!("materialize {task}"),
+        examples,
+        (
+            secs,
+            rss,
+            spilled,
+            format!(
+                "{:.0} bytes/example ({:.2} GB) in examples.lance; {context}{}{note}",
+                bytes as f64 / examples.max(1) as f64,
+                bytes as f64 / 1e9,
+                if context.is_empty() { "" } else { "; " }
+            ),
+        ),
+    );
+    examples
 }
 
 /// N of materialize's "materialized TASK: N examples (…)".
@@ -317,7 +376,7 @@ fn main() {
         let store = dir.join("store");
         let s = store.to_str().unwrap();
         let spill = store.join("_spill");
-        let row = |step: &str, rows: u64, (secs, rss, spilled, note): (f64, f64, u64, String)| {
+        let row = |step: &str, rows: u64, (secs, rss, spilled, note): Measured| {
             println!(
                 "| {fraction} | {step} | {rows} | {secs:.1} | {:.0} | {rss:.0} | {:.0} | {note} |",
                 rows as f64 / secs,
@@ -357,39 +416,36 @@ fn main() {
                     &spill,
                 ),
             );
-            let (secs, rss, spilled, note) = measured(
-                &[
-                    bin,
-                    "--memory-limit",
-                    &o.memory_limit,
-                    "materialize",
-                    "--task",
-                    "chromatin",
-                    "--store",
-                    s,
-                ],
-                &spill,
-            );
-            let examples = examples_in(&note);
-            let (_, bytes) = folder_size(&store.join("examples.lance"));
-            row(
-                "materialize chromatin",
-                examples,
-                (
-                    secs,
-                    rss,
-                    spilled,
-                    format!(
-                        "{:.1} bytes/example in examples.lance",
-                        bytes as f64 / examples.max(1) as f64
-                    ),
-                ),
-            );
+            let examples = materialize_row(&row, &o, bin, &store, "chromatin", &[], "", &spill);
             row(
                 "loader epoch (train, one-hot)",
                 examples,
                 measured(&[own.to_str().unwrap(), "--loader-epoch", s], &spill),
             );
+        }
+        if o.promoter {
+            let (genes, n) = variants::write_genes(&dir, &chroms(fraction), fraction, &mut rng);
+            let ingest = &[
+                bin,
+                "ingest",
+                "genes",
+                genes.to_str().unwrap(),
+                "--store",
+                s,
+            ];
+            row("ingest genes (GTF)", n, measured(ingest, &spill));
+            let _ = materialize_row(&row, &o, bin, &store, "promoter", &[], "", &spill);
+        }
+        if o.causal_snp {
+            let (table, n) = variants::write_finemapping(&dir, &genome, fraction, &mut rng);
+            let ingest = &[bin, "ingest", "eqtl", table.to_str().unwrap(), "--store", s];
+            row(
+                "ingest eqtl (DAP-G, 49 tissues)",
+                n,
+                measured(ingest, &spill),
+            );
+            let _ = std::fs::remove_file(&table);
+            let _ = materialize_row(&row, &o, bin, &store, "causal_snp", &[], "", &spill);
         }
         if o.methylation > 0 {
             // hg19 has 28 M CpGs; the fraction of them, drawn from the genome.
@@ -425,45 +481,22 @@ fn main() {
                 calls,
                 (secs, rss, spilled, note),
             );
-            let examples_before = folder_size(&store.join("examples.lance")).1;
-            let (secs, rss, spilled, note) = measured(
-                &[
-                    bin,
-                    "--memory-limit",
-                    &o.memory_limit,
-                    "materialize",
-                    "--task",
-                    "methylation",
-                    "--param",
-                    "min_coverage=1",
-                    "--param",
-                    "valid_chroms=2",
-                    "--param",
-                    "test_chroms=3",
-                    "--store",
-                    s,
-                ],
-                &spill,
-            );
-            let examples = examples_in(&note);
             let (_, table) = folder_size(&store.join("methylation.lance"));
-            let bytes = folder_size(&store.join("examples.lance")).1 - examples_before;
-            row(
-                "materialize methylation",
-                examples,
-                (
-                    secs,
-                    rss,
-                    spilled,
-                    format!(
-                        "{} CpGs of {}; {:.0} bytes/example ({:.1} GB) in examples.lance, calls table {:.1} GB",
-                        examples,
-                        universe.sites.len(),
-                        bytes as f64 / examples.max(1) as f64,
-                        bytes as f64 / 1e9,
-                        table as f64 / 1e9
-                    ),
-                ),
+            let context = format!(
+                "{} CpGs in the universe, calls table {:.1} GB",
+                universe.sites.len(),
+                table as f64 / 1e9
+            );
+            let params = ["min_coverage=1", "valid_chroms=2", "test_chroms=3"];
+            materialize_row(
+                &row,
+                &o,
+                bin,
+                &store,
+                "methylation",
+                &params,
+                &context,
+                &spill,
             );
         }
         if o.keep.is_none() {

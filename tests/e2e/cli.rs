@@ -450,6 +450,7 @@ fn sql_functions_lists_every_dnabench_function_with_an_example() {
             &[
                 "gc_content",
                 "hash_uniform",
+                "methylation_levels",
                 "mutate",
                 "overlap_len",
                 "revcomp",
@@ -468,7 +469,10 @@ fn sql_functions_lists_every_dnabench_function_with_an_example() {
                 "spearman",
             ][..],
         ),
-        ("table functions", &["random_windows", "tiles"][..]),
+        (
+            "table functions",
+            &["cpg_matrix", "random_windows", "tiles"][..],
+        ),
     ] {
         let section = listing
             .split("\n\n")

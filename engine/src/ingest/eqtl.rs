@@ -5,14 +5,16 @@
 //! (`gene_id`, `gene`), variant (`variant_id`, `variant`), PIP (`pip`,
 //! `variant_pip`, `posterior`), and optionally `cluster_id`, `cluster_pip`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow::array::{Float64Array, RecordBatch, StringArray};
 
-use super::sources::{append_file_rows, FileIngest, FileIngestReport};
-use super::tracks::{IntervalRecord, OnInvalid};
-use super::variants::{new_variants, variants_batch};
+use super::sources::{append_file_stream, FileIngest, FileIngestReport};
+use super::tracks::{check_intervals, IntervalRecord, OnInvalid};
+use super::variants::{existing_variant_hashes, variant_hash, variants_batch};
+use crate::chrom_names::ChromNames;
 use crate::error::{Location, Result};
 use crate::formats::lines::InputFile;
 use crate::formats::lines::{Fields, Header};
@@ -80,51 +82,64 @@ struct EqtlColumns {
     cluster_pip: Option<usize>,
 }
 
-/// Reads a fine-mapping table (tab-separated, header first).
-pub fn read_eqtl(path: &Path) -> Result<Vec<(u64, EqtlRecord)>> {
-    let mut input = InputFile::open(path)?;
-    let mut buf = Vec::new();
-    let mut out = Vec::new();
-    let mut columns = None;
-    while let Some((number, line)) = input.read_line(&mut buf)? {
-        if line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let location = Location::line(path, number);
-        let Some(c) = &columns else {
-            let header = Header::parse(line, '\t', location);
-            columns = Some(EqtlColumns {
-                count: header.len(),
-                tissue: header.require("tissue", &["tissue", "tissue_id"])?,
-                gene: header.require("gene", &["gene_id", "gene"])?,
-                variant: header.require("variant", &["variant_id", "variant"])?,
-                pip: header.require("PIP", &["pip", "variant_pip", "posterior"])?,
-                cluster: header.find(&["cluster_id", "cluster"]),
-                cluster_pip: header.find(&["cluster_pip"]),
-            });
-            continue;
-        };
-        let f = Fields::split(line, path, number, &[]);
-        if f.len() != c.count {
-            return Err(f.error(format!(
-                "{} tab-separated columns, expected {} as in the header",
-                f.len(),
-                c.count
-            )));
-        }
-        let id = f.required(c.variant)?;
-        let v = parse_gtex_variant(id).ok_or_else(|| {
-            f.error(format!(
-                "variant id '{id}' is not of the form chrN_POS_REF_ALT_b38"
-            ))
-        })?;
-        let pip_value = f.float(c.pip)?;
-        if !(0.0..=1.0).contains(&pip_value) {
-            return Err(f.error(format!("PIP {pip_value} is not a probability (0 to 1)")));
-        }
-        out.push((
-            number,
-            EqtlRecord {
+/// A fine-mapping table (tab-separated, header first), a record at a time.
+pub struct EqtlReader {
+    path: std::path::PathBuf,
+    input: InputFile,
+    buf: Vec<u8>,
+    columns: Option<EqtlColumns>,
+}
+
+impl EqtlReader {
+    pub fn open(path: &Path) -> Result<EqtlReader> {
+        Ok(EqtlReader {
+            path: path.to_path_buf(),
+            input: InputFile::open(path)?,
+            buf: Vec::new(),
+            columns: None,
+        })
+    }
+
+    /// The next record and its line, or `None` at the end of the file.
+    pub fn read_record(&mut self) -> Result<Option<(u64, EqtlRecord)>> {
+        let path = self.path.as_path();
+        while let Some((number, line)) = self.input.read_line(&mut self.buf)? {
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let location = Location::line(path, number);
+            let Some(c) = &self.columns else {
+                let header = Header::parse(line, '\t', location);
+                self.columns = Some(EqtlColumns {
+                    count: header.len(),
+                    tissue: header.require("tissue", &["tissue", "tissue_id"])?,
+                    gene: header.require("gene", &["gene_id", "gene"])?,
+                    variant: header.require("variant", &["variant_id", "variant"])?,
+                    pip: header.require("PIP", &["pip", "variant_pip", "posterior"])?,
+                    cluster: header.find(&["cluster_id", "cluster"]),
+                    cluster_pip: header.find(&["cluster_pip"]),
+                });
+                continue;
+            };
+            let f = Fields::split(line, path, number, &[]);
+            if f.len() != c.count {
+                return Err(f.error(format!(
+                    "{} tab-separated columns, expected {} as in the header",
+                    f.len(),
+                    c.count
+                )));
+            }
+            let id = f.required(c.variant)?;
+            let v = parse_gtex_variant(id).ok_or_else(|| {
+                f.error(format!(
+                    "variant id '{id}' is not of the form chrN_POS_REF_ALT_b38"
+                ))
+            })?;
+            let pip_value = f.float(c.pip)?;
+            if !(0.0..=1.0).contains(&pip_value) {
+                return Err(f.error(format!("PIP {pip_value} is not a probability (0 to 1)")));
+            }
+            let record = EqtlRecord {
                 variant: v,
                 gene_id: f.required(c.gene)?.to_string(),
                 tissue: f.required(c.tissue)?.to_string(),
@@ -137,19 +152,48 @@ pub fn read_eqtl(path: &Path) -> Result<Vec<(u64, EqtlRecord)>> {
                     Some(i) => f.optional_float(i)?,
                     None => None,
                 },
-            },
-        ));
+            };
+            return Ok(Some((number, record)));
+        }
+        if self.columns.is_none() {
+            return Err(crate::Error::parse(
+                Location::file(path),
+                "the file is empty, expected a header line (tissue, gene_id, variant_id, pip)",
+            ));
+        }
+        Ok(None)
     }
-    if columns.is_none() {
-        return Err(crate::Error::parse(
-            Location::file(path),
-            "the file is empty, expected a header line (tissue, gene_id, variant_id, pip)",
-        ));
+
+    /// Up to `rows` records.
+    fn read_chunk(&mut self, rows: usize) -> Result<Vec<(u64, EqtlRecord)>> {
+        let mut out = Vec::with_capacity(rows.min(1 << 16));
+        while out.len() < rows {
+            match self.read_record()? {
+                Some(r) => out.push(r),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Reads a whole fine-mapping table.
+pub fn read_eqtl(path: &Path) -> Result<Vec<(u64, EqtlRecord)>> {
+    let mut reader = EqtlReader::open(path)?;
+    let mut out = Vec::new();
+    while let Some(r) = reader.read_record()? {
+        out.push(r);
     }
     Ok(out)
 }
 
-/// Ingests a fine-mapping table: new variants first, then the eQTL rows.
+/// Records read, checked and written at a time: GTEx's table has tens of
+/// millions of rows, more than memory holds as records.
+const ROWS_PER_CHUNK: usize = 250_000;
+
+/// Ingests a fine-mapping table in two streaming passes, each one commit:
+/// its new variants, then its eQTL rows. A crash between the two leaves
+/// variants no row names, which the next ingest of the file skips.
 pub async fn ingest_eqtl(
     store: &Store,
     path: &Path,
@@ -166,62 +210,101 @@ pub async fn ingest_eqtl(
         Ok(ingest) => ingest,
         Err(done) => return Ok(done),
     };
-    let mut records = read_eqtl(path)?;
-    ingest.check(&mut records, on_invalid)?;
-    let rows: Vec<EqtlRecord> = records.into_iter().map(|(_, r)| r).collect();
-    let variants = new_variants(
-        store,
-        rows.iter().map(|r| r.variant.clone()),
-        &mut ingest.report,
-    )
-    .await?;
-    // Variants seen again within the file are not news.
-    ingest.report.skipped.remove("already in variants");
-    if !variants.is_empty() {
-        append_file_rows(
-            store,
-            "variants",
-            dnabench_schemas::variants_schema(),
-            vec![variants_batch(&variants, &path.display().to_string())?],
-            path,
-            &ingest.md5,
-        )
-        .await?;
-    }
-    ingest.report.rows = rows.len() as u64;
-    if !rows.is_empty() {
-        let batch = RecordBatch::try_new(
-            dnabench_schemas::eqtl_schema(),
-            vec![
-                Arc::new(StringArray::from_iter_values(
-                    rows.iter().map(|r| r.variant.variant_id.as_str()),
-                )),
-                Arc::new(StringArray::from_iter_values(
-                    rows.iter().map(|r| r.gene_id.as_str()),
-                )),
-                Arc::new(StringArray::from_iter_values(
-                    rows.iter().map(|r| r.tissue.as_str()),
-                )),
-                Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.pip))),
-                Arc::new(
-                    rows.iter()
-                        .map(|r| r.cluster_id.as_deref())
-                        .collect::<StringArray>(),
-                ),
-                Arc::new(rows.iter().map(|r| r.cluster_pip).collect::<Float64Array>()),
-            ],
-        )?;
-        append_file_rows(
-            store,
-            "eqtl",
-            dnabench_schemas::eqtl_schema(),
-            vec![batch],
-            path,
-            &ingest.md5,
-        )
-        .await?;
-    }
+    let mut seen = existing_variant_hashes(store).await?;
+    let names = ingest.names.clone();
+    let source = path.display().to_string();
+    let chunks = checked_chunks(path, ROWS_PER_CHUNK, names.clone(), on_invalid, None)?;
+    let variants = chunks.filter_map(move |chunk| {
+        let new: Vec<VariantRecord> = match chunk {
+            Ok(rows) => rows
+                .into_iter()
+                .filter(|(_, r)| seen.insert(variant_hash(&r.variant.variant_id)))
+                .map(|(_, r)| r.variant)
+                .collect(),
+            Err(e) => return Some(Err(e)),
+        };
+        (!new.is_empty()).then(|| variants_batch(&new, &source))
+    });
+    let schema = dnabench_schemas::variants_schema();
+    append_file_stream(store, "variants", schema, variants, path, &ingest.md5).await?;
+    let skipped = Arc::new(Mutex::new(BTreeMap::new()));
+    let chunks = checked_chunks(
+        path,
+        ROWS_PER_CHUNK,
+        names,
+        on_invalid,
+        Some(skipped.clone()),
+    )?;
+    let eqtl = chunks.filter_map(|chunk| match chunk {
+        Ok(rows) if rows.is_empty() => None,
+        Ok(rows) => Some(eqtl_batch(&rows)),
+        Err(e) => Some(Err(e)),
+    });
+    let schema = dnabench_schemas::eqtl_schema();
+    ingest.report.rows = append_file_stream(store, "eqtl", schema, eqtl, path, &ingest.md5).await?;
+    ingest.report.skipped = std::mem::take(&mut *skipped.lock().unwrap_or_else(|p| p.into_inner()));
     Ok(ingest.finish())
+}
+
+/// The file's records, `chunk_rows` at a time, with names and bounds
+/// checked (skips counted into `skipped`, when given).
+fn checked_chunks(
+    path: &Path,
+    chunk_rows: usize,
+    names: ChromNames,
+    on_invalid: OnInvalid,
+    skipped: Option<Arc<Mutex<BTreeMap<String, u64>>>>,
+) -> Result<impl Iterator<Item = Result<Vec<(u64, EqtlRecord)>>> + Send + 'static> {
+    let mut reader = EqtlReader::open(path)?;
+    let path = path.to_path_buf();
+    let mut done = false;
+    Ok(std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let chunk = reader.read_chunk(chunk_rows).and_then(|mut rows| {
+            // A chunk whose rows are all skipped is not the end of the file.
+            done = rows.len() < chunk_rows;
+            let mut counts = BTreeMap::new();
+            check_intervals(&mut rows, &names, on_invalid, &mut counts, &|line| {
+                Location::line(&path, line)
+            })?;
+            if let Some(skipped) = &skipped {
+                let mut skipped = skipped.lock().unwrap_or_else(|p| p.into_inner());
+                for (reason, n) in counts {
+                    *skipped.entry(reason).or_default() += n;
+                }
+            }
+            Ok(rows)
+        });
+        done |= chunk.is_err();
+        Some(chunk)
+    }))
+}
+
+fn eqtl_batch(rows: &[(u64, EqtlRecord)]) -> Result<RecordBatch> {
+    let rows = || rows.iter().map(|(_, r)| r);
+    Ok(RecordBatch::try_new(
+        dnabench_schemas::eqtl_schema(),
+        vec![
+            Arc::new(StringArray::from_iter_values(
+                rows().map(|r| r.variant.variant_id.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows().map(|r| r.gene_id.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows().map(|r| r.tissue.as_str()),
+            )),
+            Arc::new(Float64Array::from_iter_values(rows().map(|r| r.pip))),
+            Arc::new(
+                rows()
+                    .map(|r| r.cluster_id.as_deref())
+                    .collect::<StringArray>(),
+            ),
+            Arc::new(rows().map(|r| r.cluster_pip).collect::<Float64Array>()),
+        ],
+    )?)
 }
 
 #[cfg(test)]
@@ -243,6 +326,29 @@ mod tests {
         assert_eq!(v.variant_id, "chr1_13550_G_A");
         assert!(parse_gtex_variant("chr1_x_G_A_b38").is_none());
         assert!(parse_gtex_variant("rs123").is_none());
+    }
+
+    #[test]
+    fn chunks_go_on_past_a_chunk_whose_rows_are_all_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.txt");
+        let row = |chrom: &str, pos: u32| format!("Liver\tENSG1\t{chrom}_{pos}_A_G_b38\t0.5\n");
+        let text = [
+            "tissue\tgene_id\tvariant_id\tpip\n".to_string(),
+            row("chr1", 5),
+            row("chr1", 6),
+            row("chrZ", 7),
+            row("chrZ", 8),
+            row("chr1", 9),
+        ]
+        .concat();
+        std::fs::write(&p, text).unwrap();
+        let names = ChromNames::new([("chr1".to_string(), 100)]);
+        let skipped = Arc::new(Mutex::new(BTreeMap::new()));
+        let chunks = checked_chunks(&p, 2, names, OnInvalid::Skip, Some(skipped.clone())).unwrap();
+        let sizes: Vec<usize> = chunks.map(|c| c.unwrap().len()).collect();
+        assert_eq!(sizes, vec![2, 0, 1]);
+        assert_eq!(skipped.lock().unwrap().values().sum::<u64>(), 2);
     }
 
     #[test]

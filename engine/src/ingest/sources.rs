@@ -5,18 +5,20 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-
-use std::time::Instant;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 
 use super::tracks::{
     check_intervals, chrom_names, file_md5, sort_records, IntervalRecord, OnInvalid, Positioned,
 };
 use crate::chrom_names::ChromNames;
 use crate::error::{Location, Result};
-use crate::store::Store;
+use crate::store::{ErrorSlot, Store};
 
 const CONTENT_MD5: &str = "dnabench.content_md5";
 const SOURCE: &str = "dnabench.source";
@@ -94,6 +96,40 @@ pub async fn append_file_rows(
         .append_with(table, schema, batches, properties)
         .await?;
     Ok(())
+}
+
+/// Appends the batches of file `path` (content `md5`) to `table` as they
+/// come, in one commit at their end; nothing when there are none. Returns
+/// the rows written.
+pub async fn append_file_stream(
+    store: &Store,
+    table: &str,
+    schema: SchemaRef,
+    batches: impl Iterator<Item = Result<RecordBatch>> + Send + 'static,
+    path: &Path,
+    md5: &str,
+) -> Result<u64> {
+    let mut batches = batches.peekable();
+    if batches.peek().is_none() {
+        return Ok(0);
+    }
+    let properties = HashMap::from([
+        (CONTENT_MD5.to_string(), md5.to_string()),
+        (SOURCE.to_string(), path.display().to_string()),
+    ]);
+    let slot = ErrorSlot::default();
+    let rows = Arc::new(AtomicU64::new(0));
+    let (counted, failed) = (rows.clone(), slot.clone());
+    let stream = futures::stream::iter(batches.map(move |b| {
+        let b = b.map_err(|e| failed.set_datafusion(e))?;
+        counted.fetch_add(b.num_rows() as u64, Ordering::Relaxed);
+        Ok(b)
+    }));
+    let stream = Box::pin(RecordBatchStreamAdapter::new(schema, stream));
+    store
+        .append_stream(table, stream, properties, &slot)
+        .await?;
+    Ok(rows.load(Ordering::Relaxed))
 }
 
 /// A one-file ingest under way: its report, the file's content hash, and

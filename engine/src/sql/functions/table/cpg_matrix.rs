@@ -9,8 +9,8 @@
 //! ```
 //!
 //! The samples are the table's track ids in ascending order; a '-' call at
-//! c + 1 counts for the CpG at c. Rows come in (chrom, cpg) order from a
-//! streaming merge ([`crate::sql::cpg_matrix`]).
+//! c + 1 counts for the CpG at c. Each partition's rows come in (chrom,
+//! cpg) order from a streaming merge ([`crate::sql::cpg_matrix`]).
 
 use std::sync::{Arc, OnceLock};
 
@@ -36,7 +36,7 @@ pub fn documentation() -> &'static Documentation {
     DOC.get_or_init(|| {
         Documentation::builder(
                 super::TABLE,
-                r#"One row per CpG that any sample of a methylation table covers, in (chrom, cpg) order: chrom, cpg (0-based position of the C) and, as lists with one value per sample (the table's track ids in ascending order), coverage and methylated reads, both strands summed (a '-' call at cpg + 1 counts for cpg); NULL where a sample has no call. It streams: the calls of a track, sorted by position at ingest, are merged side by side, so a whole genome of samples needs neither a GROUP BY's memory nor its spill."#,
+                r#"One row per CpG that any sample of a methylation table covers (each partition in (chrom, cpg) order, so ORDER BY chrom, cpg merges them without a sort): chrom, cpg (0-based position of the C) and, as lists with one value per sample (the table's track ids in ascending order), coverage and methylated reads, both strands summed (a '-' call at cpg + 1 counts for cpg); NULL where a sample has no call. It streams: the calls of a track, sorted by position at ingest, are merged side by side, so a whole genome of samples needs neither a GROUP BY's memory nor its spill."#,
                 r#"cpg_matrix(table)"#,
             )
             .with_argument(r#"table"#, r#"A table with the columns track_id, chrom, start, strand, coverage and methylated, as `dnabench ingest methylation` writes 'methylation'."#)
