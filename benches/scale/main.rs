@@ -72,6 +72,8 @@ struct Options {
     chromatin: bool,
     causal_snp: bool,
     promoter: bool,
+    expression: bool,
+    mpra: bool,
     methylation: usize,
     methylation_shape: methylation::Shape,
     keep: Option<PathBuf>,
@@ -87,6 +89,8 @@ fn options() -> Options {
         chromatin: true,
         causal_snp: false,
         promoter: false,
+        expression: false,
+        mpra: false,
         methylation: 0,
         methylation_shape: methylation::Shape::Rrbs,
         keep: None,
@@ -111,6 +115,8 @@ fn options() -> Options {
                 o.chromatin = has("chromatin");
                 o.causal_snp = has("causal_snp");
                 o.promoter = has("promoter");
+                o.expression = has("expression");
+                o.mpra = has("mpra");
                 if has("methylation") && o.methylation == 0 {
                     o.methylation = 96;
                 }
@@ -328,10 +334,10 @@ fn examples_in(note: &str) -> u64 {
 /// at most this many samples.
 const METHYLATION_SAMPLES_PER_INGEST: usize = 8;
 
-/// One epoch of the chromatin train split: (examples, seconds).
-fn loader_epoch(store: &Path) {
+/// One epoch of a task's train split: (examples, seconds).
+fn loader_epoch(store: &Path, dataset: &str, labels: &str) {
     let store = Store::open(store).unwrap();
-    let mut config = LoaderConfig::new("chromatin", "train", &["seq", "positive_tracks"]);
+    let mut config = LoaderConfig::new(dataset, "train", &["seq", labels]);
     config.batch_size = 64;
     config.prefetch = 8;
     let started = Instant::now();
@@ -355,7 +361,7 @@ fn loader_epoch(store: &Path) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--loader-epoch") {
-        return loader_epoch(Path::new(&args[2]));
+        return loader_epoch(Path::new(&args[2]), &args[3], &args[4]);
     }
     let o = options();
     let bin = env!("CARGO_BIN_EXE_dnabench");
@@ -420,10 +426,19 @@ fn main() {
             row(
                 "loader epoch (train, one-hot)",
                 examples,
-                measured(&[own.to_str().unwrap(), "--loader-epoch", s], &spill),
+                measured(
+                    &[
+                        own.to_str().unwrap(),
+                        "--loader-epoch",
+                        s,
+                        "chromatin",
+                        "positive_tracks",
+                    ],
+                    &spill,
+                ),
             );
         }
-        if o.promoter {
+        if o.promoter || o.expression {
             let (genes, n) = variants::write_genes(&dir, &chroms(fraction), fraction, &mut rng);
             let ingest = &[
                 bin,
@@ -434,7 +449,46 @@ fn main() {
                 s,
             ];
             row("ingest genes (GTF)", n, measured(ingest, &spill));
+        }
+        if o.promoter {
             let _ = materialize_row(&row, &o, bin, &store, "promoter", &[], "", &spill);
+        }
+        if o.expression {
+            let (matrix, n) = variants::write_expression(&dir, fraction, &mut rng);
+            let ingest = &[
+                bin,
+                "ingest",
+                "expression",
+                matrix.to_str().unwrap(),
+                "--store",
+                s,
+            ];
+            row(
+                "ingest expression (218 samples)",
+                n,
+                measured(ingest, &spill),
+            );
+            let examples = materialize_row(&row, &o, bin, &store, "expression", &[], "", &spill);
+            row(
+                "loader epoch (expression train, 40 kb one-hot)",
+                examples,
+                measured(
+                    &[
+                        own.to_str().unwrap(),
+                        "--loader-epoch",
+                        s,
+                        "expression",
+                        "targets",
+                    ],
+                    &spill,
+                ),
+            );
+        }
+        if o.mpra {
+            let (table, n) = variants::write_mpra(&dir, &genome, &mut rng);
+            let ingest = &[bin, "ingest", "mpra", table.to_str().unwrap(), "--store", s];
+            row("ingest mpra (20 elements)", n, measured(ingest, &spill));
+            let _ = materialize_row(&row, &o, bin, &store, "mpra", &[], "", &spill);
         }
         if o.causal_snp {
             let (table, n) = variants::write_finemapping(&dir, &genome, fraction, &mut rng);

@@ -6,7 +6,11 @@
 //!   at full size), PIPs as GTEx's: most near 0, about 0.5 % above 0.9
 //!   (a few thousand per tissue at full size).
 //! - A GTF of 29,598 × fraction genes (EPDnew's promoters at full size),
-//!   spread over the genome in proportion to chromosome length.
+//!   spread over the genome in proportion to chromosome length, and an
+//!   expression matrix of the first 24,338 × fraction of them (ExPecto's
+//!   genes) × 218 samples.
+//! - A saturation mutagenesis of 20 elements (Kircher et al.'s size): every
+//!   SNV of 500 bp each, 30,000 rows at every fraction.
 //!
 //! Reference alleles are the genome's bases, read from its FASTA as a stream.
 
@@ -18,6 +22,10 @@ use super::Rng;
 const TISSUES: usize = 49;
 const ROWS_PER_TISSUE: f64 = 600_000.0;
 const EPD_PROMOTERS: f64 = 29_598.0;
+const EXPECTO_GENES: f64 = 24_338.0;
+const EXPRESSION_SAMPLES: usize = 218;
+const MPRA_ELEMENTS: usize = 20;
+const MPRA_ELEMENT_BP: u32 = 500;
 
 /// (chromosome, 0-based position, reference base) of each SNV in the pool.
 struct Snv {
@@ -140,4 +148,86 @@ pub fn write_genes(
         .unwrap();
     }
     (path, genes)
+}
+
+/// Writes the expression matrix of the first 24,338 × fraction genes of
+/// [`write_genes`]; returns it and its values.
+pub fn write_expression(dir: &Path, fraction: f64, rng: &mut Rng) -> (PathBuf, u64) {
+    let genes = (EXPECTO_GENES * fraction).round().max(1.0) as u64;
+    let path = dir.join("expression.tsv");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    write!(out, "gene_id").unwrap();
+    for s in 0..EXPRESSION_SAMPLES {
+        write!(out, "\tsample{s}").unwrap();
+    }
+    writeln!(out).unwrap();
+    for g in 0..genes {
+        write!(out, "G{g}").unwrap();
+        for _ in 0..EXPRESSION_SAMPLES {
+            write!(out, "\t{:.4}", 6.0 * rng.unit() - 1.0).unwrap();
+        }
+        writeln!(out).unwrap();
+    }
+    (path, genes * EXPRESSION_SAMPLES as u64)
+}
+
+/// Writes a saturation mutagenesis table: every SNV of 20 elements of 500 bp
+/// on the genome's bases; returns it and its rows.
+pub fn write_mpra(dir: &Path, genome: &Path, rng: &mut Rng) -> (PathBuf, u64) {
+    // Element starts first, then their bases from one pass over the FASTA.
+    let (chroms, pool) = snv_pool(genome, MPRA_ELEMENTS as u64 * 4, rng);
+    let elements: Vec<&Snv> = pool.iter().step_by(4).take(MPRA_ELEMENTS).collect();
+    let mut bases: Vec<Vec<u8>> = vec![Vec::new(); elements.len()];
+    let mut chrom = None;
+    let mut pos = 0u32;
+    for line in std::io::BufReader::new(std::fs::File::open(genome).unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(name) = line.strip_prefix('>') {
+            chrom = chroms.iter().position(|c| c == name);
+            pos = 0;
+            continue;
+        }
+        for &b in line.as_bytes() {
+            for (e, element) in elements.iter().enumerate() {
+                if Some(element.chrom as usize) == chrom
+                    && (element.pos..element.pos + MPRA_ELEMENT_BP).contains(&pos)
+                {
+                    bases[e].push(b);
+                }
+            }
+            pos += 1;
+        }
+    }
+    let path = dir.join("mpra.tsv");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    writeln!(
+        out,
+        "chromosome\tposition\tref\talt\ttags\tdna\trna\tvalue\tp_value\telement"
+    )
+    .unwrap();
+    let mut rows = 0;
+    for (e, element) in elements.iter().enumerate() {
+        let name = chroms[element.chrom as usize].trim_start_matches("chr");
+        for (i, &reference) in bases[e].iter().enumerate() {
+            for alt in *b"ACGT" {
+                if alt == reference || reference == b'N' {
+                    continue;
+                }
+                let effect = 2.0 * rng.unit() - 1.0;
+                writeln!(
+                    out,
+                    "{name}\t{}\t{}\t{}\t{}\t1.0\t{:.4}\t{effect:.4}\t{:.3e}\tE{e}",
+                    element.pos as usize + i + 1,
+                    reference as char,
+                    alt as char,
+                    20 + rng.below(80),
+                    f64::exp2(effect),
+                    rng.unit()
+                )
+                .unwrap();
+                rows += 1;
+            }
+        }
+    }
+    (path, rows)
 }
