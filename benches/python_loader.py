@@ -1,17 +1,20 @@
-"""Examples/s of the promoter training split read three ways, medians of
-five epochs each, in one process:
+"""Examples/s of a training split (promoter by default) read several ways,
+medians of five epochs each, in one process, and the seconds to open it:
 
 - rust: the Rust loader alone (`ExampleDataset.drain`: cut, shuffle, one-hot,
   targets, no Python);
 - torch: the same batches as torch tensors through `Store.loader` (Arrow C
   stream, then DLPack views);
-- python: the peer, a map-style torch Dataset over the split's sequences
-  read once with `store.sql` (seq()), one-hot encoded per example in numpy
-  and batched by torch's DataLoader, as a hand-written PyTorch pipeline
-  would do it.
+- rust compact, torch compact: the same with `compact=True` (uint8 base
+  codes, a multi-label batch's positive outputs), as a loop that expands
+  them on its GPU reads them;
+- python (promoter only): the peer, a map-style torch Dataset over the
+  split's sequences read once with `store.sql` (seq()), one-hot encoded per
+  example in numpy and batched by torch's DataLoader, as a hand-written
+  PyTorch pipeline would do it.
 
     bash scripts/python shell
-    python benches/python_loader.py STORE   # a store with `promoter` materialized
+    python benches/python_loader.py STORE [DATASET] [EPOCHS]
 """
 
 import statistics
@@ -30,6 +33,8 @@ for i, base in enumerate(b"ACGT"):
 
 
 class SequenceDataset(torch.utils.data.Dataset):
+    """The promoter split as a hand-written PyTorch pipeline reads it."""
+
     def __init__(self, store: dnabench.Store):
         table = store.sql(
             "SELECT seq(chrom, start, \"end\", strand) AS s, label FROM examples "
@@ -54,19 +59,30 @@ def rate(read) -> float:
     return n / (time.perf_counter() - start)
 
 
-def main(path: str, epochs: int = 5):
+def main(path: str, dataset: str = "promoter", epochs: int = 5):
     store = dnabench.Store(path)
-    loader = store.loader("promoter", "train", batch_size=64)
-    peer = torch.utils.data.DataLoader(SequenceDataset(store), batch_size=64, shuffle=True)
-    rates = {"rust": [], "torch": [], "python": []}
-    for epoch in range(epochs):
-        rates["rust"].append(rate(lambda: loader.drain(epoch)))
-        rates["torch"].append(rate(lambda: sum(len(b["x"]) for b in loader.epoch(epoch))))
-        rates["python"].append(rate(lambda: sum(len(x) for x, _ in peer)))
+    started = time.perf_counter()
+    loader = store.loader(dataset, "train", batch_size=64)
+    opened = time.perf_counter() - started
+    started = time.perf_counter()
+    compact = store.loader(dataset, "train", batch_size=64, compact=True)
+    opened_compact = time.perf_counter() - started
+    print(f"{dataset}: {loader.examples} examples; opened in {opened:.1f} s (compact {opened_compact:.1f} s)")
+    readers = {
+        "rust": lambda e: loader.drain(e),
+        "torch": lambda e: sum(len(b["x"]) for b in loader.epoch(e)),
+        "rust compact": lambda e: compact.drain(e),
+        "torch compact": lambda e: sum(len(b["x"]) for b in compact.epoch(e)),
+    }
+    if dataset == "promoter":
+        peer = torch.utils.data.DataLoader(SequenceDataset(store), batch_size=64, shuffle=True)
+        readers["python"] = lambda e: sum(len(x) for x, _ in peer)
+    rates = {name: [rate(lambda: read(e)) for e in range(epochs)] for name, read in readers.items()}
     medians = {k: statistics.median(v) for k, v in rates.items()}
     for name, value in medians.items():
-        print(f"{name:>6}: {value:9.0f} examples/s  ({value / medians['python']:.1f}x the Python peer)")
+        peer = f"  ({value / medians['python']:.1f}x the Python peer)" if "python" in medians else ""
+        print(f"{name:>14}: {value:9.0f} examples/s{peer}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], *(sys.argv[2:3]), *(int(a) for a in sys.argv[3:4]))

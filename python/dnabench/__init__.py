@@ -60,6 +60,7 @@ class Store:
         reverse_complement: bool = False,
         seed: int = 0,
         shuffle: bool | None = None,
+        compact: bool = False,
     ):
         """One split of a materialized dataset as a
         `torch.utils.data.IterableDataset` of batches (dicts of tensors).
@@ -69,13 +70,20 @@ class Store:
         seed, windows moved by up to `jitter` bp, and with
         `reverse_complement` half of them read on the other strand, exactly
         as `dnabench train` reads them.
+
+        `compact=True` gives what a training loop expands on its own device
+        (`dataset.expand(batch, device)`): one-hot input as uint8 base codes
+        `(batch, length)` (A 0, C 1, G 2, T 3, other 4) and a chromatin
+        batch's labels as its positive outputs (`y` int32 values, `y_offsets`
+        where each example's begin), a few bytes an example instead of
+        4 × length + 8 × tracks.
         """
         from .data import ExampleDataset
 
         if shuffle is None:
             shuffle = split == "train"
         native = self._native.loader(
-            dataset, split, batch_size, tokenizer, jitter, reverse_complement, shuffle, seed
+            dataset, split, batch_size, tokenizer, jitter, reverse_complement, shuffle, seed, compact
         )
         return ExampleDataset(native)
 

@@ -23,6 +23,10 @@ class ExampleDataset(torch.utils.data.IterableDataset):
       missing;
     - `example_id`: the examples' ids, a `pyarrow.StringArray`.
 
+    With `compact=True` (see `Store.loader`), `x` is uint8 base codes and a
+    chromatin `y` its positive outputs with `y_offsets`; `expand` makes the
+    dense batch on the training device.
+
     Use it with `DataLoader(dataset, batch_size=None)`, or iterate it
     directly; the Rust loader reads ahead on its own threads, so worker
     processes add nothing.
@@ -74,9 +78,44 @@ class ExampleDataset(torch.utils.data.IterableDataset):
             index = batch.schema.get_field_index(name)
             if index < 0:
                 continue
-            values = torch.from_dlpack(batch.column(index).flatten())
-            if name.startswith("x") and values.dtype == torch.float32:
+            column = batch.column(index)
+            values = torch.from_dlpack(column.flatten())
+            if pa.types.is_list(column.type):
+                # A compact multi-label batch: positive outputs per example.
+                out[name] = values
+                offsets = torch.from_dlpack(column.offsets)
+                out[name + "_offsets"] = offsets - offsets[0]
+            elif name.startswith("x") and values.dtype == torch.float32:
                 out[name] = values.view(rows, 4, -1)
             else:
                 out[name] = values.view(rows, -1)
+        return out
+
+    def expand(self, batch: dict, device=None) -> dict:
+        """A compact batch as the dense one, built on `device`: `x` (and
+        `x_alt`) one-hot float32 `(batch, 4, length)` with N all zeros, `y`
+        float32 `(batch, outputs)` and `mask` of ones. Dense tensors pass
+        through, moved to `device`."""
+        out = dict(batch)
+        for name in ("x", "x_alt"):
+            x = batch.get(name)
+            if x is not None and x.dtype == torch.uint8:
+                codes = x.to(device).long()
+                out[name] = torch.nn.functional.one_hot(codes, 5)[..., :4].permute(0, 2, 1).float()
+            elif x is not None:
+                out[name] = x.to(device)
+        if "y_offsets" in batch:
+            offsets = batch["y_offsets"].to(device).long()
+            rows = offsets.numel() - 1
+            counts = offsets[1:] - offsets[:-1]
+            example = torch.repeat_interleave(torch.arange(rows, device=offsets.device), counts)
+            y = torch.zeros(rows, self.outputs, device=offsets.device)
+            y[example, batch["y"].to(device).long()] = 1.0
+            out["y"] = y
+            out["mask"] = torch.ones_like(y)
+            del out["y_offsets"]
+        else:
+            for name in ("y", "mask"):
+                if name in batch:
+                    out[name] = batch[name].to(device)
         return out

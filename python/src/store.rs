@@ -91,7 +91,7 @@ impl Store {
 
     /// One split of a materialized dataset as batches of model input and
     /// targets (`dnabench_training::arrays` gives the columns).
-    #[pyo3(signature = (dataset, split, batch_size, tokenizer, jitter, reverse_complement, shuffle, seed))]
+    #[pyo3(signature = (dataset, split, batch_size, tokenizer, jitter, reverse_complement, shuffle, seed, compact = false))]
     #[allow(clippy::too_many_arguments)]
     fn loader(
         &self,
@@ -104,6 +104,7 @@ impl Store {
         reverse_complement: bool,
         shuffle: bool,
         seed: u64,
+        compact: bool,
     ) -> PyResult<ExampleLoader> {
         let tokenizer = tokenizer.parse().map_err(engine_error)?;
         let config = ArrayLoaderConfig {
@@ -115,6 +116,7 @@ impl Store {
             reverse_complement,
             shuffle,
             seed,
+            compact,
         };
         let loader = py
             .detach(|| ArrayLoader::open(&self.store, config))

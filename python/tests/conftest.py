@@ -1,5 +1,5 @@
 """A store simulated from the repo's bundled data by the dnabench CLI, with
-the promoter and causal SNP datasets materialized, shared by the tests."""
+the promoter, causal SNP and chromatin datasets materialized, shared by the tests."""
 
 import os
 import pathlib
@@ -32,7 +32,7 @@ def store_path(tmp_path_factory) -> pathlib.Path:
     root = tmp_path_factory.mktemp("dnabench")
     store = root / "store"
     run("simulate", "--out", str(root / "sources"), "--store", str(store), "--data", str(REPO / "data"))
-    for task in ("promoter", "causal_snp"):
+    for task in ("promoter", "causal_snp", "chromatin"):
         run("materialize", "--task", task, "--store", str(store))
     return store
 

@@ -39,6 +39,24 @@ def test_one_hot_batches_hold_the_windows_bases_and_labels(store):
     assert seen == len(expected)
 
 
+@pytest.mark.parametrize("dataset", ["promoter", "chromatin"])
+def test_compact_batches_expand_to_the_dense_ones(store, dataset):
+    dense = store.loader(dataset, "test", batch_size=64)
+    compact = store.loader(dataset, "test", batch_size=64, compact=True)
+    batches = 0
+    for d, c in zip(dense, compact):
+        assert c["x"].dtype == torch.uint8 and c["x"].shape == (len(c["example_id"]), compact.length)
+        assert c["example_id"].to_pylist() == d["example_id"].to_pylist()
+        expanded = compact.expand(c)
+        for name in ("x", "y", "mask"):
+            assert torch.equal(expanded[name], d[name]), name
+        batches += 1
+    assert batches == len(dense)
+    if dataset == "chromatin":
+        assert c["y"].dtype == torch.int32 and "mask" not in c
+        assert int(c["y_offsets"][-1]) == c["y"].numel()
+
+
 def test_each_example_once_an_epoch_in_a_seeded_order(store):
     def orders(seed):
         loader = store.loader("promoter", "train", batch_size=256, seed=seed)

@@ -13,6 +13,15 @@
 //! | `y` | FixedSizeList<Float32, outputs> | the task head's targets ([`Head::targets`]) |
 //! | `mask` | FixedSizeList<Float32, outputs> | 0 where a target is NULL |
 //!
+//! With `compact`, what a training loop can expand on its own device:
+//!
+//! | column | type | what |
+//! | --- | --- | --- |
+//! | `x`, `x_alt` | FixedSizeList<UInt8, length> | base codes A 0, C 1, G 2, T 3, anything else 4 (one-hot input only) |
+//! | `y` | List<Int32> | a multi-label head's positive outputs; no `mask` (every label is known) |
+//!
+//! Other heads keep `y` and `mask` as above; token ids stay as they are.
+//!
 //! The batches are those of the training [`Loader`]: the same shuffle,
 //! jitter and reverse complement for the same seed.
 //!
@@ -50,6 +59,9 @@ pub struct ArrayLoaderConfig {
     pub reverse_complement: bool,
     pub shuffle: bool,
     pub seed: u64,
+    /// Base codes for one-hot input and positive-output lists for a
+    /// multi-label head, instead of float32 (see the module's tables).
+    pub compact: bool,
 }
 
 /// A split of a dataset as batches of model input and targets.
@@ -65,6 +77,7 @@ struct Encoding {
     head: Head,
     pair: bool,
     length: usize,
+    compact: bool,
     schema: SchemaRef,
 }
 
@@ -95,7 +108,7 @@ impl ArrayLoader {
         loader_config.seed = config.seed;
         let loader = Loader::open(store, loader_config)
             .with_context(|| format!("opening split '{}' of '{}'", config.split, config.dataset))?;
-        let schema = schema(&encoder, info.length, head.outputs(), pair);
+        let schema = schema(&encoder, &head, info.length, pair, config.compact);
         Ok(ArrayLoader {
             loader,
             encoding: Encoding {
@@ -103,6 +116,7 @@ impl ArrayLoader {
                 head,
                 pair,
                 length: info.length,
+                compact: config.compact,
                 schema,
             },
         })
@@ -139,8 +153,9 @@ impl ArrayLoader {
     }
 }
 
-fn schema(encoder: &Encoder, length: usize, outputs: usize, pair: bool) -> SchemaRef {
+fn schema(encoder: &Encoder, head: &Head, length: usize, pair: bool, compact: bool) -> SchemaRef {
     let input = match encoder {
+        Encoder::OneHot if compact => fixed_list(DataType::UInt8, length),
         Encoder::OneHot => fixed_list(DataType::Float32, 4 * length),
         Encoder::Tokens(..) => fixed_list(DataType::Int64, encoder.max_tokens(length)),
     };
@@ -151,17 +166,26 @@ fn schema(encoder: &Encoder, length: usize, outputs: usize, pair: bool) -> Schem
     if pair {
         fields.push(Field::new("x_alt", input, false));
     }
-    fields.push(Field::new(
-        "y",
-        fixed_list(DataType::Float32, outputs),
-        false,
-    ));
-    fields.push(Field::new(
-        "mask",
-        fixed_list(DataType::Float32, outputs),
-        false,
-    ));
+    if compact && matches!(head, Head::MultiLabel { .. }) {
+        let item = Arc::new(Field::new("item", DataType::Int32, false));
+        fields.push(Field::new("y", DataType::List(item), false));
+    } else {
+        let dense = fixed_list(DataType::Float32, head.outputs());
+        fields.push(Field::new("y", dense.clone(), false));
+        fields.push(Field::new("mask", dense, false));
+    }
     Arc::new(Schema::new(fields))
+}
+
+/// A, C, G, T as 0 to 3 (either case), anything else 4.
+fn base_code(b: u8) -> u8 {
+    match b {
+        b'A' | b'a' => 0,
+        b'C' | b'c' => 1,
+        b'G' | b'g' => 2,
+        b'T' | b't' => 3,
+        _ => 4,
+    }
 }
 
 fn fixed_list(item: DataType, size: usize) -> DataType {
@@ -183,6 +207,10 @@ impl Encoding {
         let mut columns: Vec<ArrayRef> = vec![Arc::new(ids.clone()), self.input(reference)?];
         if self.pair {
             columns.push(self.input(alternative)?);
+        }
+        if self.compact && matches!(self.head, Head::MultiLabel { .. }) {
+            columns.push(Arc::new(self.head.positive_outputs(batch)?));
+            return Ok(RecordBatch::try_new(self.schema.clone(), columns)?);
         }
         let (y, mask) = self.head.target_values(batch)?;
         let outputs = self.head.outputs() as i32;
@@ -206,7 +234,15 @@ impl Encoding {
             );
         }
         let width = self.encoder.max_tokens(self.length);
+        let compact = self.compact && matches!(self.encoder, Encoder::OneHot);
         let (values, size): (ArrayRef, usize) = match self.encoder.token_rows(seqs, Some(width)) {
+            None if compact => {
+                let codes: Vec<u8> = seqs
+                    .iter()
+                    .flat_map(|s| s.iter().map(|&b| base_code(b)))
+                    .collect();
+                (Arc::new(arrow::array::UInt8Array::from(codes)), self.length)
+            }
             None => {
                 let (values, _) = one_hot_values(seqs)?;
                 (Arc::new(Float32Array::from(values)), 4 * self.length)
@@ -296,12 +332,13 @@ mod tests {
 
     fn encoding(encoder: Encoder, pair: bool) -> Encoding {
         let head = Head::for_task("promoter", vec![], 0, false).unwrap();
-        let schema = schema(&encoder, 8, head.outputs(), pair);
+        let schema = schema(&encoder, &head, 8, pair, false);
         Encoding {
             encoder,
             head,
             pair,
             length: 8,
+            compact: false,
             schema,
         }
     }
@@ -374,6 +411,60 @@ mod tests {
         let short = examples(false);
         let err = enc.arrays(&short).unwrap_err();
         assert!(err.to_string().contains("alt_seq"), "{err}");
+    }
+
+    #[test]
+    fn compact_batches_hold_base_codes_and_positive_outputs() {
+        let head = Head::for_task("chromatin", vec![3, 5, 9], 0, false).unwrap();
+        let enc = Encoding {
+            schema: schema(&Encoder::OneHot, &head, 8, false, true),
+            head,
+            compact: true,
+            ..encoding(Encoder::OneHot, false)
+        };
+        let mut positives = arrow::array::ListBuilder::new(arrow::array::Int32Builder::new());
+        positives.values().append_slice(&[9, 3, 7]);
+        positives.append(true);
+        positives.append(false);
+        let batch = examples(false);
+        let batch = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                batch.schema().field(0).clone(),
+                batch.schema().field(1).clone(),
+                Field::new(
+                    "positive_tracks",
+                    DataType::List(Arc::new(Field::new("item", DataType::Int32, true))),
+                    true,
+                ),
+            ])),
+            vec![
+                batch.column(0).clone(),
+                batch.column(1).clone(),
+                Arc::new(positives.finish()),
+            ],
+        )
+        .unwrap();
+        let out = enc.arrays(&batch).unwrap();
+        assert_eq!(out.schema(), enc.schema);
+        let x = out.column_by_name("x").unwrap().as_fixed_size_list();
+        let codes = x
+            .values()
+            .as_primitive::<arrow::datatypes::UInt8Type>()
+            .values();
+        assert_eq!(
+            &codes[..],
+            &[0, 1, 2, 3, 0, 1, 2, 3, 4, 4, 4, 4, 0, 1, 2, 3]
+        );
+        let y = out.column_by_name("y").unwrap().as_list::<i32>();
+        // Track 9 is output 2, track 3 output 0; track 7 is not the head's.
+        assert_eq!(
+            y.value(0)
+                .as_primitive::<arrow::datatypes::Int32Type>()
+                .values(),
+            &[2, 0]
+        );
+        assert_eq!(y.value(1).len(), 0);
+        assert!(out.column_by_name("mask").is_none());
     }
 
     #[test]

@@ -118,6 +118,42 @@ impl Head {
         ))
     }
 
+    /// For a multi-label head, each row's positive outputs (indices into
+    /// the head's tracks) as a list column: the targets in a few bytes an
+    /// example, where the dense layout takes 8 per track (`crate::arrays`).
+    pub fn positive_outputs(&self, batch: &RecordBatch) -> Result<arrow::array::ListArray> {
+        let Head::MultiLabel { tracks, .. } = self else {
+            bail!("only a multi-label head has positive outputs");
+        };
+        let column = self.label_column();
+        let lists = batch
+            .column_by_name(column)
+            .with_context(|| format!("batch has no '{column}' column"))?
+            .as_list::<i32>();
+        let index: HashMap<i32, i32> = tracks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (*t, i as i32))
+            .collect();
+        let mut builder =
+            arrow::array::ListBuilder::new(arrow::array::Int32Builder::new()).with_field(
+                arrow::datatypes::Field::new("item", arrow::datatypes::DataType::Int32, false),
+            );
+        for row in 0..batch.num_rows() {
+            if !lists.is_null(row) {
+                let ids = lists.value(row);
+                // A track outside the head's (a subset run) is no label.
+                for t in ids.as_primitive::<Int32Type>().values() {
+                    if let Some(&i) = index.get(t) {
+                        builder.values().append_value(i);
+                    }
+                }
+            }
+            builder.append(true);
+        }
+        Ok(builder.finish())
+    }
+
     /// [`Head::targets`] as row-major values and mask, for readers outside
     /// candle (`crate::arrays`).
     pub fn target_values(&self, batch: &RecordBatch) -> Result<(Vec<f32>, Vec<f32>)> {
