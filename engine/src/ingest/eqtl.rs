@@ -351,6 +351,28 @@ mod tests {
         assert_eq!(skipped.lock().unwrap().values().sum::<u64>(), 2);
     }
 
+    /// A bad row past the first chunk fails the ingest with its line, and
+    /// neither table keeps the chunks written before it.
+    #[tokio::test]
+    async fn a_bad_row_in_a_later_chunk_leaves_both_tables_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(&dir.path().join("s")).unwrap();
+        let p = dir.path().join("dapg.txt");
+        let mut text = String::from("tissue\tgene_id\tvariant_id\tpip\n");
+        for i in 0..ROWS_PER_CHUNK + 10 {
+            text.push_str(&format!("Liver\tENSG1\tchr1_{}_A_G_b38\t0.5\n", i + 1));
+        }
+        text.push_str("Liver\tENSG1\tchr1_5_A_G_b38\t2.0\n");
+        std::fs::write(&p, text).unwrap();
+        let err = ingest_eqtl(&store, &p, OnInvalid::Fail)
+            .await
+            .unwrap_err()
+            .to_string();
+        let line = ROWS_PER_CHUNK + 12;
+        assert!(err.contains(&format!("dapg.txt:{line}: PIP 2")), "{err}");
+        assert!(!store.has_table("variants") && !store.has_table("eqtl"));
+    }
+
     #[test]
     fn bad_tables_say_where() {
         let dir = tempfile::tempdir().unwrap();
