@@ -157,6 +157,23 @@ impl Rng {
     }
 }
 
+/// A position drawn uniformly over the genome of `total` bases: its
+/// chromosome's name and length, and the offset on it.
+fn random_position<'c>(
+    chroms: &[(&'c str, u64)],
+    total: u64,
+    rng: &mut Rng,
+) -> (&'c str, u64, u64) {
+    let mut at = rng.below(total);
+    for &(name, len) in chroms {
+        if at < len {
+            return (name, len, at);
+        }
+        at -= len;
+    }
+    unreachable!("a draw below the genome's total lies on a chromosome")
+}
+
 fn chroms(fraction: f64) -> Vec<(&'static str, u64)> {
     HG19.iter()
         .map(|&(c, len)| (c, ((len as f64 * fraction) as u64).max(30_000)))
@@ -202,17 +219,7 @@ fn write_peaks(dir: &Path, o: &Options, fraction: f64, rng: &mut Rng) -> (PathBu
         writeln!(m, "track{t}\tTF ChIP-seq\tcell{}\t{file}", t % 100).unwrap();
         let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join(&file)).unwrap());
         for p in 0..per_track {
-            let mut at = rng.below(total);
-            let (name, len) = chroms
-                .iter()
-                .find(|(_, len)| {
-                    let inside = at < *len;
-                    if !inside {
-                        at -= len;
-                    }
-                    inside
-                })
-                .unwrap();
+            let (name, len, at) = random_position(&chroms, total, rng);
             let width = o.widths.0 + rng.below(o.widths.1 - o.widths.0 + 1);
             let start = at.min(len - width);
             writeln!(

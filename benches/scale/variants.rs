@@ -125,17 +125,7 @@ pub fn write_genes(
     let path = dir.join("genes.gtf");
     let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
     for g in 0..genes {
-        let mut at = rng.below(total);
-        let (name, len) = chroms
-            .iter()
-            .find(|(_, len)| {
-                let inside = at < *len;
-                if !inside {
-                    at -= len;
-                }
-                inside
-            })
-            .unwrap();
+        let (name, len, at) = super::random_position(chroms, total, rng);
         // Clear of the 10 kb of N at each end, and of the window's reach.
         let start = (20_000 + at).min(len - 40_000);
         let end = start + 1_000 + rng.below(30_000);
