@@ -73,18 +73,42 @@ impl PackedSeq {
     /// Overwrites `[at, at + bases.len())`; the caller keeps it inside the chromosome.
     pub fn write(&mut self, at: u64, bases: &[u8]) {
         debug_assert!(at + bases.len() as u64 <= self.len);
+        // Whole bytes are packed four bases at a time (a genome load packs
+        // 3 Gb); only the bases before the first and after the last whole
+        // byte are set one by one. N packs as 0 and is kept as a run.
+        let head = (((4 - at % 4) % 4) as usize).min(bases.len());
+        let body = (bases.len() - head) / 4 * 4;
+        // Every code OR-ed together: bit 2 is set when some base is N.
+        let mut any = 0u8;
+        for (i, &b) in bases[..head].iter().enumerate() {
+            any |= CODE[b as usize];
+            self.set_bits(at + i as u64, CODE[b as usize] & 3);
+        }
+        let first_byte = ((at + head as u64) / 4) as usize;
+        let bytes = &mut self.packed[first_byte..first_byte + body / 4];
+        for (byte, four) in bytes
+            .iter_mut()
+            .zip(bases[head..head + body].chunks_exact(4))
+        {
+            let c = [0, 1, 2, 3].map(|k| CODE[four[k] as usize]);
+            any |= c[0] | c[1] | c[2] | c[3];
+            *byte = (c[0] & 3) | (c[1] & 3) << 2 | (c[2] & 3) << 4 | (c[3] & 3) << 6;
+        }
+        for (i, &b) in bases[head + body..].iter().enumerate() {
+            any |= CODE[b as usize];
+            self.set_bits(at + (head + body + i) as u64, CODE[b as usize] & 3);
+        }
+        if any & 4 == 0 {
+            self.set_runs(at, at + bases.len() as u64, Vec::new());
+            return;
+        }
         let mut runs = Vec::new();
         let mut run_start: Option<u64> = None;
         for (i, &b) in bases.iter().enumerate() {
-            let pos = at + i as u64;
-            let code = CODE[b as usize];
-            let (byte, shift) = ((pos / 4) as usize, 2 * (pos % 4) as u32);
-            let bits = if code == 4 { 0 } else { code };
-            self.packed[byte] = (self.packed[byte] & !(3 << shift)) | (bits << shift);
-            match (code == 4, run_start) {
-                (true, None) => run_start = Some(pos),
+            match (CODE[b as usize] == 4, run_start) {
+                (true, None) => run_start = Some(at + i as u64),
                 (false, Some(s)) => {
-                    runs.push((s, pos));
+                    runs.push((s, at + i as u64));
                     run_start = None;
                 }
                 _ => {}
@@ -94,6 +118,11 @@ impl PackedSeq {
             runs.push((s, at + bases.len() as u64));
         }
         self.set_runs(at, at + bases.len() as u64, runs);
+    }
+
+    fn set_bits(&mut self, pos: u64, bits: u8) {
+        let (byte, shift) = ((pos / 4) as usize, 2 * (pos % 4) as u32);
+        self.packed[byte] = (self.packed[byte] & !(3 << shift)) | (bits << shift);
     }
 
     /// Replaces the runs inside `[from, to)` with `runs` (sorted, inside it).

@@ -67,7 +67,10 @@ fn load_on_own_thread(store: &Store) -> Result<Option<Arc<Genome>>, String> {
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
-                let runtime = tokio::runtime::Builder::new_current_thread()
+                // Lance decodes the chunks on the workers while this thread
+                // packs them.
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
                     .enable_all()
                     .build()
                     .map_err(|e| e.to_string())?;
