@@ -78,20 +78,30 @@ impl DatasetInfo {
         } else {
             targets.value(0).len()
         };
-        let mut tracks = std::collections::BTreeSet::new();
+        // Track ids seen as positives, as flags by id: the scan visits every
+        // label of the split (tens of millions at full size).
+        let mut seen: Vec<bool> = Vec::new();
         if task == "chromatin" {
             let mut scan = ds.scan();
             scan.filter(&filter)?.project(&["positive_tracks"])?;
             let mut stream = scan.try_into_stream().await?;
             while let Some(b) = stream.try_next().await? {
                 let lists = b.column(0).as_list::<i32>();
-                tracks.extend(lists.values().as_primitive::<Int32Type>().values().iter());
+                for &t in lists.values().as_primitive::<Int32Type>().values() {
+                    let t = usize::try_from(t)
+                        .with_context(|| format!("positive_tracks holds track id {t}"))?;
+                    if t >= seen.len() {
+                        seen.resize(t + 1, false);
+                    }
+                    seen[t] = true;
+                }
             }
         }
+        let tracks = (0..seen.len()).filter(|&t| seen[t]).map(|t| t as i32);
         Ok(DatasetInfo {
             task,
             length,
-            tracks: tracks.into_iter().collect(),
+            tracks: tracks.collect(),
             samples,
             version: ds.version_id(),
         })
