@@ -166,20 +166,12 @@ impl Head {
         let mut values = vec![0f32; rows * outputs];
         let mut mask = vec![1f32; rows * outputs];
         match self {
-            Head::MultiLabel { tracks, .. } => {
-                let index: HashMap<i32, usize> =
-                    tracks.iter().enumerate().map(|(i, t)| (*t, i)).collect();
-                let lists = array.as_list::<i32>();
+            Head::MultiLabel { .. } => {
+                let positives = self.positive_outputs(batch)?;
                 for row in 0..rows {
-                    if lists.is_null(row) {
-                        continue;
-                    }
-                    let ids = lists.value(row);
-                    for &t in ids.as_primitive::<Int32Type>().values() {
-                        // A track outside the head's (a subset run) is no label.
-                        if let Some(&i) = index.get(&t) {
-                            values[row * outputs + i] = 1.0;
-                        }
+                    let outputs_on = positives.value(row);
+                    for &i in outputs_on.as_primitive::<Int32Type>().values() {
+                        values[row * outputs + i as usize] = 1.0;
                     }
                 }
             }

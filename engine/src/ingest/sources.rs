@@ -79,6 +79,15 @@ pub async fn ingested_from(store: &Store, table: &str, md5: &str) -> Result<Opti
         .map(|p| p.get(SOURCE).cloned().unwrap_or_default()))
 }
 
+/// What a commit of file `path`'s rows records: its content hash, by which a
+/// file seen before is recognised, and where it came from.
+fn file_properties(path: &Path, md5: &str) -> HashMap<String, String> {
+    HashMap::from([
+        (CONTENT_MD5.to_string(), md5.to_string()),
+        (SOURCE.to_string(), path.display().to_string()),
+    ])
+}
+
 /// Appends the rows of file `path` (content `md5`) to `table` in one commit.
 pub async fn append_file_rows(
     store: &Store,
@@ -88,12 +97,8 @@ pub async fn append_file_rows(
     path: &Path,
     md5: &str,
 ) -> Result<()> {
-    let properties = HashMap::from([
-        (CONTENT_MD5.to_string(), md5.to_string()),
-        (SOURCE.to_string(), path.display().to_string()),
-    ]);
     store
-        .append_with(table, schema, batches, properties)
+        .append_with(table, schema, batches, file_properties(path, md5))
         .await?;
     Ok(())
 }
@@ -113,10 +118,7 @@ pub async fn append_file_stream(
     if batches.peek().is_none() {
         return Ok(0);
     }
-    let properties = HashMap::from([
-        (CONTENT_MD5.to_string(), md5.to_string()),
-        (SOURCE.to_string(), path.display().to_string()),
-    ]);
+    let properties = file_properties(path, md5);
     let slot = ErrorSlot::default();
     let rows = Arc::new(AtomicU64::new(0));
     let (counted, failed) = (rows.clone(), slot.clone());

@@ -12,12 +12,12 @@ use arrow::array::{
     StringArray,
 };
 use arrow::buffer::{NullBuffer, OffsetBuffer};
-use arrow::datatypes::{DataType, Field, Int32Type, SchemaRef};
+use arrow::datatypes::{DataType, Int32Type, Int64Type, SchemaRef};
 use datafusion::common::{exec_err, Result};
 use futures::stream::BoxStream;
 use futures::TryStreamExt;
 
-use super::runs::{starts, CallSource, Run};
+use super::runs::{CallSource, Run};
 
 /// CpGs a batch of the matrix holds at most.
 pub(crate) const CPGS_PER_BATCH: usize = 4096;
@@ -30,12 +30,36 @@ pub(crate) struct CpgCall {
     pub methylated: i32,
 }
 
+/// A batch of [`super::runs::CALL_COLUMNS`], each column typed once, not
+/// once a row.
+struct Calls {
+    start: Int64Array,
+    strand: StringArray,
+    coverage: Int32Array,
+    methylated: Int32Array,
+}
+
+impl Calls {
+    fn of(batch: &RecordBatch) -> Calls {
+        Calls {
+            start: batch.column(0).as_primitive::<Int64Type>().clone(),
+            strand: batch.column(1).as_string::<i32>().clone(),
+            coverage: batch.column(2).as_primitive::<Int32Type>().clone(),
+            methylated: batch.column(3).as_primitive::<Int32Type>().clone(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.start.len()
+    }
+}
+
 /// One sample's calls on one chromosome, strands folded onto their CpG.
 pub(crate) struct SampleCursor {
     sample: usize,
     track: i32,
     reads: BoxStream<'static, Result<RecordBatch>>,
-    batch: Option<RecordBatch>,
+    batch: Option<Calls>,
     row: usize,
     last_start: i64,
     /// CpGs read that a later call may still add to: a '-' call at c + 1
@@ -71,7 +95,7 @@ impl SampleCursor {
                 return Ok(None);
             }
             let batch = match &self.batch {
-                Some(b) if self.row < b.num_rows() => b,
+                Some(b) if self.row < b.len() => b,
                 _ => {
                     match self.reads.try_next().await? {
                         Some(b) => {
@@ -82,7 +106,7 @@ impl SampleCursor {
                                     self.track
                                 );
                             }
-                            self.batch = Some(b);
+                            self.batch = Some(Calls::of(&b));
                             self.row = 0;
                         }
                         None => self.exhausted = true,
@@ -92,7 +116,7 @@ impl SampleCursor {
             };
             let i = self.row;
             self.row += 1;
-            let start = starts(batch).value(i);
+            let start = batch.start.value(i);
             if start < self.last_start {
                 return exec_err!(
                     "cpg_matrix(): the calls of track {} on {chrom} are not sorted by position \
@@ -103,11 +127,11 @@ impl SampleCursor {
                 );
             }
             self.last_start = start;
-            let minus = batch.column(1).as_string::<i32>().value(i) == "-";
+            let minus = batch.strand.value(i) == "-";
             let call = CpgCall {
                 cpg: if minus { start - 1 } else { start },
-                coverage: batch.column(2).as_primitive::<Int32Type>().value(i),
-                methylated: batch.column(3).as_primitive::<Int32Type>().value(i),
+                coverage: batch.coverage.value(i),
+                methylated: batch.methylated.value(i),
             };
             self.add(call);
         }
@@ -174,7 +198,9 @@ impl MatrixBatch {
         let rows = self.cpgs.len();
         let present = NullBuffer::new(self.present.finish());
         let offsets = OffsetBuffer::from_lengths(std::iter::repeat_n(self.samples, rows));
-        let item = Arc::new(Field::new("item", DataType::Int32, true));
+        let DataType::List(item) = super::count_list() else {
+            unreachable!("count_list() is a list")
+        };
         let list = |values: Vec<i32>| -> ArrayRef {
             Arc::new(ListArray::new(
                 item.clone(),
@@ -221,13 +247,13 @@ pub(crate) async fn merge_chrom(
     source: &CallSource,
     samples: usize,
     chrom: &str,
-    runs: Vec<Run>,
+    runs: &[Run],
     emit: &Emit,
 ) -> Result<bool> {
     let mut cursors = Vec::with_capacity(runs.len());
     for run in runs {
-        let reads = source.read(&run).await?;
-        cursors.push(SampleCursor::new(&run, reads));
+        let reads = source.read(run).await?;
+        cursors.push(SampleCursor::new(run, reads));
     }
     let mut heads: Vec<Option<CpgCall>> = vec![None; cursors.len()];
     let mut heap = BinaryHeap::with_capacity(cursors.len());
@@ -266,17 +292,10 @@ pub(crate) async fn merge_chrom(
 mod tests {
     use super::*;
     use arrow::array::StringArray;
-    use arrow::datatypes::Schema;
 
     fn calls(rows: &[(i64, &str, i32, i32)]) -> RecordBatch {
-        let columns = &super::super::runs::CALL_COLUMNS;
         RecordBatch::try_new(
-            Arc::new(Schema::new(
-                columns
-                    .iter()
-                    .map(|(n, t)| Field::new(*n, t.clone(), true))
-                    .collect::<Vec<_>>(),
-            )),
+            super::super::runs::schema_of(&super::super::runs::CALL_COLUMNS),
             vec![
                 Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0))),
                 Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1))),

@@ -40,18 +40,23 @@ use lance::Dataset;
 use tokio::sync::OnceCell;
 
 use merge::{merge_chrom, Emit};
-use runs::{CallSource, Run, TableRuns};
+use runs::{CallSource, TableRuns};
 
 /// The columns of `cpg_matrix()`: `coverage` and `methylated` hold one
 /// value per sample, NULL where the sample has no call at the CpG.
 pub fn cpg_matrix_schema() -> SchemaRef {
-    let list = || DataType::List(Arc::new(Field::new("item", DataType::Int32, true)));
     Arc::new(Schema::new(vec![
         Field::new("chrom", DataType::Utf8, false),
         Field::new("cpg", DataType::Int64, false),
-        Field::new("coverage", list(), false),
-        Field::new("methylated", list(), false),
+        Field::new("coverage", count_list(), false),
+        Field::new("methylated", count_list(), false),
     ]))
+}
+
+/// The type of a per-sample read count list: Int32 items, NULL where a
+/// sample has no call (`cpg_matrix()` writes it, `methylation_levels()` reads it).
+pub fn count_list() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Int32, true)))
 }
 
 /// Where the operator reads the calls.
@@ -202,15 +207,9 @@ impl ExecutionPlan for CpgMatrixExec {
                 .clone();
             let (source, runs) = prepared.as_ref();
             let emit = Emit { tx, projection };
-            let dealt: Vec<(String, Vec<Run>)> = runs
-                .chroms
-                .iter()
-                .skip(partition)
-                .step_by(partitions)
-                .map(|(chrom, runs)| (chrom.clone(), runs.clone()))
-                .collect();
+            let dealt = runs.chroms.iter().skip(partition).step_by(partitions);
             for (chrom, chrom_runs) in dealt {
-                if !merge_chrom(source, runs.tracks.len(), &chrom, chrom_runs, &emit).await? {
+                if !merge_chrom(source, runs.tracks.len(), chrom, chrom_runs, &emit).await? {
                     break;
                 }
             }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::{cast, lexsort_to_indices, take_record_batch, SortColumn};
-use arrow::datatypes::{DataType, Field, Int32Type, Int64Type, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
 use datafusion::common::{exec_err, plan_err, DataFusionError, Result};
 use datafusion::execution::memory_pool::MemoryReservation;
 use datafusion::physical_plan::SendableRecordBatchStream;
@@ -231,7 +231,7 @@ impl RunFinder {
     }
 }
 
-fn schema_of(columns: &[(&str, DataType)]) -> SchemaRef {
+pub(crate) fn schema_of(columns: &[(&str, DataType)]) -> SchemaRef {
     Arc::new(Schema::new(
         columns
             .iter()
@@ -282,11 +282,6 @@ pub(crate) fn read_as(
         })
         .collect::<Result<_>>()?;
     Ok(RecordBatch::try_new(schema_of(columns), arrays)?)
-}
-
-/// The start column of a batch of [`CALL_COLUMNS`].
-pub(crate) fn starts(batch: &RecordBatch) -> &arrow::array::Int64Array {
-    batch.column(0).as_primitive::<Int64Type>()
 }
 
 pub(crate) fn lance_error(e: lance::Error) -> DataFusionError {

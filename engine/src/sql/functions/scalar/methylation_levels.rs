@@ -20,6 +20,7 @@ use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
+use crate::sql::cpg_matrix::count_list;
 use crate::sql::functions::args::{finish, to_arrays};
 
 const USAGE: &str = "methylation_levels(methylated, coverage, min_coverage)";
@@ -41,10 +42,6 @@ impl Default for MethylationLevelsFunction {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn int_list() -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::Int32, true)))
 }
 
 /// What `dnabench sql --functions` and `information_schema` say of it.
@@ -105,7 +102,7 @@ impl ScalarUDFImpl for MethylationLevelsFunction {
                 arg_types[2]
             );
         }
-        Ok(vec![int_list(), int_list(), DataType::Int64])
+        Ok(vec![count_list(), count_list(), DataType::Int64])
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
@@ -119,7 +116,7 @@ impl ScalarUDFImpl for MethylationLevelsFunction {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let (arrays, all_scalar) = to_arrays(&args.args, args.number_rows)?;
         let as_list = |a: &ArrayRef| -> Result<ListArray> {
-            Ok(cast(a, &int_list())?.as_list::<i32>().clone())
+            Ok(cast(a, &count_list())?.as_list::<i32>().clone())
         };
         let (methylated, coverage) = (as_list(&arrays[0])?, as_list(&arrays[1])?);
         let min_coverage = arrays[2].as_primitive::<Int64Type>();
