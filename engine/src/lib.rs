@@ -4,6 +4,7 @@
 //! | module | owns |
 //! | --- | --- |
 //! | [`store`] | Lance datasets in one folder or object-store prefix |
+//! | [`table_writer`] | a table streamed in from synchronous code, committed once |
 //! | [`formats`] | one reader per input format |
 //! | [`ingest`] | files into tables, one commit a file |
 //! | [`genome`] | the 2-bit genome a session's functions read |
@@ -22,6 +23,7 @@ pub mod materialize;
 mod object_root;
 pub mod sql;
 pub mod store;
+pub mod table_writer;
 
 pub use error::{Error, Location, Result};
 pub use genome::Genome;

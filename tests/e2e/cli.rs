@@ -24,6 +24,10 @@ fn snapshot(store: &Path) -> (Vec<PathBuf>, String) {
     while let Some(dir) = stack.pop() {
         for e in std::fs::read_dir(&dir).unwrap() {
             let p = e.unwrap().path();
+            // Derived copies a read may keep (the packed genome), not data.
+            if p.file_name().is_some_and(|n| n == "_cache") {
+                continue;
+            }
             if p.is_dir() {
                 stack.push(p.clone());
             }

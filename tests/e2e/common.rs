@@ -104,6 +104,10 @@ pub fn snapshot(store: &Path) -> Vec<(PathBuf, u64)> {
         };
         for e in entries {
             let p = e.unwrap().path();
+            // Derived copies a read may keep (the packed genome), not data.
+            if p.file_name().is_some_and(|n| n == "_cache") {
+                continue;
+            }
             if p.is_dir() {
                 stack.push(p.clone());
             }

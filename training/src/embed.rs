@@ -9,6 +9,7 @@
 //! example: run_id, dataset, example_id, split and `vector`, a fixed-size
 //! list of float32 with an IVF vector index for `dnabench similar`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -16,6 +17,7 @@ use anyhow::{bail, Context, Result};
 use arrow::array::{ArrayRef, AsArray, FixedSizeListArray, Float32Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use candle_core::Device;
+use dnabench_engine::table_writer::TableWriter;
 use dnabench_engine::Store;
 use lance::index::vector::VectorIndexParams;
 use lance::index::DatasetIndexExt;
@@ -24,7 +26,7 @@ use lance_linalg::distance::MetricType;
 
 use crate::loader::{Loader, LoaderConfig};
 use crate::predict::load_predictor;
-use crate::runs::{self, RunConfig};
+use crate::runs;
 use crate::train::{batch_sequences, progress_bar, Predictor, Progress};
 
 /// The paper's segment length.
@@ -137,7 +139,9 @@ pub fn embed(store: &Store, req: &EmbedRequest) -> Result<EmbedSummary> {
     let predictor = load_predictor(store, &config, &req.device)?;
     let pair = rt.block_on(dataset_is_pair(store, &req.dataset))?;
     let clock = Instant::now();
-    let mut rows: Vec<(String, String, Vec<f32>)> = Vec::new();
+    let mut rows = EmbeddingRows::new(&config.run_id, &req.dataset);
+    // Started at the first vector, which fixes the column's width.
+    let mut writer: Option<TableWriter> = None;
     let mut segment_count = 0;
     let mut columns = vec!["example_id", "seq"];
     if pair {
@@ -177,22 +181,39 @@ pub fn embed(store: &Store, req: &EmbedRequest) -> Result<EmbedSummary> {
                 if pair {
                     v.extend_from_slice(&vectors[n + i]);
                 }
-                rows.push((ids.value(i).to_string(), split.to_string(), v));
+                rows.push(ids.value(i), split, v)?;
+            }
+            if rows.values.len() >= FLUSH_VALUES {
+                let w = match &mut writer {
+                    Some(w) => w,
+                    None => writer.insert(rows.writer(store, &table)?),
+                };
+                w.write(rows.take_batch()?)?;
             }
             bar.inc(1);
         }
         bar.finish_and_clear();
     }
     let secs = clock.elapsed().as_secs_f64();
-    let dim = check_dims(&rows, &req.dataset)?;
-    let batch = embeddings_batch(&config, &req.dataset, &rows, dim)?;
-    let schema = embeddings_schema(dim);
-    let count = rows.len();
-    rt.block_on(async {
-        let mut ds = store.append(&table, schema, vec![batch]).await?;
-        index_vectors(&mut ds, count).await
-    })
-    .with_context(|| format!("writing {table}"))?;
+    let Some(dim) = rows.dim else {
+        bail!(
+            "examples has no rows of dataset '{}'; materialize it first",
+            req.dataset
+        );
+    };
+    let mut writer = match writer {
+        Some(w) => w,
+        None => rows.writer(store, &table)?,
+    };
+    if !rows.ids.is_empty() {
+        writer.write(rows.take_batch()?)?;
+    }
+    let count = writer.rows();
+    let mut ds = writer
+        .finish()
+        .with_context(|| format!("writing {table}"))?;
+    rt.block_on(index_vectors(&mut ds, count))
+        .with_context(|| format!("indexing {table}"))?;
     Ok(EmbedSummary {
         table,
         rows: count,
@@ -202,51 +223,79 @@ pub fn embed(store: &Store, req: &EmbedRequest) -> Result<EmbedSummary> {
     })
 }
 
-/// Every example must give a vector of the same length (sequences of one
-/// length), or the column cannot be a fixed-size list.
-fn check_dims(rows: &[(String, String, Vec<f32>)], dataset: &str) -> Result<usize> {
-    let Some((_, _, first)) = rows.first() else {
-        bail!("examples has no rows of dataset '{dataset}'; materialize it first");
-    };
-    let dim = first.len();
-    if let Some((id, _, v)) = rows.iter().find(|(_, _, v)| v.len() != dim) {
-        bail!(
-            "example '{id}' of dataset '{dataset}' gives {} features where the first gives {dim}: \
-             its sequence has another length, and embeddings need one length per dataset",
-            v.len()
-        );
-    }
-    Ok(dim)
+/// Floats gathered before a batch goes to the table: 64 MiB, so a dataset of
+/// long windows (200 segments a gene) is never held whole.
+const FLUSH_VALUES: usize = 16 << 20;
+
+/// Embedded examples not yet handed to the table's writer.
+struct EmbeddingRows {
+    run_id: String,
+    dataset: String,
+    /// The width of every vector, fixed by the first.
+    dim: Option<usize>,
+    ids: Vec<String>,
+    splits: Vec<&'static str>,
+    values: Vec<f32>,
 }
 
-fn embeddings_batch(
-    config: &RunConfig,
-    dataset: &str,
-    rows: &[(String, String, Vec<f32>)],
-    dim: usize,
-) -> Result<RecordBatch> {
-    let n = rows.len();
-    let values: Vec<f32> = rows
-        .iter()
-        .flat_map(|(_, _, v)| v.iter().copied())
-        .collect();
-    let vector = FixedSizeListArray::try_new(
-        Arc::new(Field::new("item", DataType::Float32, true)),
-        dim as i32,
-        Arc::new(Float32Array::from(values)),
-        None,
-    )?;
-    let repeat = |s: &str| Arc::new(StringArray::from(vec![s; n])) as ArrayRef;
-    Ok(RecordBatch::try_new(
-        embeddings_schema(dim),
-        vec![
-            repeat(&config.run_id),
-            repeat(dataset),
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.0))),
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.1))),
-            Arc::new(vector),
-        ],
-    )?)
+impl EmbeddingRows {
+    fn new(run_id: &str, dataset: &str) -> Self {
+        EmbeddingRows {
+            run_id: run_id.to_string(),
+            dataset: dataset.to_string(),
+            dim: None,
+            ids: Vec::new(),
+            splits: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+
+    /// Every example must give a vector of the same length (sequences of one
+    /// length), or the column cannot be a fixed-size list.
+    fn push(&mut self, id: &str, split: &'static str, vector: Vec<f32>) -> Result<()> {
+        let dim = *self.dim.get_or_insert(vector.len());
+        if vector.len() != dim {
+            bail!(
+                "example '{id}' of dataset '{}' gives {} features where the first gives {dim}: \
+                 its sequence has another length, and embeddings need one length per dataset",
+                self.dataset,
+                vector.len()
+            );
+        }
+        self.ids.push(id.to_string());
+        self.splits.push(split);
+        self.values.extend(vector);
+        Ok(())
+    }
+
+    fn writer(&self, store: &Store, table: &str) -> Result<TableWriter> {
+        let dim = self.dim.context("no vector yet")?;
+        Ok(store.table_writer(table, embeddings_schema(dim), HashMap::new())?)
+    }
+
+    /// The rows gathered so far as one batch, leaving none.
+    fn take_batch(&mut self) -> Result<RecordBatch> {
+        let dim = self.dim.context("no vector yet")?;
+        let n = self.ids.len();
+        let vector = FixedSizeListArray::try_new(
+            Arc::new(Field::new("item", DataType::Float32, true)),
+            dim as i32,
+            Arc::new(Float32Array::from(std::mem::take(&mut self.values))),
+            None,
+        )?;
+        let repeat = |s: &str| Arc::new(StringArray::from(vec![s; n])) as ArrayRef;
+        let batch = RecordBatch::try_new(
+            embeddings_schema(dim),
+            vec![
+                repeat(&self.run_id),
+                repeat(&self.dataset),
+                Arc::new(StringArray::from_iter_values(self.ids.drain(..))),
+                Arc::new(StringArray::from_iter_values(self.splits.drain(..))),
+                Arc::new(vector),
+            ],
+        )?;
+        Ok(batch)
+    }
 }
 
 /// An IVF index of flat (exact) vectors under L2: about √rows partitions.

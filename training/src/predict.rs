@@ -2,6 +2,7 @@
 //! writes `predictions` (run_id, dataset, example_id, split, output) in one
 //! commit.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -92,7 +93,9 @@ pub fn predict(store: &Store, req: &PredictRequest) -> Result<PredictSummary> {
         columns.push("alt_seq");
     }
     let clock = Instant::now();
-    let mut batches = Vec::new();
+    let schema = dnabench_schemas::predictions_schema();
+    // Dropped on an error before finish: nothing is committed.
+    let mut writer = store.table_writer("predictions", schema, HashMap::new())?;
     let mut rows = 0;
     for split in &req.splits {
         let loader = Loader::open(
@@ -108,16 +111,14 @@ pub fn predict(store: &Store, req: &PredictRequest) -> Result<PredictSummary> {
         for batch in loader.epoch(0) {
             let batch = batch?;
             let outputs = predictor.outputs(&batch, false)?.to_vec2::<f32>()?;
-            batches.push(prediction_batch(&config, split, &batch, &outputs)?);
+            writer.write(prediction_batch(&config, split, &batch, &outputs)?)?;
             rows += batch.num_rows();
             bar.inc(1);
         }
         bar.finish_and_clear();
     }
     let per_s = rows as f64 / clock.elapsed().as_secs_f64().max(1e-9);
-    let schema = dnabench_schemas::predictions_schema();
-    rt.block_on(store.append("predictions", schema, batches))
-        .context("writing predictions")?;
+    writer.finish().context("writing predictions")?;
     Ok(PredictSummary {
         rows,
         examples_per_s: per_s,

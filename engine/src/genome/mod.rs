@@ -2,6 +2,7 @@
 //! [`PackedSeq`]), loaded once per session from the `genome` table, so
 //! `seq()` and the loader never read a table per row.
 
+mod cache;
 mod packed;
 mod session;
 mod windows;
@@ -48,11 +49,24 @@ impl Genome {
         g
     }
 
-    /// Loads the genome of `store`, or `None` if it has none.
+    /// Loads the genome of `store`, or `None` if it has none: from the
+    /// packed copy a previous load kept when it matches the tables, else from
+    /// the `genome` table (keeping a packed copy for the next load).
     pub async fn load(store: &Store) -> Result<Option<Genome>> {
         if !store.has_table("chroms") || !store.has_table("genome") {
             return Ok(None);
         }
+        let kept = cache::path(store).await?;
+        if let Some(genome) = cache::read(&kept) {
+            return Ok(Some(genome));
+        }
+        let genome = Genome::decode(store).await?;
+        cache::write(&kept, &genome);
+        Ok(Some(genome))
+    }
+
+    /// The genome as the `genome` table's text gives it.
+    async fn decode(store: &Store) -> Result<Genome> {
         let mut genome = Genome::default();
         for (name, length, _) in stored_chroms(store).await? {
             genome.by_name.insert(name.clone(), genome.chroms.len());
@@ -98,7 +112,7 @@ impl Genome {
                 target.write(from, bases);
             }
         }
-        Ok(Some(genome))
+        Ok(genome)
     }
 
     /// The genome of `store`, loaded once per process and shared by every
@@ -267,6 +281,39 @@ mod tests {
         assert_eq!(g.suggest("chr22"), Some("22"));
         assert_eq!(g.suggest("MT"), Some("chrM"));
         assert_eq!(g.suggest("chr1"), None);
+    }
+
+    #[test]
+    fn a_second_load_reads_the_kept_packed_copy_base_for_base() {
+        let dir = tempfile::tempdir().unwrap();
+        let fasta = dir.path().join("g.fa");
+        let chr1: String = (0..5_003)
+            .map(|i| b"ACGTNacgt"[(i * 7 + i / 97) % 9] as char)
+            .collect();
+        std::fs::write(&fasta, format!(">chr1\n{chr1}\n>chr2\nNNNNACGT\n")).unwrap();
+        let store = Store::create(&dir.path().join("s")).unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(crate::ingest::genome::ingest_genome(&store, &fasta))
+            .unwrap();
+        let all = |g: &Genome| -> Vec<(String, Vec<u8>)> {
+            g.chroms()
+                .iter()
+                .map(|c| (c.name.clone(), c.seq.to_bases()))
+                .collect()
+        };
+        let decoded = all(&rt.block_on(Genome::decode(&store)).unwrap());
+        let first = rt.block_on(Genome::load(&store)).unwrap().unwrap();
+        let kept = rt.block_on(cache::path(&store)).unwrap();
+        assert!(kept.exists(), "the first load keeps {}", kept.display());
+        assert_eq!(all(&first), decoded);
+        let second = rt.block_on(Genome::load(&store)).unwrap().unwrap();
+        assert_eq!(all(&second), decoded);
+        assert_eq!(second.index("chr2"), Some(1));
+        // A damaged copy is rebuilt, not read.
+        std::fs::write(&kept, b"DNBPACK1").unwrap();
+        let third = rt.block_on(Genome::load(&store)).unwrap().unwrap();
+        assert_eq!(all(&third), decoded);
+        assert!(cache::read(&kept).is_some(), "rewritten whole");
     }
 
     #[test]

@@ -57,6 +57,24 @@ impl PackedSeq {
         seq
     }
 
+    /// A sequence from its stored parts, or `None` unless they fit together:
+    /// a quarter byte a base, and runs sorted, disjoint, non-adjacent and
+    /// inside the sequence.
+    pub(super) fn from_parts(len: u64, packed: Vec<u8>, n_runs: Vec<(u64, u64)>) -> Option<Self> {
+        let runs_fit = n_runs.iter().all(|&(s, e)| s < e && e <= len)
+            && n_runs.windows(2).all(|w| w[0].1 < w[1].0);
+        (packed.len() as u64 == len.div_ceil(4) && runs_fit).then_some(PackedSeq {
+            len,
+            packed,
+            n_runs,
+        })
+    }
+
+    /// The packed bytes and the runs of `N`, as [`PackedSeq::from_parts`] takes them.
+    pub(super) fn parts(&self) -> (&[u8], &[(u64, u64)]) {
+        (&self.packed, &self.n_runs)
+    }
+
     pub fn len(&self) -> u64 {
         self.len
     }
