@@ -13,6 +13,7 @@ mod data_commands;
 mod embedding_commands;
 mod experiment;
 mod export_command;
+mod fetch_command;
 mod ingest_commands;
 mod output;
 mod quickstart;
@@ -108,6 +109,12 @@ enum Command {
         after_help = "Example:\n  dnabench export --dataset promoter --split test --format parquet -o promoter_test.parquet --store quickstart-store"
     )]
     Export(export_command::ExportArgs),
+    /// Download every file of a recipe's sources: parallel, resumable, each
+    /// file verified (md5, size, or the lock file's sha256) before it is kept.
+    #[command(
+        after_help = "Example:\n  dnabench fetch recipes/paper.toml --out paper-sources\n  dnabench fetch recipes/paper.toml --out paper-sources --only methylation --mirror http://mirror.local"
+    )]
+    Fetch(fetch_command::FetchArgs),
     /// List the tasks, their parameters and the datasets materialized from them.
     #[command(after_help = "Example:\n  dnabench tasks --store quickstart-store")]
     Tasks {
@@ -348,6 +355,7 @@ async fn run(command: Command) -> Result<()> {
             data,
         } => data_commands::simulate(&out, seed, store.as_deref(), data).await?,
         Command::Materialize(args) => data_commands::materialize(args).await?,
+        Command::Fetch(args) => fetch_command::run(args).await?,
         Command::Tasks { store } => data_commands::tasks(&Store::open(&store.store)?).await?,
         Command::Report { runs, out, store } => {
             let runs: Vec<String> = runs

@@ -5,12 +5,14 @@ mod common;
 
 mod cli;
 mod experiment;
+mod fetch;
 mod ingest;
 mod ingest_errors;
 mod interval_join;
 mod materialize;
 mod methylation;
 mod metrics;
+mod mirror;
 mod object_store;
 mod plan_codec;
 mod quickstart;

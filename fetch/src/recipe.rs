@@ -1,0 +1,268 @@
+//! A recipe: a benchmark's public sources as data (`recipes/paper.toml`).
+//! Each `[[source]]` names where its files come from (one URL, or a URL
+//! pattern filled from the rows of a list), their assembly and format, which
+//! ingest makes them a table, and how each file's checksum and names are
+//! found. `recipes/README.md` describes every key.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// A parsed recipe, its lists resolved against the recipe's folder.
+#[derive(Debug, Clone)]
+pub struct Recipe {
+    pub path: PathBuf,
+    pub name: String,
+    /// The assembly the store is built on; a source on another one needs a
+    /// liftover.
+    pub assembly: String,
+    pub sources: Vec<Source>,
+}
+
+/// One source of the recipe.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// Also the folder its files are fetched into.
+    pub name: String,
+    /// The ingest that makes its files a table (`genome`, `peaks`,
+    /// `methylation`, `genes`, `expression`, `eqtl`, `mpra`, `examples`).
+    pub ingest: String,
+    /// The files' format as that ingest names it (`fasta`, `narrowpeak`, ...).
+    pub format: String,
+    pub assembly: String,
+    /// One URL, or a pattern with `{column}` placeholders filled from `list`.
+    pub url: String,
+    /// A list of rows (tab-separated, `#` comments), relative to the recipe.
+    pub list: Option<PathBuf>,
+    /// The names of the list's columns; the first one keys each file.
+    #[serde(default = "default_columns")]
+    pub columns: Vec<String>,
+    /// Where each file's checksum, size, assembly and labels come from.
+    pub metadata: Option<Metadata>,
+    /// The file's md5 or size, where its publisher states them (one-URL
+    /// sources; metadata gives them for a list's files).
+    pub md5: Option<String>,
+    pub size: Option<u64>,
+    /// What the built table should hold (tracks, samples, genes, ...): a
+    /// different count is reported against this.
+    pub expect: Option<u64>,
+    /// What the source is, in a sentence.
+    #[serde(default)]
+    pub about: String,
+}
+
+/// Per-file metadata: a document fetched beside each file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metadata {
+    /// `encode`: the ENCODE portal's file JSON (`md5sum`, `file_size`,
+    /// `assembly`, `assay_term_name`, `target`, `biosample_ontology`).
+    pub kind: MetadataKind,
+    /// A pattern like the source's `url`.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetadataKind {
+    Encode,
+}
+
+fn default_columns() -> Vec<String> {
+    vec!["accession".to_string()]
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecipeFile {
+    recipe: Header,
+    #[serde(default)]
+    source: Vec<Source>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    name: String,
+    assembly: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    about: String,
+}
+
+const INGESTS: &[&str] = &[
+    "genome",
+    "peaks",
+    "methylation",
+    "genes",
+    "expression",
+    "eqtl",
+    "mpra",
+    "examples",
+];
+
+impl Recipe {
+    pub fn read(path: &Path) -> Result<Recipe> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let file: RecipeFile = toml::from_str(&text).map_err(|e| Error::Recipe {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let bad = |message: String| Error::Recipe {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut names = HashSet::new();
+        for s in &file.source {
+            if !names.insert(s.name.as_str()) {
+                return Err(bad(format!("two sources are named '{}'", s.name)));
+            }
+            if !safe_name(&s.name) {
+                return Err(bad(format!(
+                    "source name '{}': expected letters, digits, '.', '_' or '-' (it names a folder)",
+                    s.name
+                )));
+            }
+            if !INGESTS.contains(&s.ingest.as_str()) {
+                return Err(bad(format!(
+                    "source '{}': ingest '{}' is not one of {}",
+                    s.name,
+                    s.ingest,
+                    INGESTS.join(", ")
+                )));
+            }
+            if s.columns.is_empty() {
+                return Err(bad(format!("source '{}': columns is empty", s.name)));
+            }
+            let patterns = std::iter::once(&s.url).chain(s.metadata.as_ref().map(|m| &m.url));
+            for pattern in patterns {
+                for placeholder in placeholders(pattern) {
+                    if s.list.is_none() || !s.columns.iter().any(|c| c == placeholder) {
+                        return Err(bad(format!(
+                            "source '{}': the URL {pattern} names {{{placeholder}}}, which is not a column of its list ({})",
+                            s.name,
+                            if s.list.is_some() { s.columns.join(", ") } else { "it has no list".to_string() }
+                        )));
+                    }
+                }
+            }
+            if s.list.is_some() && (s.md5.is_some() || s.size.is_some()) {
+                return Err(bad(format!(
+                    "source '{}': md5 and size are for one-URL sources; a list's files get theirs from metadata",
+                    s.name
+                )));
+            }
+        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        let sources = file
+            .source
+            .into_iter()
+            .map(|mut s| {
+                s.list = s.list.map(|l| base.join(l));
+                s
+            })
+            .collect();
+        Ok(Recipe {
+            path: path.to_path_buf(),
+            name: file.recipe.name,
+            assembly: file.recipe.assembly,
+            sources,
+        })
+    }
+
+    pub fn source(&self, name: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+}
+
+/// The `{name}` placeholders of a URL pattern.
+pub(crate) fn placeholders(pattern: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        out.push(&rest[open + 1..open + close]);
+        rest = &rest[open + close + 1..];
+    }
+    out
+}
+
+/// A name that is safe as one path component and in a URL: it cannot climb
+/// out of the output folder.
+pub(crate) fn safe_name(s: &str) -> bool {
+    !s.is_empty()
+        && s != "."
+        && s != ".."
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Recipe> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.toml");
+        std::fs::write(&path, text).unwrap();
+        Recipe::read(&path)
+    }
+
+    const HEADER: &str = "[recipe]\nname = \"t\"\nassembly = \"hg19\"\n";
+
+    #[test]
+    fn a_source_and_its_list_are_read() {
+        let r = read(&format!(
+            "{HEADER}[[source]]\nname = \"peaks\"\ningest = \"peaks\"\nformat = \"narrowpeak\"\nassembly = \"hg19\"\nurl = \"https://x.org/{{accession}}.bed.gz\"\nlist = \"acc.txt\"\nmetadata = {{ kind = \"encode\", url = \"https://x.org/{{accession}}/?format=json\" }}\nexpect = 3\n"
+        ))
+        .unwrap();
+        let s = r.source("peaks").unwrap();
+        assert_eq!(s.columns, ["accession"]);
+        assert!(s.list.as_ref().unwrap().ends_with("acc.txt"));
+        assert_eq!(s.metadata.as_ref().unwrap().kind, MetadataKind::Encode);
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let source = |extra: &str| {
+            format!("{HEADER}[[source]]\nname = \"s\"\ningest = \"genome\"\nformat = \"fasta\"\nassembly = \"hg19\"\n{extra}")
+        };
+        let cases = [
+            (
+                source("url = \"https://x/{acc}.fa\"\n"),
+                "names {acc}, which is not a column",
+            ),
+            (
+                source("url = \"https://x/a.fa\"\nmd6 = \"x\"\n"),
+                "unknown field `md6`",
+            ),
+            (
+                source("url = \"https://x/a.fa\"\n").replace("\"genome\"", "\"genomes\""),
+                "ingest 'genomes' is not one of",
+            ),
+            (
+                source("url = \"https://x/a.fa\"\n").replace("name = \"s\"", "name = \"../s\""),
+                "source name '../s'",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = read(&text).unwrap_err().to_string();
+            assert!(e.contains(want), "{want}: {e}");
+            assert!(e.contains("r.toml"), "{e}");
+        }
+    }
+
+    #[test]
+    fn names_that_could_leave_the_folder_are_not_safe() {
+        for bad in ["", ".", "..", "a/b", "a\\b", "a b", "%2e%2e"] {
+            assert!(!safe_name(bad), "{bad}");
+        }
+        assert!(safe_name("ENCFF001TOL.bed.gz"));
+    }
+}
