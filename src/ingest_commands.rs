@@ -56,7 +56,7 @@ pub(crate) enum IngestKind {
     #[command(
         after_help = "Example:\n  dnabench ingest genes data/annotation/gencode_v28_hg19_protein_coding_genes.bed --store store"
     )]
-    Genes(FileArgs),
+    Genes(LiftableFileArgs),
     /// An expression matrix (ExPecto layout) into `tracks` (one per sample) + `expression`.
     #[command(
         after_help = "Example:\n  dnabench ingest expression geneanno.exp.csv --genes geneanno.csv --store store"
@@ -72,12 +72,12 @@ pub(crate) enum IngestKind {
     #[command(
         after_help = "Example:\n  dnabench ingest variants data/variants/grch37_chr22_20-21M.snp --store store"
     )]
-    Variants(FileArgs),
+    Variants(LiftableFileArgs),
     /// A GTEx fine-mapping (DAPG) table into `eqtl` (+ `variants`).
     #[command(
         after_help = "Example:\n  dnabench ingest eqtl GTEx_v8_finemapping_DAPG.txt --store store"
     )]
-    Eqtl(FileArgs),
+    Eqtl(LiftableFileArgs),
     /// A saturation-mutagenesis MPRA table into `mpra`.
     #[command(after_help = "Example:\n  dnabench ingest mpra kircher2019_F9.tsv --store store")]
     Mpra(FileArgs),
@@ -91,6 +91,18 @@ pub(crate) struct FileArgs {
     on_invalid: String,
     #[command(flatten)]
     store: StoreArg,
+}
+
+/// A file whose coordinates may be on another assembly than the store's.
+#[derive(Args)]
+pub(crate) struct LiftableFileArgs {
+    #[command(flatten)]
+    file: FileArgs,
+    /// A UCSC chain file (e.g. hg38ToHg19.over.chain.gz) from the file's
+    /// assembly to the store's: rows that do not map whole are left out and
+    /// listed in STORE/liftover/FILE.unmapped.tsv
+    #[arg(long)]
+    liftover: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -153,21 +165,29 @@ async fn ingest_tracks<F: ingest::tracks::TrackFormat>(args: TrackArgs) -> Resul
 }
 
 async fn ingest_file(kind: IngestKind) -> Result<()> {
-    let (args, genes) = match &kind {
-        IngestKind::Genes(a)
-        | IngestKind::Variants(a)
-        | IngestKind::Eqtl(a)
-        | IngestKind::Mpra(a) => (a, None),
-        IngestKind::Expression { file, genes } => (file, genes.as_deref()),
+    let (args, liftover, genes) = match &kind {
+        IngestKind::Genes(a) | IngestKind::Variants(a) | IngestKind::Eqtl(a) => {
+            (&a.file, a.liftover.as_deref(), None)
+        }
+        IngestKind::Mpra(a) => (a, None, None),
+        IngestKind::Expression { file, genes } => (file, None, genes.as_deref()),
         _ => bail!("not a one-file ingest"),
     };
     let on_invalid: ingest::OnInvalid = args.on_invalid.parse()?;
+    let liftover = liftover
+        .map(dnabench_engine::liftover::Liftover::open)
+        .transpose()?
+        .map(std::sync::Arc::new);
     let store = Store::create(&args.store.store)?;
     let path = args.file.as_path();
     let report = match kind {
-        IngestKind::Genes(_) => ingest::ingest_genes(&store, path, on_invalid).await?,
-        IngestKind::Variants(_) => ingest::ingest_variants(&store, path, on_invalid).await?,
-        IngestKind::Eqtl(_) => ingest::ingest_eqtl(&store, path, on_invalid).await?,
+        IngestKind::Genes(_) => {
+            ingest::ingest_genes(&store, path, on_invalid, liftover.as_deref()).await?
+        }
+        IngestKind::Variants(_) => {
+            ingest::ingest_variants(&store, path, on_invalid, liftover.as_deref()).await?
+        }
+        IngestKind::Eqtl(_) => ingest::ingest_eqtl(&store, path, on_invalid, liftover).await?,
         IngestKind::Mpra(_) => ingest::ingest_mpra(&store, path, on_invalid).await?,
         IngestKind::Expression { .. } => {
             ingest::ingest_expression(&store, path, genes, on_invalid).await?

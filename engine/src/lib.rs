@@ -8,6 +8,7 @@
 //! | [`formats`] | one reader per input format |
 //! | [`ingest`] | files into tables, one commit a file |
 //! | [`genome`] | the 2-bit genome a session's functions read |
+//! | [`liftover`] | rows moved between assemblies by a chain file at ingest |
 //! | [`sql`] | the session, statements, memory pool, interval join, plan codec and functions |
 //! | [`materialize`], [`eval`] | a task's query into `examples`, a run's metrics into `metrics` |
 //! | [`hash`] | the seeded hash behind every random choice |
@@ -19,6 +20,7 @@ pub mod formats;
 pub mod genome;
 pub mod hash;
 pub mod ingest;
+pub mod liftover;
 pub mod materialize;
 mod object_root;
 pub mod sql;

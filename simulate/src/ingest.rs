@@ -14,7 +14,7 @@ pub async fn ingest_simulated(store: &Store, files: &SimulatedFiles) -> Result<V
         .await?
         .to_string()];
     reports.push(
-        ingest::ingest_genes(store, &files.genes(), fail)
+        ingest::ingest_genes(store, &files.genes(), fail, None)
             .await?
             .to_string(),
     );
@@ -36,12 +36,12 @@ pub async fn ingest_simulated(store: &Store, files: &SimulatedFiles) -> Result<V
             .to_string(),
     );
     reports.push(
-        ingest::ingest_variants(store, &files.variants(), fail)
+        ingest::ingest_variants(store, &files.variants(), fail, None)
             .await?
             .to_string(),
     );
     reports.push(
-        ingest::ingest_eqtl(store, &files.eqtl(), fail)
+        ingest::ingest_eqtl(store, &files.eqtl(), fail, None)
             .await?
             .to_string(),
     );

@@ -19,6 +19,7 @@ use crate::error::{Location, Result};
 use crate::formats::lines::InputFile;
 use crate::formats::lines::{Fields, Header};
 use crate::formats::vcf::VariantRecord;
+use crate::liftover::{lift_records, Liftable, Lifted, Liftover, UnmappedRows};
 use crate::store::Store;
 
 /// One fine-mapped variant–gene pair in one tissue.
@@ -30,6 +31,12 @@ pub struct EqtlRecord {
     pub pip: f64,
     pub cluster_id: Option<String>,
     pub cluster_pip: Option<f64>,
+}
+
+impl Liftable for EqtlRecord {
+    fn move_to(&mut self, to: Lifted) {
+        self.variant.move_to(to);
+    }
 }
 
 impl IntervalRecord for EqtlRecord {
@@ -188,6 +195,7 @@ pub async fn ingest_eqtl(
     store: &Store,
     path: &Path,
     on_invalid: OnInvalid,
+    liftover: Option<Arc<Liftover>>,
 ) -> Result<FileIngestReport> {
     let mut ingest = match FileIngest::begin(
         store,
@@ -203,7 +211,15 @@ pub async fn ingest_eqtl(
     let mut seen = existing_variant_hashes(store).await?;
     let names = ingest.names.clone();
     let source = path.display().to_string();
-    let chunks = checked_chunks(path, ROWS_PER_CHUNK, names.clone(), on_invalid, None)?;
+    let lift = liftover.map(|l| (l, Arc::new(Mutex::new(UnmappedRows::default()))));
+    let chunks = checked_chunks(
+        path,
+        ROWS_PER_CHUNK,
+        names.clone(),
+        on_invalid,
+        None,
+        lift.as_ref().map(|(l, _)| (l.clone(), None)),
+    )?;
     let variants = chunks.filter_map(move |chunk| {
         let new: Vec<VariantRecord> = match chunk {
             Ok(rows) => rows
@@ -224,6 +240,7 @@ pub async fn ingest_eqtl(
         names,
         on_invalid,
         Some(skipped.clone()),
+        lift.as_ref().map(|(l, u)| (l.clone(), Some(u.clone()))),
     )?;
     let eqtl = chunks.filter_map(|chunk| match chunk {
         Ok(rows) if rows.is_empty() => None,
@@ -233,17 +250,26 @@ pub async fn ingest_eqtl(
     let schema = dnabench_schemas::eqtl_schema();
     ingest.report.rows = append_file_stream(store, "eqtl", schema, eqtl, path, &ingest.md5).await?;
     ingest.report.skipped = std::mem::take(&mut *skipped.lock().unwrap_or_else(|p| p.into_inner()));
+    if let Some((_, unmapped)) = &lift {
+        let unmapped = std::mem::take(&mut *unmapped.lock().unwrap_or_else(|p| p.into_inner()));
+        ingest.record_unmapped(&unmapped)?;
+    }
     Ok(ingest.finish())
 }
 
-/// The file's records, `chunk_rows` at a time, with names and bounds
-/// checked (skips counted into `skipped`, when given).
+/// Rows moved by a liftover, and where those that do not map are listed
+/// (on one of the file's two passes).
+type ChunkLift = (Arc<Liftover>, Option<Arc<Mutex<UnmappedRows>>>);
+
+/// The file's records, `chunk_rows` at a time, lifted over when asked, with
+/// names and bounds checked (skips counted into `skipped`, when given).
 fn checked_chunks(
     path: &Path,
     chunk_rows: usize,
     names: ChromNames,
     on_invalid: OnInvalid,
     skipped: Option<Arc<Mutex<BTreeMap<String, u64>>>>,
+    lift: Option<ChunkLift>,
 ) -> Result<impl Iterator<Item = Result<Vec<(u64, EqtlRecord)>>> + Send + 'static> {
     let mut reader = EqtlReader::open(path)?;
     let path = path.to_path_buf();
@@ -255,6 +281,14 @@ fn checked_chunks(
         let chunk = reader.read_chunk(chunk_rows).and_then(|mut rows| {
             // A chunk whose rows are all skipped is not the end of the file.
             done = rows.len() < chunk_rows;
+            if let Some((liftover, listed)) = &lift {
+                let mut unmapped = UnmappedRows::default();
+                lift_records(&mut rows, liftover, &mut unmapped);
+                if let Some(listed) = listed {
+                    let mut listed = listed.lock().unwrap_or_else(|p| p.into_inner());
+                    listed.rows.append(&mut unmapped.rows);
+                }
+            }
             let mut counts = BTreeMap::new();
             check_intervals(&mut rows, &names, on_invalid, &mut counts, &|line| {
                 Location::line(&path, line)
@@ -335,7 +369,8 @@ mod tests {
         std::fs::write(&p, text).unwrap();
         let names = ChromNames::new([("chr1".to_string(), 100)]);
         let skipped = Arc::new(Mutex::new(BTreeMap::new()));
-        let chunks = checked_chunks(&p, 2, names, OnInvalid::Skip, Some(skipped.clone())).unwrap();
+        let chunks =
+            checked_chunks(&p, 2, names, OnInvalid::Skip, Some(skipped.clone()), None).unwrap();
         let sizes: Vec<usize> = chunks.map(|c| c.unwrap().len()).collect();
         assert_eq!(sizes, vec![2, 0, 1]);
         assert_eq!(skipped.lock().unwrap().values().sum::<u64>(), 2);
@@ -354,7 +389,7 @@ mod tests {
         }
         text.push_str("Liver\tENSG1\tchr1_5_A_G_b38\t2.0\n");
         std::fs::write(&p, text).unwrap();
-        let err = ingest_eqtl(&store, &p, OnInvalid::Fail)
+        let err = ingest_eqtl(&store, &p, OnInvalid::Fail, None)
             .await
             .unwrap_err()
             .to_string();

@@ -11,9 +11,25 @@ use super::tracks::{interval_record, OnInvalid};
 use crate::error::Result;
 use crate::formats::gff::{GeneRecord, Gff3Reader, GtfReader};
 use crate::formats::lines::{Fields, InputFile};
+use crate::liftover::{Liftable, Lifted, Liftover};
 use crate::store::Store;
 
 interval_record!(GeneRecord);
+
+impl Liftable for GeneRecord {
+    fn move_to(&mut self, to: Lifted) {
+        self.chrom = to.chrom;
+        self.start = to.start;
+        self.end = to.end;
+        if to.reverse {
+            self.strand = match self.strand {
+                "+" => "-",
+                "-" => "+",
+                other => other,
+            };
+        }
+    }
+}
 
 /// Gene annotation layouts, told by the file name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +105,7 @@ pub async fn ingest_genes(
     store: &Store,
     path: &Path,
     on_invalid: OnInvalid,
+    liftover: Option<&Liftover>,
 ) -> Result<FileIngestReport> {
     let mut ingest =
         match FileIngest::begin(store, path, vec!["genes"], "gene chromosomes and bounds").await? {
@@ -100,6 +117,7 @@ pub async fn ingest_genes(
         GeneFormat::Gff3 => Gff3Reader::open(path)?.collect::<Result<_>>()?,
         GeneFormat::Bed => read_bed_genes(path)?,
     };
+    ingest.lift(&mut records, liftover)?;
     ingest.report.rows = ingest.check(&mut records, on_invalid)?;
     let unstranded = records.iter().filter(|(_, g)| g.strand == ".").count();
     if unstranded > 0 {

@@ -18,6 +18,7 @@ use super::tracks::{
 };
 use crate::chrom_names::ChromNames;
 use crate::error::{Location, Result};
+use crate::liftover::{lift_records, Liftable, Liftover, UnmappedRows};
 use crate::store::{ErrorSlot, Store};
 
 const CONTENT_MD5: &str = "dnabench.content_md5";
@@ -34,6 +35,8 @@ pub struct FileIngestReport {
     pub already_from: Option<String>,
     pub warnings: Vec<String>,
     pub seconds: f64,
+    /// The rows a liftover kept out, listed with their reasons.
+    pub unmapped_file: Option<PathBuf>,
 }
 
 impl fmt::Display for FileIngestReport {
@@ -65,7 +68,11 @@ impl fmt::Display for FileIngestReport {
                 .collect();
             write!(f, " ({})", reasons.join(", "))?;
         }
-        write!(f, ", {:.2} s", self.seconds)
+        write!(f, ", {:.2} s", self.seconds)?;
+        if let Some(listed) = &self.unmapped_file {
+            write!(f, "; rows the liftover could not map: {}", listed.display())?;
+        }
+        Ok(())
     }
 }
 
@@ -141,6 +148,7 @@ pub struct FileIngest {
     pub md5: String,
     pub names: ChromNames,
     started: Instant,
+    unmapped_folder: PathBuf,
 }
 
 impl FileIngest {
@@ -174,7 +182,37 @@ impl FileIngest {
             md5,
             names,
             started,
+            unmapped_folder: store.folder("liftover"),
         }))
+    }
+
+    /// Moves `records` to the store's assembly by `liftover` (when given);
+    /// those that do not map are taken out, counted as skipped and listed
+    /// in `STORE/liftover/FILE.unmapped.tsv`.
+    pub fn lift<R: Liftable>(
+        &mut self,
+        records: &mut Positioned<R>,
+        liftover: Option<&Liftover>,
+    ) -> Result<()> {
+        let Some(liftover) = liftover else {
+            return Ok(());
+        };
+        let mut unmapped = UnmappedRows::default();
+        lift_records(records, liftover, &mut unmapped);
+        self.record_unmapped(&unmapped)
+    }
+
+    /// Counts `unmapped` as skipped rows and lists them beside the store.
+    pub fn record_unmapped(&mut self, unmapped: &UnmappedRows) -> Result<()> {
+        for (_, _, why) in &unmapped.rows {
+            *self
+                .report
+                .skipped
+                .entry(format!("not lifted over ({why})"))
+                .or_default() += 1;
+        }
+        self.report.unmapped_file = unmapped.write(&self.unmapped_folder, &self.report.path)?;
+        Ok(())
     }
 
     /// Reconciles names and checks bounds (see [`check_intervals`]), then sorts.

@@ -11,8 +11,9 @@ use super::sources::{append_file_rows, FileIngest, FileIngestReport};
 use super::tracks::{IntervalRecord, OnInvalid};
 use crate::error::Result;
 use crate::formats::vcf::{SnpListReader, VariantRecord, VcfReader};
-use crate::genome::Genome;
+use crate::genome::{reverse_complement_in_place, Genome};
 use crate::ingest::genome::column;
+use crate::liftover::{Liftable, Lifted, Liftover};
 use crate::store::Store;
 
 impl IntervalRecord for VariantRecord {
@@ -36,6 +37,24 @@ impl IntervalRecord for VariantRecord {
     }
 }
 
+impl Liftable for VariantRecord {
+    fn move_to(&mut self, to: Lifted) {
+        let mut reference = std::mem::take(&mut self.reference).into_bytes();
+        let mut alt = std::mem::take(&mut self.alt).into_bytes();
+        if to.reverse {
+            reverse_complement_in_place(&mut reference);
+            reverse_complement_in_place(&mut alt);
+        }
+        *self = VariantRecord::new(
+            self.name.take(),
+            to.chrom,
+            to.start,
+            String::from_utf8_lossy(&reference).into_owned(),
+            String::from_utf8_lossy(&alt).into_owned(),
+        );
+    }
+}
+
 fn is_vcf(path: &Path) -> bool {
     let name = path
         .file_name()
@@ -49,6 +68,7 @@ pub async fn ingest_variants(
     store: &Store,
     path: &Path,
     on_invalid: OnInvalid,
+    liftover: Option<&Liftover>,
 ) -> Result<FileIngestReport> {
     let mut ingest =
         match FileIngest::begin(store, path, vec!["variants"], "variant positions").await? {
@@ -83,6 +103,7 @@ pub async fn ingest_variants(
         let mut reader = SnpListReader::open(path)?;
         std::iter::from_fn(|| reader.read_record(&base).transpose()).collect::<Result<Vec<_>>>()?
     };
+    ingest.lift(&mut records, liftover)?;
     ingest.check(&mut records, on_invalid)?;
     let rows = new_variants(
         store,
