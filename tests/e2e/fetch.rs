@@ -48,6 +48,17 @@ fn json_path(accession: &str) -> String {
     format!("/files/{accession}/")
 }
 
+/// An hg19 ENCODE file and its JSON, served whole.
+fn serve_encode_file(mirror: &Mirror, accession: &str) {
+    let body = peaks(accession);
+    mirror.put(
+        &json_path(accession),
+        encode_json(accession, &body, "hg19", "CTCF"),
+        Fault::None,
+    );
+    mirror.put(&file_path(accession), body, Fault::None);
+}
+
 /// The paper recipe's shape, over short lists.
 fn write_recipe(dir: &Path, chromatin: &[&str], methylation: &[(&str, &str)]) -> String {
     std::fs::write(dir.join("peaks.txt"), chromatin.join("\n") + "\n").unwrap();
@@ -153,13 +164,7 @@ fn fetch_retries_resumes_refuses_and_a_second_run_fetches_only_what_is_missing()
         }
     }
     for (a, _) in methyl {
-        let body = peaks(a);
-        mirror.put(
-            &json_path(a),
-            encode_json(a, &body, "hg19", "CTCF"),
-            Fault::None,
-        );
-        mirror.put(&file_path(a), body, Fault::None);
+        serve_encode_file(&mirror, a);
     }
     let out = dir.path().join("sources");
 
@@ -290,13 +295,7 @@ fn a_fetch_killed_midway_resumes_without_fetching_finished_files_again() {
     }
     mirror.put(HG19, genome.clone(), Fault::Slow);
     for a in acc {
-        let body = peaks(a);
-        mirror.put(
-            &json_path(a),
-            encode_json(a, &body, "hg19", "CTCF"),
-            Fault::None,
-        );
-        mirror.put(&file_path(a), body, Fault::None);
+        serve_encode_file(&mirror, a);
     }
     let out = dir.path().join("sources");
     let out_s = out.to_str().unwrap().to_string();
