@@ -133,12 +133,15 @@ impl Lock {
             .cloned()
     }
 
-    pub fn insert(&self, url: &str, d: &Digest) {
+    /// Records `url`'s digest and writes the lock at once, so a fetch
+    /// killed later still has it (a line per file that has no checksum: small).
+    pub fn insert(&self, url: &str, d: &Digest) -> Result<()> {
         self.entries
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(url.to_string(), (d.size, d.sha256.clone()));
         *self.changed.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.save()
     }
 
     /// Writes the lock whole (temporary name, then rename) if it gained entries.
@@ -205,8 +208,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.lock");
         let lock = Lock::read(&path).unwrap();
-        lock.insert("https://x/a.gz", &d(7));
-        lock.save().unwrap();
+        lock.insert("https://x/a.gz", &d(7)).unwrap();
         assert_eq!(
             Lock::read(&path).unwrap().get("https://x/a.gz").unwrap().0,
             7

@@ -211,7 +211,7 @@ async fn fetch_file(s: &Shared<'_>, task: FileTask) -> Result<Landed> {
         }
     };
     if expected.is_empty() {
-        s.lock.insert(&task.url, &fetched.digest);
+        s.lock.insert(&task.url, &fetched.digest)?;
     }
     s.ledger.record(&task.dest, &fetched.digest)?;
     Ok(Landed {

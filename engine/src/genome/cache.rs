@@ -116,7 +116,8 @@ fn try_write(path: &Path, genome: &Genome) -> std::io::Result<()> {
     for entry in std::fs::read_dir(folder)?.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with("genome-") && entry.path() != path {
+        // Only finished copies: another process's `.partial-PID` is its own.
+        if name.starts_with("genome-") && name.ends_with(".packed") && entry.path() != path {
             let _ = std::fs::remove_file(entry.path());
         }
     }
