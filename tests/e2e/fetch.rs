@@ -345,3 +345,30 @@ fn a_fetch_killed_midway_resumes_without_fetching_finished_files_again() {
     assert_eq!(std::fs::read(out.join("hg19/hg19.fa.gz")).unwrap(), genome);
     assert!(partials(&out).is_empty());
 }
+
+#[test]
+fn a_whole_partial_file_left_by_a_kill_is_verified_not_fetched_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = Mirror::start();
+    let acc = "ENCFF011GSD";
+    let recipe = write_recipe(dir.path(), &[acc], &[]);
+    let body = peaks(acc);
+    // Only the metadata is served: the file must come from the disk.
+    mirror.put(
+        &json_path(acc),
+        encode_json(acc, &body, "hg19", "CTCF"),
+        Fault::None,
+    );
+    let out = dir.path().join("sources");
+    std::fs::create_dir_all(out.join("chromatin")).unwrap();
+    std::fs::write(out.join(format!("chromatin/{acc}.bed.gz.partial")), &body).unwrap();
+    let done = fetch(&recipe, &out, &mirror, &["--only", "chromatin"]);
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{err}");
+    assert!(mirror.requests(&file_path(acc)).is_empty());
+    assert_eq!(
+        std::fs::read(out.join(format!("chromatin/{acc}.bed.gz"))).unwrap(),
+        body
+    );
+    assert!(partials(&out).is_empty());
+}
