@@ -211,16 +211,9 @@ impl Client {
         if have > 0 && expected.size == Some(have) {
             // Whole already (a fetch killed before its rename): no range of
             // it is left to ask for, so it is verified as it is.
-            let found = digest(partial)
-                .await
-                .map_err(|e| Failed::Here(Error::io(partial, e)))?;
-            if expected.mismatch(&found).is_none() {
-                tokio::fs::rename(partial, dest)
-                    .await
-                    .map_err(|e| Failed::Here(Error::io(dest, e)))?;
+            if let Ok(found) = keep_if_expected(partial, dest, expected).await? {
                 return Ok(found);
             }
-            let _ = tokio::fs::remove_file(partial).await;
             have = 0;
         }
         let mut request = self.http.get(url);
@@ -290,10 +283,7 @@ impl Client {
                     let _ = file.flush().await;
                     return Err(Failed::Transient(fail(
                         Some(status),
-                        format!(
-                            "the body stopped after {got} bytes ({}); resuming",
-                            describe(&e)
-                        ),
+                        format!("the body stopped after {got} bytes ({})", describe(&e)),
                     )));
                 }
             }
@@ -309,21 +299,30 @@ impl Client {
                 format!("the body stopped after {got} of {total} bytes"),
             )));
         }
-        let found = digest(partial)
-            .await
-            .map_err(|e| Failed::Here(Error::io(partial, e)))?;
-        if let Some(why) = expected.mismatch(&found) {
-            let _ = tokio::fs::remove_file(partial).await;
-            return Err(Failed::Here(fail(
-                Some(status),
-                format!("{why}: refused, not kept"),
-            )));
-        }
-        tokio::fs::rename(partial, dest)
-            .await
-            .map_err(|e| Failed::Here(Error::io(dest, e)))?;
-        Ok(found)
+        keep_if_expected(partial, dest, expected)
+            .await?
+            .map_err(|why| Failed::Here(fail(Some(status), format!("{why}: refused, not kept"))))
     }
+}
+
+/// Renames `partial` to `dest` if it is the file `expected`; else removes it
+/// and says how it differs.
+async fn keep_if_expected(
+    partial: &Path,
+    dest: &Path,
+    expected: &Expected,
+) -> Result<Result<Digest, String>, Failed> {
+    let found = digest(partial)
+        .await
+        .map_err(|e| Failed::Here(Error::io(partial, e)))?;
+    if let Some(why) = expected.mismatch(&found) {
+        let _ = tokio::fs::remove_file(partial).await;
+        return Ok(Err(why));
+    }
+    tokio::fs::rename(partial, dest)
+        .await
+        .map_err(|e| Failed::Here(Error::io(dest, e)))?;
+    Ok(Ok(found))
 }
 
 /// Where a file is written until it is verified.

@@ -168,29 +168,13 @@ async fn fetch_file(s: &Shared<'_>, task: FileTask) -> Result<Landed> {
     if let Some(size) = expected.size {
         s.bar.inc_length(size);
     }
-    if let Some(d) = s.ledger.verified(s.out, &task.dest) {
-        if expected.mismatch(d).is_none() && !expected.is_empty() {
-            s.bar.inc(d.size);
-            return Ok(Landed {
-                task,
-                metadata,
-                downloaded: false,
-            });
-        }
-    }
-    // Renamed into place by a fetch killed before its ledger line.
-    if dest.exists() && !expected.is_empty() {
-        if let Ok(d) = verify::digest(&dest).await {
-            if expected.mismatch(&d).is_none() {
-                s.ledger.record(&task.dest, &d)?;
-                s.bar.inc(d.size);
-                return Ok(Landed {
-                    task,
-                    metadata,
-                    downloaded: false,
-                });
-            }
-        }
+    if let Some(size) = verified_before(s, &task.dest, &dest, &expected).await? {
+        s.bar.inc(size);
+        return Ok(Landed {
+            task,
+            metadata,
+            downloaded: false,
+        });
     }
     let progress = |n: u64| {
         s.bar.inc(n);
@@ -219,6 +203,36 @@ async fn fetch_file(s: &Shared<'_>, task: FileTask) -> Result<Landed> {
         metadata,
         downloaded: true,
     })
+}
+
+/// The size of `dest` if an earlier fetch verified it as `expected`: by the
+/// ledger, or, for a file renamed into place by a fetch killed before its
+/// ledger line, by its digest (then recorded). Never for a file nothing is
+/// known of.
+async fn verified_before(
+    s: &Shared<'_>,
+    relative: &Path,
+    dest: &Path,
+    expected: &Expected,
+) -> Result<Option<u64>> {
+    if expected.is_empty() {
+        return Ok(None);
+    }
+    if let Some(d) = s.ledger.verified(s.out, relative) {
+        if expected.mismatch(d).is_none() {
+            return Ok(Some(d.size));
+        }
+    }
+    if !dest.exists() {
+        return Ok(None);
+    }
+    match verify::digest(dest).await {
+        Ok(d) if expected.mismatch(&d).is_none() => {
+            s.ledger.record(relative, &d)?;
+            Ok(Some(d.size))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// A file's metadata: the copy in the folder if it parses, else fetched
@@ -291,7 +305,7 @@ fn write_manifests(
 ) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for source in &recipe.sources {
-        let mine: Vec<&Landed> = landed
+        let mut mine: Vec<&Landed> = landed
             .iter()
             .filter(|l| l.task.source == source.name && l.metadata.is_some())
             .collect();
@@ -305,9 +319,8 @@ fn write_manifests(
             "path\tname\tassay\ttarget\tbiosample\t{}\n",
             source.columns.join("\t")
         );
-        let mut rows: Vec<&&Landed> = mine.iter().collect();
-        rows.sort_by(|a, b| a.task.dest.cmp(&b.task.dest));
-        for l in rows {
+        mine.sort_by(|a, b| a.task.dest.cmp(&b.task.dest));
+        for l in mine {
             let m = l.metadata.as_ref().expect("filtered above");
             let file = l
                 .task

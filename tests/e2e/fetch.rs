@@ -92,7 +92,13 @@ fn write_recipe(dir: &Path, chromatin: &[&str], methylation: &[(&str, &str)]) ->
     recipe.to_str().unwrap().to_string()
 }
 
-fn fetch(recipe: &str, out: &Path, mirror: &Mirror, extra: &[&str]) -> std::process::Output {
+/// `dnabench fetch RECIPE` into `out` from `mirror` alone, then `extra`.
+fn fetch_args<'a>(
+    recipe: &'a str,
+    out: &'a Path,
+    mirror: &'a Mirror,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
     let mut args = vec![
         "fetch",
         recipe,
@@ -101,13 +107,16 @@ fn fetch(recipe: &str, out: &Path, mirror: &Mirror, extra: &[&str]) -> std::proc
         "--mirror",
         &mirror.base,
         "--mirrors-only",
-        "--backoff-ms",
-        "10",
-        "--jobs",
-        "4",
     ];
     args.extend_from_slice(extra);
-    dnabench(&args)
+    args
+}
+
+/// [`fetch_args`] run with short backoffs and four jobs.
+fn fetch(recipe: &str, out: &Path, mirror: &Mirror, extra: &[&str]) -> std::process::Output {
+    let mut quick = vec!["--backoff-ms", "10", "--jobs", "4"];
+    quick.extend_from_slice(extra);
+    dnabench(&fetch_args(recipe, out, mirror, &quick))
 }
 
 fn partials(dir: &Path) -> Vec<String> {
@@ -298,21 +307,10 @@ fn a_fetch_killed_midway_resumes_without_fetching_finished_files_again() {
         serve_encode_file(&mirror, a);
     }
     let out = dir.path().join("sources");
-    let out_s = out.to_str().unwrap().to_string();
     let partial = out.join("hg19/hg19.fa.gz.partial");
     let ledger = out.join(".fetch-ledger.tsv");
     kill_once(
-        &[
-            "fetch",
-            &recipe,
-            "--out",
-            &out_s,
-            "--mirror",
-            &mirror.base,
-            "--mirrors-only",
-            "--jobs",
-            "3",
-        ],
+        &fetch_args(&recipe, &out, &mirror, &["--jobs", "3"]),
         "two files verified and the genome begun",
         60,
         || {
@@ -324,15 +322,7 @@ fn a_fetch_killed_midway_resumes_without_fetching_finished_files_again() {
     let kept = std::fs::metadata(&partial).unwrap().len();
     assert!(kept < genome.len() as u64);
     let before = mirror.seen().len();
-    let out_text = ok(&[
-        "fetch",
-        &recipe,
-        "--out",
-        &out_s,
-        "--mirror",
-        &mirror.base,
-        "--mirrors-only",
-    ]);
+    let out_text = ok(&fetch_args(&recipe, &out, &mirror, &[]));
     assert!(out_text.contains("3 of 3 files verified"), "{out_text}");
     let again = &mirror.seen()[before..];
     assert!(

@@ -140,8 +140,6 @@ pub fn embed(store: &Store, req: &EmbedRequest) -> Result<EmbedSummary> {
     let pair = rt.block_on(dataset_is_pair(store, &req.dataset))?;
     let clock = Instant::now();
     let mut rows = EmbeddingRows::new(&config.run_id, &req.dataset);
-    // Started at the first vector, which fixes the column's width.
-    let mut writer: Option<TableWriter> = None;
     let mut segment_count = 0;
     let mut columns = vec!["example_id", "seq"];
     if pair {
@@ -184,11 +182,7 @@ pub fn embed(store: &Store, req: &EmbedRequest) -> Result<EmbedSummary> {
                 rows.push(ids.value(i), split, v)?;
             }
             if rows.values.len() >= FLUSH_VALUES {
-                let w = match &mut writer {
-                    Some(w) => w,
-                    None => writer.insert(rows.writer(store, &table)?),
-                };
-                w.write(rows.take_batch()?)?;
+                rows.flush(store, &table)?;
             }
             bar.inc(1);
         }
@@ -201,13 +195,10 @@ pub fn embed(store: &Store, req: &EmbedRequest) -> Result<EmbedSummary> {
             req.dataset
         );
     };
-    let mut writer = match writer {
-        Some(w) => w,
-        None => rows.writer(store, &table)?,
-    };
-    if !rows.ids.is_empty() {
-        writer.write(rows.take_batch()?)?;
-    }
+    rows.flush(store, &table)?;
+    let writer = rows
+        .writer
+        .context("a vector was embedded, so its batch was written")?;
     let count = writer.rows();
     let mut ds = writer
         .finish()
@@ -227,7 +218,7 @@ pub fn embed(store: &Store, req: &EmbedRequest) -> Result<EmbedSummary> {
 /// long windows (200 segments a gene) is never held whole.
 const FLUSH_VALUES: usize = 16 << 20;
 
-/// Embedded examples not yet handed to the table's writer.
+/// Embedded examples not yet handed to the table's writer, and the writer.
 struct EmbeddingRows {
     run_id: String,
     dataset: String,
@@ -236,6 +227,8 @@ struct EmbeddingRows {
     ids: Vec<String>,
     splits: Vec<&'static str>,
     values: Vec<f32>,
+    /// Started at the first batch, once the first vector fixed the width.
+    writer: Option<TableWriter>,
 }
 
 impl EmbeddingRows {
@@ -247,6 +240,7 @@ impl EmbeddingRows {
             ids: Vec::new(),
             splits: Vec::new(),
             values: Vec::new(),
+            writer: None,
         }
     }
 
@@ -268,9 +262,18 @@ impl EmbeddingRows {
         Ok(())
     }
 
-    fn writer(&self, store: &Store, table: &str) -> Result<TableWriter> {
-        let dim = self.dim.context("no vector yet")?;
-        Ok(store.table_writer(table, embeddings_schema(dim), HashMap::new())?)
+    /// Hands the rows gathered so far to table `table`'s writer.
+    fn flush(&mut self, store: &Store, table: &str) -> Result<()> {
+        if self.ids.is_empty() {
+            return Ok(());
+        }
+        let batch = self.take_batch()?;
+        if self.writer.is_none() {
+            let schema = batch.schema();
+            self.writer = Some(store.table_writer(table, schema, HashMap::new())?);
+        }
+        let writer = self.writer.as_mut().expect("started above");
+        Ok(writer.write(batch)?)
     }
 
     /// The rows gathered so far as one batch, leaving none.
