@@ -14,7 +14,7 @@ medians of five epochs each, in one process, and the seconds to open it:
   PyTorch pipeline would do it.
 
     bash scripts/python shell
-    python benches/python_loader.py STORE [DATASET] [EPOCHS]
+    python benches/python_loader.py STORE [DATASET] [EPOCHS] [BATCH]
 """
 
 import statistics
@@ -59,15 +59,15 @@ def rate(read) -> float:
     return n / (time.perf_counter() - start)
 
 
-def main(path: str, dataset: str = "promoter", epochs: int = 5):
+def main(path: str, dataset: str = "promoter", epochs: int = 5, batch: int = 64):
     store = dnabench.Store(path)
     started = time.perf_counter()
-    loader = store.loader(dataset, "train", batch_size=64)
+    loader = store.loader(dataset, "train", batch_size=batch)
     opened = time.perf_counter() - started
     started = time.perf_counter()
-    compact = store.loader(dataset, "train", batch_size=64, compact=True)
+    compact = store.loader(dataset, "train", batch_size=batch, compact=True)
     opened_compact = time.perf_counter() - started
-    print(f"{dataset}: {loader.examples} examples; opened in {opened:.1f} s (compact {opened_compact:.1f} s)")
+    print(f"{dataset}: {loader.examples} examples, batches of {batch}; opened in {opened:.1f} s (compact {opened_compact:.1f} s)")
     readers = {
         "rust": lambda e: loader.drain(e),
         "torch": lambda e: sum(len(b["x"]) for b in loader.epoch(e)),
@@ -75,7 +75,7 @@ def main(path: str, dataset: str = "promoter", epochs: int = 5):
         "torch compact": lambda e: sum(len(b["x"]) for b in compact.epoch(e)),
     }
     if dataset == "promoter":
-        peer = torch.utils.data.DataLoader(SequenceDataset(store), batch_size=64, shuffle=True)
+        peer = torch.utils.data.DataLoader(SequenceDataset(store), batch_size=batch, shuffle=True)
         readers["python"] = lambda e: sum(len(x) for x, _ in peer)
     rates = {name: [rate(lambda: read(e)) for e in range(epochs)] for name, read in readers.items()}
     medians = {k: statistics.median(v) for k, v in rates.items()}
@@ -85,4 +85,4 @@ def main(path: str, dataset: str = "promoter", epochs: int = 5):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], *(sys.argv[2:3]), *(int(a) for a in sys.argv[3:4]))
+    main(sys.argv[1], *(sys.argv[2:3]), *(int(a) for a in sys.argv[3:5]))

@@ -352,11 +352,13 @@ fn loader_epoch(store: &Path, dataset: &str, labels: &str) {
     let opened = started.elapsed().as_secs_f64();
     let started = Instant::now();
     let mut examples = 0;
-    for batch in loader.epoch(0) {
-        let batch = batch.unwrap();
-        let seqs = dnabench_training::train::batch_sequences(&batch, false).unwrap();
-        let x = one_hot(&seqs, &Device::Cpu).unwrap();
-        examples += x.dims()[0];
+    // One-hot on the loader's workers, as a training loop would take it.
+    let batches = loader.epoch_map(0, |batch| {
+        let seqs = dnabench_training::train::batch_sequences(&batch, false)?;
+        one_hot(&seqs, &Device::Cpu).map_err(anyhow::Error::from)
+    });
+    for x in batches {
+        examples += x.unwrap().dims()[0];
     }
     let secs = started.elapsed().as_secs_f64();
     println!(

@@ -36,6 +36,7 @@ use arrow::array::{
     Array, ArrayRef, FixedSizeListArray, Float32Array, Int64Array, RecordBatch, StringArray,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use dnabench_engine::genome::encode::base_codes_into;
 use dnabench_engine::Store;
 
 use crate::config::{TokenizerKind, TrainConfig};
@@ -148,8 +149,7 @@ impl ArrayLoader {
     pub fn epoch(&self, epoch: u64) -> impl Iterator<Item = Result<RecordBatch>> + Send + 'static {
         let encoding = self.encoding.clone();
         self.loader
-            .epoch(epoch)
-            .map(move |batch| encoding.arrays(&batch?))
+            .epoch_map(epoch, move |batch| encoding.arrays(&batch))
     }
 }
 
@@ -175,17 +175,6 @@ fn schema(encoder: &Encoder, head: &Head, length: usize, pair: bool, compact: bo
         fields.push(Field::new("mask", dense, false));
     }
     Arc::new(Schema::new(fields))
-}
-
-/// A, C, G, T as 0 to 3 (either case), anything else 4.
-fn base_code(b: u8) -> u8 {
-    match b {
-        b'A' | b'a' => 0,
-        b'C' | b'c' => 1,
-        b'G' | b'g' => 2,
-        b'T' | b't' => 3,
-        _ => 4,
-    }
 }
 
 fn fixed_list(item: DataType, size: usize) -> DataType {
@@ -237,10 +226,12 @@ impl Encoding {
         let compact = self.compact && matches!(self.encoder, Encoder::OneHot);
         let (values, size): (ArrayRef, usize) = match self.encoder.token_rows(seqs, Some(width)) {
             None if compact => {
-                let codes: Vec<u8> = seqs
-                    .iter()
-                    .flat_map(|s| s.iter().map(|&b| base_code(b)))
-                    .collect();
+                let mut codes = vec![0u8; seqs.len() * self.length];
+                if self.length > 0 {
+                    for (s, row) in seqs.iter().zip(codes.chunks_exact_mut(self.length)) {
+                        base_codes_into(s, row);
+                    }
+                }
                 (Arc::new(arrow::array::UInt8Array::from(codes)), self.length)
             }
             None => {

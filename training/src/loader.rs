@@ -11,7 +11,8 @@
 //! as a full shuffle would, at the cost of a few large reads.
 //!
 //! Reads run on a background runtime (`threads` workers, a window read
-//! ahead, up to `prefetch` batches waiting) while the caller trains;
+//! ahead, batches cut and encoded on every worker, up to `prefetch` batches
+//! waiting) while the caller trains;
 //! batches come out in the epoch's order, and every example of the split is
 //! in exactly one batch per epoch.
 //!
@@ -225,7 +226,20 @@ impl Loader {
     }
 
     /// The batches of one epoch, read ahead on the background runtime.
-    pub fn epoch(&self, epoch: u64) -> EpochBatches {
+    pub fn epoch(&self, epoch: u64) -> EpochBatches<RecordBatch> {
+        self.epoch_map(epoch, Ok)
+    }
+
+    /// The batches of one epoch, each passed through `encode` (into a
+    /// model's arrays, say) on the background runtime: batches are cut and
+    /// encoded on `threads` workers at once, so the caller's thread only
+    /// trains, and they still come out in the epoch's order.
+    pub fn epoch_map<T, E, F>(&self, epoch: u64, encode: F) -> EpochBatches<T, E>
+    where
+        T: Send + 'static,
+        E: From<Error> + Send + 'static,
+        F: Fn(RecordBatch) -> std::result::Result<T, E> + Send + Sync + 'static,
+    {
         let order = self.epoch_order(epoch);
         let windows: Vec<Vec<u64>> = order
             .chunks(self.window_rows())
@@ -234,8 +248,9 @@ impl Loader {
         let (sender, receiver) = tokio::sync::mpsc::channel(self.config.prefetch.max(1));
         let dataset = self.dataset.clone();
         let projection = self.projection.clone();
-        let config = self.config.clone();
+        let config = Arc::new(self.config.clone());
         let genome = self.genome.clone();
+        let encode = Arc::new(encode);
         self.runtime.spawn(async move {
             // One window read ahead while the last one's batches are sent.
             let mut reads = futures::stream::iter(windows)
@@ -255,15 +270,32 @@ impl Loader {
                     Err(e) => Err(Error::Invalid(format!("a loader task failed: {e}"))),
                 };
                 let (ids, sorted, rows) = match read {
-                    Ok(read) => read,
+                    Ok(read) => (read.0, Arc::new(read.1), Arc::new(read.2)),
                     Err(e) => {
-                        let _ = sender.send(Err(e)).await;
+                        let _ = sender.send(Err(E::from(e))).await;
                         return;
                     }
                 };
-                for batch_ids in ids.chunks(config.batch_size.max(1)) {
-                    let batch = window_batch(&rows, &sorted, batch_ids).and_then(|b| {
-                        finish_batch(&b, batch_ids, &config, epoch, genome.as_deref())
+                let chunks: Vec<Vec<u64>> = ids
+                    .chunks(config.batch_size.max(1))
+                    .map(<[u64]>::to_vec)
+                    .collect();
+                let batches = chunks.into_iter().map(|batch_ids| {
+                    let (rows, sorted) = (rows.clone(), sorted.clone());
+                    let (config, genome, encode) = (config.clone(), genome.clone(), encode.clone());
+                    tokio::spawn(async move {
+                        let batch = window_batch(&rows, &sorted, &batch_ids).and_then(|b| {
+                            finish_batch(&b, &batch_ids, &config, epoch, genome.as_deref())
+                        })?;
+                        encode(batch)
+                    })
+                });
+                let mut batches = futures::stream::iter(batches).buffered(config.threads.max(1));
+                while let Some(joined) = batches.next().await {
+                    let batch = joined.unwrap_or_else(|e| {
+                        Err(E::from(Error::Invalid(format!(
+                            "a loader task failed: {e}"
+                        ))))
                     });
                     if sender.send(batch).await.is_err() {
                         return; // the epoch was dropped
@@ -285,12 +317,12 @@ fn window_batch(rows: &RecordBatch, sorted: &[u64], ids: &[u64]) -> Result<Recor
 }
 
 /// The batches of one epoch, in order; blocking, for a training loop.
-pub struct EpochBatches {
-    receiver: tokio::sync::mpsc::Receiver<Result<RecordBatch>>,
+pub struct EpochBatches<T, E = Error> {
+    receiver: tokio::sync::mpsc::Receiver<std::result::Result<T, E>>,
 }
 
-impl Iterator for EpochBatches {
-    type Item = Result<RecordBatch>;
+impl<T, E> Iterator for EpochBatches<T, E> {
+    type Item = std::result::Result<T, E>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.receiver.blocking_recv()

@@ -3,6 +3,7 @@
 //! `seq()` and the loader never read a table per row.
 
 mod cache;
+pub mod encode;
 mod packed;
 mod session;
 mod windows;

@@ -131,7 +131,11 @@ impl CnnFc {
             h = conv.forward(&h)?;
         }
         if self.cfg.global_pool {
-            h.max(D::Minus1)
+            // One window over every position: the pool's kernel routes the
+            // gradient to each channel's maximum in one pass, where candle's
+            // `max` compares the whole activation to it again.
+            let positions = h.dim(D::Minus1)?;
+            crate::ops::max_pool1d(&h, positions, positions)?.squeeze(D::Minus1)
         } else {
             h.flatten_from(D::Minus2)
         }

@@ -105,6 +105,10 @@ pub fn max_pool1d(x: &Tensor, kernel: usize, stride: usize) -> Result<Tensor> {
         stride: stride.max(1),
     };
     let windows = op.windows(x.dim(D::Minus1)?)?;
+    if kernel == 1 && op.stride == 1 {
+        // Every window is one position: the input itself, and so its gradient.
+        return Ok(x.clone());
+    }
     if on_cpu_kernel(&[x]) {
         x.contiguous()?.apply_op1(op)
     } else {
@@ -115,6 +119,10 @@ pub fn max_pool1d(x: &Tensor, kernel: usize, stride: usize) -> Result<Tensor> {
 /// One strided selection per offset in the window, then the max across
 /// them.
 fn composed(x: &Tensor, op: &MaxPool1d, windows: usize) -> Result<Tensor> {
+    if windows == 1 {
+        // One window (a global pool): a reduction, not `kernel` selections.
+        return x.narrow(D::Minus1, 0, op.kernel)?.max_keepdim(D::Minus1);
+    }
     let picks = (0..op.kernel)
         .map(|j| {
             let index: Vec<u32> = (0..windows).map(|i| (j + i * op.stride) as u32).collect();
@@ -172,5 +180,23 @@ mod tests {
         }
         let err = max_pool1d(&x, 30, 4).unwrap_err().to_string();
         assert!(err.contains("shorter than the kernel"), "{err}");
+    }
+
+    #[test]
+    fn a_one_position_pool_is_the_input_and_a_global_pool_is_the_maximum() {
+        let dev = Device::Cpu;
+        let x = Tensor::randn(0f32, 1., (3, 4, 23), &dev).unwrap();
+        assert_close(&max_pool1d(&x, 1, 1).unwrap(), &x, 0.0);
+        let global = x.max_keepdim(D::Minus1).unwrap();
+        assert_close(&max_pool1d(&x, 23, 23).unwrap(), &global, 0.0);
+        let op = MaxPool1d {
+            kernel: 23,
+            stride: 23,
+        };
+        assert_close(&composed(&x, &op, 1).unwrap(), &global, 0.0);
+        for (kernel, stride) in [(1, 1), (13, 13)] {
+            let x = Tensor::randn(0f64, 1., (2, 3, 13), &dev).unwrap();
+            check_gradients(&[x], |v| max_pool1d(&v[0], kernel, stride));
+        }
     }
 }

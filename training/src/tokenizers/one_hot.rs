@@ -1,18 +1,9 @@
-//! One-hot encoding of sequences: the input of the CNN models.
+//! One-hot encoding of sequences: the input of the CNN models. A, C, G, T
+//! light channels 0 to 3; anything else (N) is all zeros, so an unknown base
+//! carries no evidence for any letter.
 
 use candle_core::{Device, Result, Tensor};
-
-/// Channel of each base: A, C, G, T; anything else (N) is all zeros, so an
-/// unknown base carries no evidence for any letter.
-fn channel(b: u8) -> Option<usize> {
-    match b {
-        b'A' | b'a' => Some(0),
-        b'C' | b'c' => Some(1),
-        b'G' | b'g' => Some(2),
-        b'T' | b't' => Some(3),
-        _ => None,
-    }
-}
+use dnabench_engine::genome::encode::one_hot_into;
 
 /// Encodes equal-length sequences as a `(batch, 4, length)` f32 tensor.
 pub fn one_hot(seqs: &[&[u8]], device: &Device) -> Result<Tensor> {
@@ -30,11 +21,9 @@ pub fn one_hot_values(seqs: &[&[u8]]) -> Result<(Vec<f32>, usize)> {
         );
     }
     let mut data = vec![0f32; seqs.len() * 4 * length];
-    for (i, s) in seqs.iter().enumerate() {
-        for (j, &b) in s.iter().enumerate() {
-            if let Some(c) = channel(b) {
-                data[(i * 4 + c) * length + j] = 1.0;
-            }
+    if length > 0 {
+        for (s, rows) in seqs.iter().zip(data.chunks_exact_mut(4 * length)) {
+            one_hot_into(s, rows);
         }
     }
     Ok((data, length))
