@@ -8,7 +8,7 @@ use crate::output::{write_batches, write_batches_to_file, OutputFormat};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use dnabench_engine::{materialize, open_session, sql::run_sql, Store};
-use dnabench_queries::{Task, TASKS};
+use dnabench_queries::{Task, Variant, TASKS, VARIANTS};
 use dnabench_simulate as simulate;
 
 use crate::StoreArg;
@@ -45,6 +45,11 @@ pub(crate) struct MaterializeArgs {
     /// Run this SQL file instead of the task's own query
     #[arg(long)]
     sql: Option<PathBuf>,
+    /// Run a bundled variant query instead of the task's own: train_subset
+    /// (a seeded sample of a materialized dataset's training examples, e.g.
+    /// the few-shot methylation; see queries/variants/)
+    #[arg(long, conflicts_with = "sql")]
+    variant: Option<String>,
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
     /// Name of the dataset in `examples` (default: the task name)
@@ -164,7 +169,20 @@ pub(crate) async fn simulate(
 }
 
 /// The SQL of a materialization: the user's file or the task's own query.
-fn task_sql(task: &str, file: Option<&Path>) -> Result<(String, String)> {
+fn task_sql(task: &str, file: Option<&Path>, variant: Option<&str>) -> Result<(String, String)> {
+    if let Some(name) = variant {
+        let Some(v) = Variant::named(name) else {
+            bail!(
+                "unknown variant '{name}' (variants: {})",
+                VARIANTS
+                    .iter()
+                    .map(|v| v.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        };
+        return Ok((v.origin(), v.sql.to_string()));
+    }
     match file {
         Some(f) => Ok((
             f.display().to_string(),
@@ -182,7 +200,7 @@ fn task_sql(task: &str, file: Option<&Path>) -> Result<(String, String)> {
 
 pub(crate) async fn materialize(args: MaterializeArgs) -> Result<()> {
     let params = parse_params(&args.params)?;
-    let (origin, text) = task_sql(&args.task, args.sql.as_deref())?;
+    let (origin, text) = task_sql(&args.task, args.sql.as_deref(), args.variant.as_deref())?;
     let store = Store::open(&args.store.store)?;
     let ctx = open_session(&store).await?;
     let dataset = args.name.clone().unwrap_or_else(|| args.task.clone());

@@ -100,7 +100,7 @@ enum Command {
     },
     /// Run a task's SQL and write its rows into `examples` (or print them).
     #[command(
-        after_help = "Example:\n  dnabench materialize --task promoter --store quickstart-store\n  dnabench materialize --task chromatin --param flank=0 --name chromatin_bins --store quickstart-store"
+        after_help = "Example:\n  dnabench materialize --task promoter --store quickstart-store\n  dnabench materialize --task chromatin --param flank=0 --name chromatin_bins --store quickstart-store\n  dnabench materialize --task methylation --variant train_subset --param source=methylation --param train_fraction=0.01 --name methylation_few --store quickstart-store"
     )]
     Materialize(MaterializeArgs),
     /// Write a dataset's examples with their sequences (cut from the genome as

@@ -15,8 +15,8 @@
 //! Steps: `ingest genome`, `ingest peaks --manifest`, `materialize --task
 //! chromatin` under `--memory-limit`, and one loader epoch of the train
 //! split (shuffled over the whole split, 1000 bp one-hot batches of 64);
-//! with `--methylation`, `ingest methylation` and `materialize --task
-//! methylation`.
+//! with `--methylation`, `ingest methylation`, `materialize --task
+//! methylation` and its few-shot variant (`--variant train_subset`, 1 %).
 //!
 //! Run: `cargo bench --profile dev --bench scale -- --fractions 0.01,0.1`
 //! (`--tasks chromatin,methylation`, `--tracks`, `--peaks`, `--widths
@@ -567,6 +567,33 @@ fn main() {
                 &params,
                 &context,
                 &spill,
+            );
+            // The few-shot variant, sampled from the rows just written.
+            let few = measured(
+                &[
+                    bin,
+                    "--memory-limit",
+                    &o.memory_limit,
+                    "materialize",
+                    "--task",
+                    "methylation",
+                    "--variant",
+                    "train_subset",
+                    "--param",
+                    "source=methylation",
+                    "--param",
+                    "train_fraction=0.01",
+                    "--name",
+                    "methylation_few",
+                    "--store",
+                    s,
+                ],
+                &spill,
+            );
+            row(
+                "materialize methylation_few (train_subset, 1 %)",
+                examples_in(&few.3),
+                few,
             );
         }
         if o.keep.is_none() {

@@ -11,7 +11,7 @@ use arrow::datatypes::SchemaRef;
 use datafusion::execution::context::SessionContext;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use dnabench_queries::{SqlTemplate, Task};
+use dnabench_queries::{SqlTemplate, Task, Variant};
 use dnabench_schemas::{examples_schema, REQUIRED_EXAMPLE_COLUMNS, SPLITS};
 use futures::{StreamExt, TryStreamExt};
 
@@ -81,6 +81,17 @@ impl Materialization {
     ) -> Result<Materialization> {
         let origin = format!("queries/{}.sql", task.name);
         Materialization::new(dataset, task.name, &origin, task.sql, params)
+    }
+
+    /// A bundled variant query (`queries/variants/NAME.sql`) as dataset
+    /// `dataset` of `task`.
+    pub fn of_variant(
+        variant: &Variant,
+        task: &str,
+        dataset: &str,
+        params: &BTreeMap<String, String>,
+    ) -> Result<Materialization> {
+        Materialization::new(dataset, task, &variant.origin(), variant.sql, params)
     }
 }
 
@@ -333,8 +344,23 @@ impl RowCheck {
         let origin = &self.origin;
         let ids = batch.column_by_name("example_id").expect("conformed");
         let splits = batch.column_by_name("split").expect("conformed");
+        let tasks = batch.column_by_name("task").expect("conformed");
         let (ids, splits) = (ids.as_string::<i32>(), splits.as_string::<i32>());
+        let tasks = tasks.as_string::<i32>();
+        // A dataset of one of the six tasks is trained and scored by that
+        // task's head and metrics, so its rows must all be of that task
+        // (a variant over another task's dataset, say, is refused).
+        let benchmark_task = Task::named(&self.task).is_some();
         for i in 0..batch.num_rows() {
+            if benchmark_task && tasks.value(i) != self.task {
+                return Err(Error::Invalid(format!(
+                    "{origin}: example '{}' is of task '{}', not '{}' as materialized; give --task {}",
+                    ids.value(i),
+                    tasks.value(i),
+                    self.task,
+                    tasks.value(i)
+                )));
+            }
             let split = splits.value(i);
             match self.per_split.get_mut(split) {
                 Some(n) => *n += 1,

@@ -13,8 +13,10 @@
 mod metrics;
 mod tasks;
 mod template;
+mod variants;
 
 pub use metrics::{MetricQuery, METRIC_QUERIES};
 pub use tasks::{Downstream, Headline, Prediction, Task, TASKS};
 
 pub use template::{parse_assignment, render, ParamError, ParamSpec, SqlTemplate};
+pub use variants::{Variant, VARIANTS};

@@ -23,14 +23,14 @@ use anyhow::{bail, Context, Result};
 use arrow::array::AsArray;
 use dnabench_engine::hash::hash64;
 use dnabench_engine::{materialize, open_session, Store};
-use dnabench_queries::Task;
+use dnabench_queries::{Task, Variant};
 use dnabench_training as training;
 use training::config::ConfigFile;
 use training::downstream::DownstreamModel;
 
 use crate::embedding_commands::{fit_with, FitConfig};
 use crate::quickstart::{Steps, QUICKSTART_CNN, QUICKSTART_DOWNSTREAM, QUICKSTART_TRANSFORMER};
-use plan::{rate_tag, Arm, ExperimentFile, Init};
+use plan::{rate_tag, Arm, DatasetSpec, ExperimentFile, Init};
 
 /// What `dnabench experiment` was asked.
 pub(crate) struct ExperimentOptions {
@@ -211,12 +211,28 @@ impl Runner<'_> {
     /// Materializes the file's dataset variants that `examples` lacks.
     fn materialize_datasets(&mut self) -> Result<()> {
         let ctx = self.runtime.block_on(open_session(self.store))?;
-        for (name, spec) in &self.file.datasets {
+        // A variant reads datasets already materialized: the tasks' own first.
+        let mut order: Vec<(&String, &DatasetSpec)> = self.file.datasets.iter().collect();
+        order.sort_by_key(|(_, spec)| spec.variant.is_some());
+        for (name, spec) in order {
             if self.state.datasets.contains_key(name) {
                 continue;
             }
             let task = Task::named(&spec.task)
                 .with_context(|| format!("dataset '{name}': no task '{}'", spec.task))?;
+            let variant = match &spec.variant {
+                Some(v) => Some(Variant::named(v).with_context(|| {
+                    format!("dataset '{name}': no variant '{v}' (see queries/variants/)")
+                })?),
+                None => None,
+            };
+            if let (Some(_), Some(toml::Value::String(source))) =
+                (variant, spec.params.get("source"))
+            {
+                if !self.state.datasets.contains_key(source) {
+                    bail!("dataset '{name}' samples dataset '{source}', which is neither materialized nor in the file's [datasets]");
+                }
+            }
             let params: BTreeMap<String, String> = spec
                 .params
                 .iter()
@@ -230,7 +246,12 @@ impl Runner<'_> {
                 .collect();
             let clock = Instant::now();
             let m = self.runtime.block_on(async {
-                let spec = materialize::Materialization::of_task(&task, name, &params)?;
+                let spec = match variant {
+                    Some(v) => {
+                        materialize::Materialization::of_variant(v, task.name, name, &params)?
+                    }
+                    None => materialize::Materialization::of_task(&task, name, &params)?,
+                };
                 Ok::<_, anyhow::Error>(materialize::materialize(&ctx, self.store, &spec).await?)
             })?;
             self.steps.line(

@@ -78,6 +78,10 @@ fn window() -> usize {
 #[serde(deny_unknown_fields)]
 pub struct DatasetSpec {
     pub task: String,
+    /// A bundled variant query (`queries/variants/NAME.sql`) run instead of
+    /// the task's own; its source datasets are materialized first.
+    #[serde(default)]
+    pub variant: Option<String>,
     #[serde(default)]
     pub params: BTreeMap<String, toml::Value>,
 }
