@@ -85,6 +85,7 @@ async fn chromatin_at_scale(dir: &Path) {
             name: Some(format!("track{t}")),
             assay: Some("TF ChIP-seq".into()),
             biosample: None,
+            ..Default::default()
         });
     }
     let store = Store::create(&dir.join("big-store")).unwrap();

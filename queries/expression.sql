@@ -8,7 +8,7 @@
 CREATE OR REPLACE VIEW expression_genes AS
 SELECT g.gene_id, g.chrom, g.tss, g.strand
 FROM genes g
-WHERE g.gene_id IN (SELECT gene_id FROM expression);
+WHERE g.feature = 'gene' AND g.gene_id IN (SELECT gene_id FROM expression);
 
 CREATE OR REPLACE VIEW expression_examples AS
 SELECT g.gene_id, g.chrom, g.tss, g.strand,

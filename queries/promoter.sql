@@ -14,6 +14,7 @@
 -- @param valid_fraction 0.1 Fraction of examples in the validation split
 -- @param test_fraction 0.1 Fraction of examples in the test split
 -- @param seed 42 Seed of shifts, negatives and splits
+-- @param feature 'gene' The rows of genes whose TSSs are the promoters (tss: a TSS list such as EPD's)
 CREATE OR REPLACE VIEW promoter_tss AS
 SELECT gene_id, chrom, tss, strand,
        -- On '-' the window is the mirror image around the TSS base, so the
@@ -21,7 +22,7 @@ SELECT gene_id, chrom, tss, strand,
        tss + CASE WHEN strand = '-' THEN 1 - ($center) ELSE $center END
            + CAST(round((hash_uniform(gene_id, $seed) * 2 - 1) * $max_shift) AS BIGINT) AS centre
 FROM genes
-WHERE feature = 'gene';
+WHERE feature = $feature;
 
 CREATE OR REPLACE VIEW promoter_exclude AS
 SELECT chrom, tss - $exclude AS start, tss + $exclude AS "end" FROM promoter_tss;

@@ -241,6 +241,21 @@ pub(crate) fn simulated_line(sim: &simulate::Simulation) -> String {
     )
 }
 
+/// A TOML table of query parameters (experiment and recipe files) as the
+/// `--param NAME=VALUE` text: strings as they are, numbers as written.
+pub(crate) fn toml_params(params: &BTreeMap<String, toml::Value>) -> BTreeMap<String, String> {
+    params
+        .iter()
+        .map(|(k, v)| {
+            let text = match v {
+                toml::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), text)
+        })
+        .collect()
+}
+
 /// Examples per split: "train 313, valid 45, test 52".
 pub(crate) fn split_counts(m: &materialize::Materialized) -> String {
     let splits: Vec<String> = dnabench_schemas::SPLITS

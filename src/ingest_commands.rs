@@ -56,7 +56,14 @@ pub(crate) enum IngestKind {
     #[command(
         after_help = "Example:\n  dnabench ingest genes data/annotation/gencode_v28_hg19_protein_coding_genes.bed --store store"
     )]
-    Genes(LiftableFileArgs),
+    Genes {
+        #[command(flatten)]
+        file: LiftableFileArgs,
+        /// The feature a BED's rows get: gene, or tss for a list of
+        /// transcription start sites (a task reads one feature)
+        #[arg(long, default_value = "gene")]
+        feature: String,
+    },
     /// An expression matrix (ExPecto layout) into `tracks` (one per sample) + `expression`.
     #[command(
         after_help = "Example:\n  dnabench ingest expression geneanno.exp.csv --genes geneanno.csv --store store"
@@ -85,48 +92,48 @@ pub(crate) enum IngestKind {
 
 #[derive(Args)]
 pub(crate) struct FileArgs {
-    file: PathBuf,
+    pub(crate) file: PathBuf,
     /// Intervals outside a chromosome, with end < start, or on an unknown chromosome: fail or skip.
     #[arg(long, default_value = "fail")]
-    on_invalid: String,
+    pub(crate) on_invalid: String,
     #[command(flatten)]
-    store: StoreArg,
+    pub(crate) store: StoreArg,
 }
 
 /// A file whose coordinates may be on another assembly than the store's.
 #[derive(Args)]
 pub(crate) struct LiftableFileArgs {
     #[command(flatten)]
-    file: FileArgs,
+    pub(crate) file: FileArgs,
     /// A UCSC chain file (e.g. hg38ToHg19.over.chain.gz) from the file's
     /// assembly to the store's: rows that do not map whole are left out and
     /// listed in STORE/liftover/FILE.unmapped.tsv
     #[arg(long)]
-    liftover: Option<PathBuf>,
+    pub(crate) liftover: Option<PathBuf>,
 }
 
 #[derive(Args)]
 pub(crate) struct TrackArgs {
     /// The files, one track each.
     #[arg(required_unless_present = "manifest")]
-    files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
     /// A TSV with columns path, name, assay, biosample: one track per row.
     #[arg(long, conflicts_with_all = ["files", "name"])]
-    manifest: Option<PathBuf>,
+    pub(crate) manifest: Option<PathBuf>,
     /// The assay of every file (e.g. DNase, TF, histone).
     #[arg(long)]
-    assay: Option<String>,
+    pub(crate) assay: Option<String>,
     /// The biosample (cell type or tissue) of every file.
     #[arg(long)]
-    biosample: Option<String>,
+    pub(crate) biosample: Option<String>,
     /// The track name (one file only; default: the file name without suffixes).
     #[arg(long)]
-    name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Intervals outside a chromosome, with end < start, or on an unknown chromosome: fail or skip.
     #[arg(long, default_value = "fail")]
-    on_invalid: String,
+    pub(crate) on_invalid: String,
     #[command(flatten)]
-    store: StoreArg,
+    pub(crate) store: StoreArg,
 }
 
 async fn ingest_tracks<F: ingest::tracks::TrackFormat>(args: TrackArgs) -> Result<()> {
@@ -144,6 +151,7 @@ async fn ingest_tracks<F: ingest::tracks::TrackFormat>(args: TrackArgs) -> Resul
                     name: args.name.clone(),
                     assay: args.assay.clone(),
                     biosample: args.biosample.clone(),
+                    ..Default::default()
                 })
                 .collect()
         }
@@ -166,7 +174,7 @@ async fn ingest_tracks<F: ingest::tracks::TrackFormat>(args: TrackArgs) -> Resul
 
 async fn ingest_file(kind: IngestKind) -> Result<()> {
     let (args, liftover, genes) = match &kind {
-        IngestKind::Genes(a) | IngestKind::Variants(a) | IngestKind::Eqtl(a) => {
+        IngestKind::Genes { file: a, .. } | IngestKind::Variants(a) | IngestKind::Eqtl(a) => {
             (&a.file, a.liftover.as_deref(), None)
         }
         IngestKind::Mpra(a) => (a, None, None),
@@ -181,8 +189,9 @@ async fn ingest_file(kind: IngestKind) -> Result<()> {
     let store = Store::create(&args.store.store)?;
     let path = args.file.as_path();
     let report = match kind {
-        IngestKind::Genes(_) => {
-            ingest::ingest_genes(&store, path, on_invalid, liftover.as_deref()).await?
+        IngestKind::Genes { ref feature, .. } => {
+            let feature = ingest::bed_feature(feature)?;
+            ingest::ingest_genes(&store, path, on_invalid, liftover.as_deref(), feature).await?
         }
         IngestKind::Variants(_) => {
             ingest::ingest_variants(&store, path, on_invalid, liftover.as_deref()).await?

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use dnabench_engine::Store;
 use dnabench_training as training;
 
+mod build_command;
 mod data_commands;
 mod embedding_commands;
 mod experiment;
@@ -20,7 +21,7 @@ mod quickstart;
 mod report;
 mod training_commands;
 
-pub(crate) use data_commands::{data_dir, simulated_line, split_counts};
+pub(crate) use data_commands::{data_dir, simulated_line, split_counts, toml_params};
 use data_commands::{MaterializeArgs, SqlArgs};
 use ingest_commands::IngestKind;
 use quickstart::quickstart;
@@ -115,6 +116,13 @@ enum Command {
         after_help = "Example:\n  dnabench fetch recipes/paper.toml --out paper-sources\n  dnabench fetch recipes/paper.toml --out paper-sources --only methylation --mirror http://mirror.local"
     )]
     Fetch(fetch_command::FetchArgs),
+    /// Build a store from a recipe's fetched sources: ingest each (archives
+    /// unpacked, lifted over, replicates pooled), materialize the recipe's
+    /// tasks and datasets, and check each source's count against the recipe.
+    #[command(
+        after_help = "Example:\n  dnabench fetch recipes/paper.toml --out paper-sources\n  dnabench build recipes/paper.toml --sources paper-sources --store hg19-store"
+    )]
+    Build(build_command::BuildArgs),
     /// List the tasks, their parameters and the datasets materialized from them.
     #[command(after_help = "Example:\n  dnabench tasks --store quickstart-store")]
     Tasks {
@@ -356,6 +364,7 @@ async fn run(command: Command) -> Result<()> {
         } => data_commands::simulate(&out, seed, store.as_deref(), data).await?,
         Command::Materialize(args) => data_commands::materialize(args).await?,
         Command::Fetch(args) => fetch_command::run(args).await?,
+        Command::Build(args) => build_command::run(args).await?,
         Command::Tasks { store } => data_commands::tasks(&Store::open(&store.store)?).await?,
         Command::Report { runs, out, store } => {
             let runs: Vec<String> = runs

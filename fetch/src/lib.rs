@@ -28,7 +28,7 @@ pub use download::{Client, ClientOptions, Expected};
 pub use error::{Error, Result};
 use ledger::{Ledger, Lock};
 pub use plan::FileTask;
-pub use recipe::Recipe;
+pub use recipe::{Dataset, Recipe, SampleKey, Source};
 
 /// What `fetch` was asked for.
 #[derive(Debug, Clone)]
@@ -316,8 +316,13 @@ fn write_manifests(
             continue;
         }
         let mut text = format!(
-            "path\tname\tassay\ttarget\tbiosample\t{}\n",
-            source.columns.join("\t")
+            "path\tname\tassay\ttarget\tbiosample\t{}{}\n",
+            source.columns.join("\t"),
+            if source.sample.is_some() {
+                "\tsample"
+            } else {
+                ""
+            }
         );
         mine.sort_by(|a, b| a.task.dest.cmp(&b.task.dest));
         for l in mine {
@@ -333,8 +338,12 @@ fn write_manifests(
                 .iter()
                 .map(|c| l.task.row[c].as_str())
                 .collect();
+            let sample = match &source.sample {
+                Some(key) => format!("\t{}", sample_name(source, key, &l.task.row[&key.column])?),
+                None => String::new(),
+            };
             text.push_str(&format!(
-                "{file}\t{}\t{}\t{}\t{}\t{}\n",
+                "{file}\t{}\t{}\t{}\t{}\t{}{sample}\n",
                 m.accession,
                 m.assay_class(),
                 m.target.as_deref().unwrap_or(""),
@@ -347,6 +356,30 @@ fn write_manifests(
         written.push(path);
     }
     Ok(written)
+}
+
+/// The sample a list row's file belongs to: `SOURCE_` and the key
+/// column's value less its last `drop_last` characters (a replicate digit).
+fn sample_name(source: &Source, key: &SampleKey, value: &str) -> Result<String> {
+    let keep = value
+        .chars()
+        .count()
+        .checked_sub(key.drop_last)
+        .filter(|&n| n > 0);
+    let Some(keep) = keep else {
+        return Err(Error::Recipe {
+            path: PathBuf::from(&source.name),
+            message: format!(
+                "source '{}': its list's {} '{value}' is too short to drop {} characters for a sample name",
+                source.name, key.column, key.drop_last
+            ),
+        });
+    };
+    Ok(format!(
+        "{}_{}",
+        source.name,
+        value.chars().take(keep).collect::<String>()
+    ))
 }
 
 fn progress_bar(on: bool, files: usize) -> ProgressBar {

@@ -4,7 +4,7 @@
 //! ingest makes them a table, and how each file's checksum and names are
 //! found. `recipes/README.md` describes every key.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -20,6 +20,32 @@ pub struct Recipe {
     /// liftover.
     pub assembly: String,
     pub sources: Vec<Source>,
+    /// The tasks `dnabench build` materializes (default: all six).
+    pub tasks: Vec<String>,
+    /// More datasets `dnabench build` materializes: variants of the tasks.
+    pub datasets: Vec<Dataset>,
+}
+
+/// A dataset variant a build materializes after the tasks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dataset {
+    pub name: String,
+    pub task: String,
+    /// A bundled variant query (`queries/variants/NAME.sql`), or the task's own.
+    pub variant: Option<String>,
+    #[serde(default)]
+    pub params: BTreeMap<String, toml::Value>,
+}
+
+/// How a list's rows name their sample, where several files (replicates)
+/// are one sample: the column's value less its last `drop_last` characters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampleKey {
+    pub column: String,
+    #[serde(default)]
+    pub drop_last: usize,
 }
 
 /// One source of the recipe.
@@ -50,6 +76,21 @@ pub struct Source {
     /// What the built table should hold (tracks, samples, genes, ...): a
     /// different count is reported against this.
     pub expect: Option<u64>,
+    /// The source (`ingest = "chain"`) whose chain file lifts this one's
+    /// coordinates to the recipe's assembly.
+    pub liftover: Option<String>,
+    /// Files of one sample pooled into one track (methylation replicates).
+    pub sample: Option<SampleKey>,
+    /// Files taken out of the fetched archive (tar, optionally gzipped) by
+    /// file name, at any depth; the first is the one ingested.
+    #[serde(default)]
+    pub unpack: Vec<String>,
+    /// An expression matrix's gene annotation (id, symbol, chrom, strand,
+    /// TSS), relative to the recipe.
+    pub genes: Option<PathBuf>,
+    /// The `feature` a genes ingest gives a BED's rows (default `gene`), so
+    /// a task can tell one gene source from another.
+    pub feature: Option<String>,
     /// What the source is, in a sentence.
     #[serde(default)]
     pub about: String,
@@ -82,6 +123,8 @@ struct RecipeFile {
     recipe: Header,
     #[serde(default)]
     source: Vec<Source>,
+    #[serde(default)]
+    dataset: Vec<Dataset>,
 }
 
 #[derive(Deserialize)]
@@ -92,6 +135,8 @@ struct Header {
     #[serde(default)]
     #[allow(dead_code)]
     about: String,
+    #[serde(default)]
+    tasks: Vec<String>,
 }
 
 const INGESTS: &[&str] = &[
@@ -103,6 +148,7 @@ const INGESTS: &[&str] = &[
     "eqtl",
     "mpra",
     "examples",
+    "chain",
 ];
 
 impl Recipe {
@@ -150,6 +196,34 @@ impl Recipe {
                     }
                 }
             }
+            if let Some(chain) = &s.liftover {
+                let by = file.source.iter().find(|c| &c.name == chain);
+                if by.is_none_or(|c| c.ingest != "chain") {
+                    return Err(bad(format!(
+                        "source '{}': liftover names '{chain}', which is not a source with ingest = \"chain\"",
+                        s.name
+                    )));
+                }
+            } else if s.assembly != file.recipe.assembly && s.ingest != "chain" {
+                return Err(bad(format!(
+                    "source '{}' is on {}, the recipe on {}: give it a liftover (a source with ingest = \"chain\")",
+                    s.name, s.assembly, file.recipe.assembly
+                )));
+            }
+            if let Some(key) = &s.sample {
+                if s.list.is_none() || !s.columns.contains(&key.column) {
+                    return Err(bad(format!(
+                        "source '{}': sample names column '{}', which is not a column of its list",
+                        s.name, key.column
+                    )));
+                }
+            }
+            if let Some(member) = s.unpack.iter().find(|m| !safe_name(m)) {
+                return Err(bad(format!(
+                    "source '{}': unpack names '{member}'; expected a file name (letters, digits, '.', '_' or '-')",
+                    s.name
+                )));
+            }
             if s.list.is_some() && (s.md5.is_some() || s.size.is_some()) {
                 return Err(bad(format!(
                     "source '{}': md5 and size are for one-URL sources; a list's files get theirs from metadata",
@@ -163,6 +237,7 @@ impl Recipe {
             .into_iter()
             .map(|mut s| {
                 s.list = s.list.map(|l| base.join(l));
+                s.genes = s.genes.map(|g| base.join(g));
                 s
             })
             .collect();
@@ -171,6 +246,8 @@ impl Recipe {
             name: file.recipe.name,
             assembly: file.recipe.assembly,
             sources,
+            tasks: file.recipe.tasks,
+            datasets: file.dataset,
         })
     }
 
@@ -249,6 +326,22 @@ mod tests {
             (
                 source("url = \"https://x/a.fa\"\n").replace("name = \"s\"", "name = \"../s\""),
                 "source name '../s'",
+            ),
+            (
+                source("url = \"https://x/a.fa\"\n").replace("\"hg19\"\nurl", "\"hg38\"\nurl"),
+                "source 's' is on hg38, the recipe on hg19: give it a liftover",
+            ),
+            (
+                source("url = \"https://x/a.fa\"\nliftover = \"s\"\n"),
+                "liftover names 's', which is not a source with ingest = \"chain\"",
+            ),
+            (
+                source("url = \"https://x/a.tar\"\nunpack = [\"../x\"]\n"),
+                "unpack names '../x'",
+            ),
+            (
+                source("url = \"https://x/a.fa\"\nsample = { column = \"code\" }\n"),
+                "sample names column 'code'",
             ),
         ];
         for (text, want) in cases {

@@ -14,7 +14,7 @@ pub async fn ingest_simulated(store: &Store, files: &SimulatedFiles) -> Result<V
         .await?
         .to_string()];
     reports.push(
-        ingest::ingest_genes(store, &files.genes(), fail, None)
+        ingest::ingest_genes(store, &files.genes(), fail, None, "gene")
             .await?
             .to_string(),
     );

@@ -233,17 +233,7 @@ impl Runner<'_> {
                     bail!("dataset '{name}' samples dataset '{source}', which is neither materialized nor in the file's [datasets]");
                 }
             }
-            let params: BTreeMap<String, String> = spec
-                .params
-                .iter()
-                .map(|(k, v)| {
-                    let text = match v {
-                        toml::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    (k.clone(), text)
-                })
-                .collect();
+            let params = crate::toml_params(&spec.params);
             let clock = Instant::now();
             let m = self.runtime.block_on(async {
                 let spec = match variant {

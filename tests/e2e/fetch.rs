@@ -229,14 +229,15 @@ fn fetch_retries_resumes_refuses_and_a_second_run_fetches_only_what_is_missing()
         lock.contains("https://hgdownload.soe.ucsc.edu/goldenPath/hg19/bigZips/hg19.fa.gz\t"),
         "{lock}"
     );
-    // A manifest once all of a source's files are in.
+    // A manifest once all of a source's files are in; the two replicates
+    // (codes 00 and 01) are one sample.
     assert!(!out.join("chromatin/manifest.tsv").exists());
     let manifest = std::fs::read_to_string(out.join("methylation/manifest.tsv")).unwrap();
     assert_eq!(
         manifest,
-        "path\tname\tassay\ttarget\tbiosample\taccession\tcode\n\
-         ENCFF001TOL.bed.gz\tENCFF001TOL\tTF\tCTCF\tK562\tENCFF001TOL\t00\n\
-         ENCFF001TOM.bed.gz\tENCFF001TOM\tTF\tCTCF\tK562\tENCFF001TOM\t01\n"
+        "path\tname\tassay\ttarget\tbiosample\taccession\tcode\tsample\n\
+         ENCFF001TOL.bed.gz\tENCFF001TOL\tTF\tCTCF\tK562\tENCFF001TOL\t00\tmethylation_0\n\
+         ENCFF001TOM.bed.gz\tENCFF001TOM\tTF\tCTCF\tK562\tENCFF001TOM\t01\tmethylation_0\n"
     );
 
     // The mirror gains the missing file and corrects a checksum: a second

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod build;
 mod cli;
 mod experiment;
 mod fetch;

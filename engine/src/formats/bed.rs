@@ -194,8 +194,19 @@ fn parse_record(
                     f.len()
                 )));
             }
-            *format = Some(PeakFormat::Bed(f.len()));
-            PeakFormat::Bed(f.len())
+            // ENCODE names its narrowPeak and broadPeak files `.bed.gz`:
+            // ten columns are a narrowPeak (BED10 is no BED), nine whose
+            // seventh is not an integer (BED9's thickStart) a broadPeak.
+            let detected = match f.len() {
+                10 => PeakFormat::NarrowPeak,
+                9 if f.int(6).is_err() => PeakFormat::BroadPeak,
+                n => PeakFormat::Bed(n),
+            };
+            *format = Some(detected);
+            if matches!(detected, PeakFormat::NarrowPeak | PeakFormat::BroadPeak) {
+                return parse_record(line, path, number, format);
+            }
+            detected
         }
     };
     if f.len() != format.columns() {

@@ -8,7 +8,7 @@ use arrow::array::{Int64Array, RecordBatch, StringArray};
 
 use super::sources::{append_file_rows, FileIngest, FileIngestReport};
 use super::tracks::{interval_record, OnInvalid};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::formats::gff::{GeneRecord, Gff3Reader, GtfReader};
 use crate::formats::lines::{Fields, InputFile};
 use crate::liftover::{Liftable, Lifted, Liftover};
@@ -61,7 +61,7 @@ const BED_COLUMNS: [&str; 6] = ["chrom", "start", "end", "name", "score", "stran
 /// Reads genes from BED: chrom, start, end, name, [score], [strand]. The gene
 /// id is the name (column 4, or column 5 when column 4 is `.` and column 5 is
 /// not a score, as in Selene's GENCODE file); no strand column means `.`.
-fn read_bed_genes(path: &Path) -> Result<Vec<(u64, GeneRecord)>> {
+fn read_bed_genes(path: &Path, feature: &'static str) -> Result<Vec<(u64, GeneRecord)>> {
     let mut input = InputFile::open(path)?;
     let mut buf = Vec::new();
     let mut out = Vec::new();
@@ -92,12 +92,31 @@ fn read_bed_genes(path: &Path) -> Result<Vec<(u64, GeneRecord)>> {
                 start,
                 end,
                 strand,
-                feature: "gene",
+                feature,
                 biotype: None,
             },
         ));
     }
     Ok(out)
+}
+
+/// The `feature` a BED's rows can be given: `gene` (the default), or `tss`
+/// for a list of transcription start sites (EPD's promoters), so a task can
+/// read one source of the `genes` table and not another.
+pub const BED_FEATURES: &[&str] = &["gene", "tss"];
+
+/// `name` as one of [`BED_FEATURES`].
+pub fn bed_feature(name: &str) -> Result<&'static str> {
+    BED_FEATURES
+        .iter()
+        .copied()
+        .find(|f| *f == name)
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "a BED's genes can be given feature {}, not '{name}'",
+                BED_FEATURES.join(" or ")
+            ))
+        })
 }
 
 /// Ingests the genes of `path` into `store` in one commit.
@@ -106,6 +125,7 @@ pub async fn ingest_genes(
     path: &Path,
     on_invalid: OnInvalid,
     liftover: Option<&Liftover>,
+    bed_feature: &'static str,
 ) -> Result<FileIngestReport> {
     let mut ingest =
         match FileIngest::begin(store, path, vec!["genes"], "gene chromosomes and bounds").await? {
@@ -115,7 +135,7 @@ pub async fn ingest_genes(
     let mut records = match GeneFormat::of(path) {
         GeneFormat::Gtf => GtfReader::open(path)?.collect::<Result<_>>()?,
         GeneFormat::Gff3 => Gff3Reader::open(path)?.collect::<Result<_>>()?,
-        GeneFormat::Bed => read_bed_genes(path)?,
+        GeneFormat::Bed => read_bed_genes(path, bed_feature)?,
     };
     ingest.lift(&mut records, liftover)?;
     ingest.report.rows = ingest.check(&mut records, on_invalid)?;

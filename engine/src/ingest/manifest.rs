@@ -1,6 +1,8 @@
 //! Track manifests: a TSV with a header naming the columns `path` (required),
-//! `name`, `assay` and `biosample`, one row per file. Relative paths are
-//! taken from the manifest's folder.
+//! `name`, `assay`, `biosample` and `sample`, one row per file. Relative
+//! paths are taken from the manifest's folder. Rows with the same `sample`
+//! are one track named by the sample, their files pooled (methylation
+//! replicates: reads summed).
 //!
 //! ```text
 //! (columns separated by tabs)
@@ -22,6 +24,8 @@ pub fn read_manifest(path: &Path) -> Result<Vec<TrackSpec>> {
     let mut buf = Vec::new();
     let mut header: Option<Vec<String>> = None;
     let mut specs = Vec::new();
+    // Each sample's first row, where its files are pooled.
+    let mut samples: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     while let Some((number, line)) = input.read_line(&mut buf)? {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
@@ -54,6 +58,7 @@ pub fn read_manifest(path: &Path) -> Result<Vec<TrackSpec>> {
             )));
         }
         let mut spec = TrackSpec::default();
+        let mut sample = None;
         for (i, column) in columns.iter().enumerate() {
             let value = f.optional(i)?.map(str::to_string);
             match column.as_str() {
@@ -64,10 +69,24 @@ pub fn read_manifest(path: &Path) -> Result<Vec<TrackSpec>> {
                 "name" => spec.name = value,
                 "assay" => spec.assay = value,
                 "biosample" => spec.biosample = value,
+                "sample" => sample = value,
                 _ => {}
             }
         }
-        specs.push(spec);
+        match sample {
+            Some(sample) => match samples.get(&sample) {
+                Some(&first) => {
+                    let pooled: &mut TrackSpec = &mut specs[first];
+                    pooled.pooled.push(spec.path);
+                }
+                None => {
+                    samples.insert(sample.clone(), specs.len());
+                    spec.name = Some(sample);
+                    specs.push(spec);
+                }
+            },
+            None => specs.push(spec),
+        }
     }
     if header.is_none() {
         return Err(Error::parse(
@@ -97,6 +116,18 @@ mod tests {
         assert_eq!(specs[0].assay.as_deref(), Some("TF"));
         assert_eq!(specs[1].path, Path::new("/abs/b.bed"));
         assert_eq!(specs[1].assay, None);
+
+        std::fs::write(
+            &m,
+            "sample\tpath\tname\nA\ta1.bed\t.\nB\tb1.bed\tb\nA\ta2.bed\tx\n",
+        )
+        .unwrap();
+        let specs = read_manifest(&m).unwrap();
+        assert_eq!(specs.len(), 2);
+        assert_eq!(specs[0].name.as_deref(), Some("A"));
+        assert_eq!(specs[0].pooled, vec![dir.path().join("a2.bed")]);
+        assert_eq!(specs[1].name.as_deref(), Some("B"));
+        assert!(specs[1].pooled.is_empty());
 
         std::fs::write(&m, "name\tfile\nctcf\ta.bed\n").unwrap();
         let e = read_manifest(&m).unwrap_err().to_string();

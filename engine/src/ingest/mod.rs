@@ -1,5 +1,6 @@
 //! Ingestion: each input format into its tables, in whole Lance commits.
 
+pub mod chrom_check;
 pub mod eqtl;
 pub mod expression;
 pub mod genes;
@@ -17,7 +18,7 @@ pub mod variants;
 
 pub use eqtl::ingest_eqtl;
 pub use expression::ingest_expression;
-pub use genes::ingest_genes;
+pub use genes::{bed_feature, ingest_genes, BED_FEATURES};
 pub use genome::{ingest_genome, GenomeIngest};
 pub use manifest::read_manifest;
 pub use mpra::ingest_mpra;

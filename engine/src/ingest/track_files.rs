@@ -11,7 +11,7 @@ use super::tracks::{
     check_intervals, file_md5, sort_records, OnInvalid, TrackFormat, TrackSpec, FILES_PER_COMMIT,
 };
 use crate::chrom_names::ChromNames;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A file as a worker read it: its MD5 and, unless the store holds its
 /// content already, its format, its checked rows in genome order, how many
@@ -34,7 +34,10 @@ pub(crate) fn read_chunks(specs: &[TrackSpec]) -> Vec<&[TrackSpec]> {
     let mut chunks = Vec::new();
     let (mut from, mut bytes) = (0, 0);
     for (i, spec) in specs.iter().enumerate() {
-        let size = std::fs::metadata(&spec.path).map_or(0, |m| m.len());
+        let size: u64 = std::iter::once(&spec.path)
+            .chain(&spec.pooled)
+            .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
+            .sum();
         if i > from && (i - from >= FILES_PER_COMMIT || bytes + size > BYTES_PER_READ) {
             chunks.push(&specs[from..i]);
             (from, bytes) = (i, 0);
@@ -45,6 +48,26 @@ pub(crate) fn read_chunks(specs: &[TrackSpec]) -> Vec<&[TrackSpec]> {
         chunks.push(&specs[from..]);
     }
     chunks
+}
+
+/// The content hash of a track: its file's MD5, or for pooled files one
+/// MD5 over theirs, in order.
+fn spec_md5(spec: &TrackSpec) -> Result<String> {
+    let first = file_md5(&spec.path)?;
+    if spec.pooled.is_empty() {
+        return Ok(first);
+    }
+    use md5::{Digest, Md5};
+    let mut hasher = Md5::new();
+    hasher.update(first.as_bytes());
+    for path in &spec.pooled {
+        hasher.update(file_md5(path)?.as_bytes());
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// Reads `specs` on `threads` threads; one result per spec, in order.
@@ -59,20 +82,45 @@ where
     F::Record: Send,
 {
     let read_one = |spec: &TrackSpec| -> Result<ReadFile<F::Record>> {
-        let md5 = file_md5(&spec.path)?;
+        let md5 = spec_md5(spec)?;
         if known(&md5) {
             return Ok(ReadFile { md5, rows: None });
         }
-        let (format, mut records) = F::read(&spec.path)?;
         let mut skipped = BTreeMap::new();
-        let kept = check_intervals(&mut records, names, on_invalid, &mut skipped, &|position| {
-            F::location(&spec.path, position)
-        })?;
+        let mut kept = 0;
+        let mut format = String::new();
+        let mut pooled = Vec::new();
+        for path in std::iter::once(&spec.path).chain(&spec.pooled) {
+            let (name, mut records) = F::read(path)?;
+            kept += check_intervals(&mut records, names, on_invalid, &mut skipped, &|position| {
+                F::location(path, position)
+            })?;
+            if spec.pooled.is_empty() {
+                sort_records(&mut records, names);
+                let rows = records.into_iter().map(|(_, r)| r).collect();
+                return Ok(ReadFile {
+                    md5,
+                    rows: Some((name, rows, kept, skipped)),
+                });
+            }
+            format = name;
+            pooled.extend(records.into_iter().map(|(_, r)| r));
+        }
+        let Some(rows) = F::pool(pooled) else {
+            return Err(Error::Invalid(format!(
+                "{} and {} more: {} files of one sample cannot be pooled into one track (only methylation replicates can)",
+                spec.path.display(),
+                spec.pooled.len(),
+                F::KIND
+            )));
+        };
+        let mut records: Vec<(u64, F::Record)> = rows.into_iter().map(|r| (0, r)).collect();
         sort_records(&mut records, names);
-        let rows = records.into_iter().map(|(_, r)| r).collect();
+        let rows: Vec<F::Record> = records.into_iter().map(|(_, r)| r).collect();
+        let kept = rows.len() as u64;
         Ok(ReadFile {
             md5,
-            rows: Some((format, rows, kept, skipped)),
+            rows: Some((format!("{format} (pooled)"), rows, kept, skipped)),
         })
     };
     let next = AtomicUsize::new(0);

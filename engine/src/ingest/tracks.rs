@@ -28,6 +28,9 @@ pub const TRACK_TABLES: &[&str] = &["peaks", "signal", "methylation", "expressio
 #[derive(Debug, Clone, Default)]
 pub struct TrackSpec {
     pub path: PathBuf,
+    /// More files of the same sample (replicates) pooled into this track:
+    /// their records are summed with `path`'s (see [`TrackFormat::pool`]).
+    pub pooled: Vec<PathBuf>,
     pub name: Option<String>,
     pub assay: Option<String>,
     pub biosample: Option<String>,
@@ -142,6 +145,12 @@ pub trait TrackFormat {
     }
 
     fn to_batch(track_id: i32, records: &[Self::Record]) -> Result<RecordBatch>;
+
+    /// The records of several files of one sample as one track's, or `None`
+    /// where the format's records cannot be pooled.
+    fn pool(_records: Vec<Self::Record>) -> Option<Vec<Self::Record>> {
+        None
+    }
 }
 
 /// Files per commit, and rows per commit, whichever comes first.
