@@ -7,30 +7,14 @@
 //! recipe's datasets; a contig the genome lacks is named before anything is
 //! written; a second build does nothing again.
 
-use std::io::Write;
 use std::path::Path;
 
-use md5::{Digest, Md5};
-
 use crate::common::{fails, ok, repo};
-use crate::mirror::{Fault, Mirror};
+use crate::mirror::{gzip, md5_hex, Fault, Mirror};
 use crate::tasks::{int, rows, text};
 
 /// What the "hg38" coordinates add to the genome's.
 const SHIFT: i64 = 1000;
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap()
-}
-
-fn md5_hex(bytes: &[u8]) -> String {
-    Md5::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// A tar holding `files` (name in the archive, bytes).
 fn tar(files: &[(&str, Vec<u8>)]) -> Vec<u8> {

@@ -2,28 +2,12 @@
 //! URL patterns as recipes/paper.toml (ENCODE files and their JSON, the
 //! UCSC genome), served with the faults a real download meets.
 
-use std::io::Write;
 use std::path::Path;
 
-use md5::{Digest, Md5};
-
 use crate::common::{dnabench, kill_once, ok, repo};
-use crate::mirror::{Fault, Mirror};
+use crate::mirror::{gzip, md5_hex, Fault, Mirror};
 
 const HG19: &str = "/goldenPath/hg19/bigZips/hg19.fa.gz";
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap()
-}
-
-fn md5_hex(bytes: &[u8]) -> String {
-    Md5::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// A real narrowPeak file, made distinct per accession.
 fn peaks(accession: &str) -> Vec<u8> {

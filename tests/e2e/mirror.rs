@@ -191,3 +191,20 @@ fn serve(
     let _ = out.shutdown(std::net::Shutdown::Both);
     Ok(())
 }
+
+/// `bytes` gzipped, as a server holds a `.gz` file.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// The hex MD5 of `bytes`, as ENCODE's metadata states it.
+pub fn md5_hex(bytes: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -11,18 +11,8 @@ pub struct PackedSeq {
     n_runs: Vec<(u64, u64)>,
 }
 
-const CODE: [u8; 256] = {
-    let mut t = [4u8; 256];
-    t[b'A' as usize] = 0;
-    t[b'C' as usize] = 1;
-    t[b'G' as usize] = 2;
-    t[b'T' as usize] = 3;
-    t[b'a' as usize] = 0;
-    t[b'c' as usize] = 1;
-    t[b'g' as usize] = 2;
-    t[b't' as usize] = 3;
-    t
-};
+/// A, C, G, T as 0 to 3; anything else 4 (an N, kept as a run).
+use super::encode::BASE_CODE as CODE;
 
 /// The four bases of each packed byte.
 const DECODE: [[u8; 4]; 256] = {
