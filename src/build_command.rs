@@ -9,7 +9,7 @@
 //! committed, so a build stopped part way (a kill, a bad file) resumes at the
 //! source that did not finish, and a dataset already in `examples` is kept.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -20,7 +20,7 @@ use clap::Args;
 use dnabench_engine::chrom_names::ChromNames;
 use dnabench_engine::ingest::{
     self,
-    chrom_check::{chroms_in, ChromColumn, UnmatchedChroms},
+    chrom_check::{chroms_in, chroms_in_files, ChromColumn, UnmatchedChroms},
 };
 use dnabench_engine::{materialize, open_session, sql::run_sql, Store};
 use dnabench_fetch::{Dataset, Recipe, Source};
@@ -496,8 +496,10 @@ async fn check_chrom_names(
             )],
             _ => Vec::new(),
         };
-        for (path, found) in read_chroms(files)? {
-            unmatched.check(&known, &found, &path);
+        for ((path, _), found) in files.iter().zip(chroms_in_files(&files)) {
+            let found = found
+                .with_context(|| format!("reading the chromosome names of {}", path.display()))?;
+            unmatched.check(&known, &found, path);
         }
     }
     if unmatched.is_empty() {
@@ -517,31 +519,4 @@ async fn check_chrom_names(
         if lines.len() == 1 { "es" } else { "" },
         lines.join("\n  ")
     )
-}
-
-/// The chromosome names of each file, read on every core.
-fn read_chroms(files: Vec<(PathBuf, ChromColumn)>) -> Result<Vec<(PathBuf, BTreeSet<String>)>> {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let done = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..threads.min(files.len()) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some((path, column)) = files.get(i) else {
-                    break;
-                };
-                let found = chroms_in(path, *column)
-                    .with_context(|| format!("reading the chromosome names of {}", path.display()));
-                done.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push((i, path.clone(), found));
-            });
-        }
-    });
-    let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
-    done.sort_by_key(|(i, _, _)| *i);
-    done.into_iter()
-        .map(|(_, path, found)| Ok((path, found?)))
-        .collect()
 }

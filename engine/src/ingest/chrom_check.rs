@@ -90,6 +90,12 @@ pub fn chroms_in(path: &Path, column: ChromColumn) -> Result<BTreeSet<String>> {
     Ok(names)
 }
 
+/// [`chroms_in`] of each file, read on every core; the results in order.
+pub fn chroms_in_files(files: &[(PathBuf, ChromColumn)]) -> Vec<Result<BTreeSet<String>>> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    super::track_files::map_in_order(files, threads, |(path, column)| chroms_in(path, *column))
+}
+
 /// The position of the first of `wanted` in a header line, and its separator.
 fn header_index(line: &str, wanted: &[&str]) -> Option<(usize, char)> {
     let separator = if line.contains('\t') { '\t' } else { ',' };

@@ -123,21 +123,31 @@ where
             rows: Some((format!("{format} (pooled)"), rows, kept, skipped)),
         })
     };
+    map_in_order(specs, threads, read_one)
+}
+
+/// `f` of each item on `threads` threads, each worker taking the next item;
+/// the results in the items' order.
+pub(crate) fn map_in_order<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     let next = AtomicUsize::new(0);
-    let done = Mutex::new(Vec::with_capacity(specs.len()));
+    let done = Mutex::new(Vec::with_capacity(items.len()));
     std::thread::scope(|scope| {
-        for _ in 0..threads.clamp(1, specs.len().max(1)) {
+        for _ in 0..threads.clamp(1, items.len().max(1)) {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(spec) = specs.get(i) else { break };
-                let result = read_one(spec);
+                let Some(item) = items.get(i) else { break };
+                let result = f(item);
                 done.lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .push((i, result));
             });
         }
     });
-    // Every index was taken by exactly one worker: sorted, one result a spec.
+    // Every index was taken by exactly one worker: sorted, one result an item.
     let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
     done.sort_unstable_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, result)| result).collect()
