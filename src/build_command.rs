@@ -189,6 +189,7 @@ fn ingest_kind(source: &Source, input: SourceInput, args: &BuildArgs) -> Result<
         biosample: None,
         name: None,
         on_invalid: args.on_invalid.clone(),
+        liftover: liftover.clone(),
         store: StoreArg {
             store: args.store.store.clone(),
         },
@@ -317,6 +318,7 @@ async fn materialize_all(recipe: &Recipe, store: &Store) -> Result<()> {
             task,
             variant: None,
             params: BTreeMap::new(),
+            files: BTreeMap::new(),
         })
         .chain(recipe.datasets.iter().cloned());
     let existing = materialized(store).await?;
@@ -325,9 +327,23 @@ async fn materialize_all(recipe: &Recipe, store: &Store) -> Result<()> {
         task,
         variant,
         params,
+        files,
     } in wanted
     {
-        let params = crate::toml_params(&params);
+        let mut params = crate::toml_params(&params);
+        let folder = recipe.path.parent().unwrap_or(Path::new("."));
+        for (key, file) in files {
+            let path = folder.join(&file);
+            if !path.is_file() {
+                bail!(
+                    "{}: dataset {name}: {key} = {} is not a file beside the recipe ({})",
+                    recipe.path.display(),
+                    file.display(),
+                    path.display()
+                );
+            }
+            params.insert(key, path.display().to_string());
+        }
         if existing.contains(&name) {
             println!("dataset {name}: materialized by an earlier build");
             continue;

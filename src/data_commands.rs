@@ -47,7 +47,8 @@ pub(crate) struct MaterializeArgs {
     sql: Option<PathBuf>,
     /// Run a bundled variant query instead of the task's own: train_subset
     /// (a seeded sample of a materialized dataset's training examples, e.g.
-    /// the few-shot methylation; see queries/variants/)
+    /// the few-shot methylation), example_files (fixed valid and test sets
+    /// from files, e.g. the paper's promoter sets); see queries/variants/
     #[arg(long, conflicts_with = "sql")]
     variant: Option<String>,
     #[arg(long = "param", value_name = "NAME=VALUE")]

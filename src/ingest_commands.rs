@@ -132,6 +132,11 @@ pub(crate) struct TrackArgs {
     /// Intervals outside a chromosome, with end < start, or on an unknown chromosome: fail or skip.
     #[arg(long, default_value = "fail")]
     pub(crate) on_invalid: String,
+    /// A UCSC chain file from the files' assembly to the store's: rows
+    /// that do not map whole are left out and listed in
+    /// STORE/liftover/FILE.unmapped.tsv
+    #[arg(long)]
+    pub(crate) liftover: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) store: StoreArg,
 }
@@ -156,16 +161,27 @@ async fn ingest_tracks<F: ingest::tracks::TrackFormat>(args: TrackArgs) -> Resul
                 .collect()
         }
     };
+    let liftover = args
+        .liftover
+        .as_deref()
+        .map(dnabench_engine::liftover::Liftover::open)
+        .transpose()?;
     let store = Store::create(&args.store.store)?;
     let bar = indicatif::ProgressBar::new(specs.len() as u64).with_style(
         indicatif::ProgressStyle::with_template(
             "{spinner} {pos}/{len} files {wide_bar} {msg} [{elapsed_precise}, eta {eta}]",
         )?,
     );
-    let report = ingest::ingest_tracks::<F>(&store, &specs, on_invalid, &mut |p| {
-        bar.set_position(p.files_done as u64);
-        bar.set_message(format!("{} rows", p.rows));
-    })
+    let report = ingest::ingest_lifted_tracks::<F>(
+        &store,
+        &specs,
+        on_invalid,
+        liftover.as_ref(),
+        &mut |p| {
+            bar.set_position(p.files_done as u64);
+            bar.set_message(format!("{} rows", p.rows));
+        },
+    )
     .await;
     bar.finish_and_clear();
     println!("{}", report?);

@@ -42,6 +42,9 @@ pub struct Materialization {
     /// Also write each window's bases (`seq`, and `alt_seq` for a variant),
     /// for readers outside dnabench; the loader never needs them.
     pub with_seq: bool,
+    /// The splits that must get rows: every split, unless the SQL declares
+    /// `-- @splits` (a variant of fixed sets may have no training split).
+    pub splits: Vec<String>,
 }
 
 impl Materialization {
@@ -62,6 +65,18 @@ impl Materialization {
             .map(|p| (p.name.clone(), p.default.clone()))
             .collect();
         effective.extend(params.clone());
+        let splits = match &template.splits {
+            Some(declared) => {
+                if let Some(bad) = declared.iter().find(|s| !SPLITS.contains(&s.as_str())) {
+                    return Err(Error::Invalid(format!(
+                        "{origin}: '-- @splits' names '{bad}', not a split (splits: {})",
+                        SPLITS.join(", ")
+                    )));
+                }
+                declared.clone()
+            }
+            None => SPLITS.iter().map(|s| s.to_string()).collect(),
+        };
         Ok(Materialization {
             dataset: dataset.to_string(),
             task: task.to_string(),
@@ -70,6 +85,7 @@ impl Materialization {
             given: params.clone(),
             params: effective,
             with_seq: false,
+            splits,
         })
     }
 
@@ -324,6 +340,7 @@ struct RowCheck {
     origin: String,
     params: BTreeMap<String, String>,
     per_split: BTreeMap<String, usize>,
+    required: Vec<String>,
     /// A 64-bit hash of each example id: 16 bytes an example, where the ids
     /// themselves would take 30-60.
     seen: HashSet<u64>,
@@ -336,6 +353,7 @@ impl RowCheck {
             origin: m.origin.clone(),
             params: m.params.clone(),
             per_split: SPLITS.iter().map(|s| (s.to_string(), 0)).collect(),
+            required: m.splits.clone(),
             seen: HashSet::new(),
         }
     }
@@ -384,10 +402,10 @@ impl RowCheck {
         Ok(())
     }
 
-    /// Every split has rows; called once, after the last batch.
+    /// Every required split has rows; called once, after the last batch.
     fn finish(&self) -> Result<()> {
-        for (split, n) in &self.per_split {
-            if *n == 0 {
+        for split in &self.required {
+            if self.per_split.get(split).copied().unwrap_or(0) == 0 {
                 let given: Vec<String> = self
                     .params
                     .iter()

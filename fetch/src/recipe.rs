@@ -36,6 +36,10 @@ pub struct Dataset {
     pub variant: Option<String>,
     #[serde(default)]
     pub params: BTreeMap<String, toml::Value>,
+    /// Parameters that name files of the recipe's own (the paper's fixed
+    /// sets, say), relative to the recipe; given to the query as full paths.
+    #[serde(default)]
+    pub files: BTreeMap<String, PathBuf>,
 }
 
 /// How a list's rows name their sample, where several files (replicates)
@@ -151,6 +155,9 @@ const INGESTS: &[&str] = &[
     "chain",
 ];
 
+/// The ingests that lift rows over to the recipe's assembly.
+const LIFTABLE: &[&str] = &["peaks", "methylation", "genes", "eqtl"];
+
 impl Recipe {
     pub fn read(path: &Path) -> Result<Recipe> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
@@ -197,6 +204,14 @@ impl Recipe {
                 }
             }
             if let Some(chain) = &s.liftover {
+                if !LIFTABLE.contains(&s.ingest.as_str()) {
+                    return Err(bad(format!(
+                        "source '{}': the {} ingest takes no liftover (only {} do)",
+                        s.name,
+                        s.ingest,
+                        LIFTABLE.join(", ")
+                    )));
+                }
                 let by = file.source.iter().find(|c| &c.name == chain);
                 if by.is_none_or(|c| c.ingest != "chain") {
                     return Err(bad(format!(
@@ -332,8 +347,13 @@ mod tests {
                 "source 's' is on hg38, the recipe on hg19: give it a liftover",
             ),
             (
-                source("url = \"https://x/a.fa\"\nliftover = \"s\"\n"),
+                source("url = \"https://x/a.fa\"\nliftover = \"s\"\n")
+                    .replace("\"genome\"", "\"genes\""),
                 "liftover names 's', which is not a source with ingest = \"chain\"",
+            ),
+            (
+                source("url = \"https://x/a.fa\"\nliftover = \"s\"\n"),
+                "the genome ingest takes no liftover",
             ),
             (
                 source("url = \"https://x/a.tar\"\nunpack = [\"../x\"]\n"),

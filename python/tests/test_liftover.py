@@ -88,3 +88,45 @@ def test_genes_lift_over_as_pyliftover_maps_them(tmp_path):
     assert listed[0] == "line\tinterval\treason"
     assert len(listed) - 1 == len(rows) - len(want)
     assert any(line.endswith("chrC:10-20\tno chain covers it") for line in listed)
+
+
+def test_peaks_and_their_summits_lift_over_as_pyliftover_maps_them(tmp_path):
+    """narrowPeak rows: the interval as for genes, and the summit (an offset
+    from the start) where pyliftover puts the summit's own base, so on the
+    reverse strand it is mirrored."""
+    from pyliftover import LiftOver
+
+    rng = random.Random(12)
+    chain = tmp_path / "test.over.chain"
+    sizes = write_chain(chain, rng)
+    rows = []
+    for i in range(600):
+        chrom = rng.choice(["chrA", "chrB"])
+        width = rng.choice([20, 100, 250])
+        start = rng.randrange(0, sizes[chrom][0] - width)
+        summit = rng.randrange(0, width)
+        rows.append((chrom, start, start + width, f"p{i}", summit))
+    peaks = tmp_path / "sample.narrowPeak"
+    peaks.write_text("".join(
+        f"{c}\t{s}\t{e}\t{n}\t0\t.\t5.0\t-1\t-1\t{summit}\n" for c, s, e, n, summit in rows))
+    store = tmp_path / "store"
+    out = run("ingest", "peaks", str(peaks), "--liftover", str(chain), "--store", str(store))
+    assert "not lifted over" in out
+
+    lift = LiftOver(str(chain))
+    want = {}
+    for chrom, start, end, name, summit in rows:
+        hit = expected(lift, chrom, start, end)
+        if hit:
+            c, s, e, _ = hit
+            (_, at, _, _), = lift.convert_coordinate(chrom, start + summit)
+            want[name] = (c, s, e, at - s)
+    table = run("sql", "--store", str(store), "--format", "csv",
+                "SELECT name, chrom, start, \"end\", summit FROM peaks")
+    got = {r["name"]: (r["chrom"], int(r["start"]), int(r["end"]), int(r["summit"]))
+           for r in csv.DictReader(io.StringIO(table))}
+    assert got == want
+    assert 100 < len(want) < len(rows), "some rows map and some do not"
+    assert any(v[0] == "chrB" for v in want.values()), "some on the reverse strand"
+    listed = (store / "liftover" / "sample.narrowPeak.unmapped.tsv").read_text().splitlines()
+    assert len(listed) - 1 == len(rows) - len(want)

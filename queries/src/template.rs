@@ -19,6 +19,10 @@ pub struct SqlTemplate {
     pub origin: String,
     pub text: String,
     pub params: Vec<ParamSpec>,
+    /// The splits declared with `-- @splits NAME...`: those the query must
+    /// give rows to, where not every split (a dataset of fixed evaluation
+    /// sets, say, with no training split).
+    pub splits: Option<Vec<String>>,
 }
 
 /// Why parameters could not be filled in.
@@ -63,7 +67,7 @@ impl fmt::Display for ParamError {
             ),
             ParamError::BadDeclaration { origin, line, text } => write!(
                 f,
-                "{origin}:{line}: malformed parameter declaration '{text}', expected '-- @param NAME DEFAULT [DESCRIPTION]'"
+                "{origin}:{line}: malformed declaration '{text}', expected '-- @param NAME DEFAULT [DESCRIPTION]' or '-- @splits NAME...'"
             ),
             ParamError::BadAssignment(text) => {
                 write!(f, "parameter '{text}' is not of the form name=value")
@@ -80,10 +84,27 @@ impl SqlTemplate {
         let origin = origin.into();
         let text = text.into();
         let mut params = Vec::new();
+        let mut splits = None;
         for (i, line) in text.lines().enumerate() {
             let Some(rest) = line.trim_start().strip_prefix("--") else {
                 continue;
             };
+            if let Some(names) = rest.trim_start().strip_prefix("@splits") {
+                let names: Vec<String> = names
+                    .split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                if names.is_empty() || !names.iter().all(|n| is_identifier(n)) {
+                    return Err(ParamError::BadDeclaration {
+                        origin,
+                        line: i + 1,
+                        text: line.trim().to_string(),
+                    });
+                }
+                splits = Some(names);
+                continue;
+            }
             let Some(decl) = rest.trim_start().strip_prefix("@param") else {
                 continue;
             };
@@ -120,6 +141,7 @@ impl SqlTemplate {
             origin,
             text,
             params,
+            splits,
         })
     }
 
@@ -359,6 +381,25 @@ mod tests {
         );
         let err = SqlTemplate::parse("bad.sql", "-- @param onlyname\n").unwrap_err();
         assert!(err.to_string().starts_with("bad.sql:1: malformed"), "{err}");
+    }
+
+    #[test]
+    fn a_query_may_declare_the_splits_it_gives_rows_to() {
+        let t = SqlTemplate::parse("q.sql", "-- @splits valid, test\nSELECT 1").unwrap();
+        assert_eq!(
+            t.splits,
+            Some(vec!["valid".to_string(), "test".to_string()])
+        );
+        assert_eq!(
+            SqlTemplate::parse("q.sql", "SELECT 1").unwrap().splits,
+            None
+        );
+        let err = SqlTemplate::parse("q.sql", "SELECT 1\n-- @splits\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("q.sql:2: malformed declaration"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Dataset variants that any task can be materialized through: queries
-//! over what is already materialized, bundled like the tasks' own
-//! (`queries/variants/NAME.sql`).
+//! over what is already materialized or over files of examples made
+//! elsewhere, bundled like the tasks' own (`queries/variants/NAME.sql`).
 
 /// A bundled variant query.
 #[derive(Debug, Clone, Copy)]
@@ -10,10 +10,16 @@ pub struct Variant {
 }
 
 /// Every bundled variant.
-pub const VARIANTS: &[Variant] = &[Variant {
-    name: "train_subset",
-    sql: include_str!("../variants/train_subset.sql"),
-}];
+pub const VARIANTS: &[Variant] = &[
+    Variant {
+        name: "train_subset",
+        sql: include_str!("../variants/train_subset.sql"),
+    },
+    Variant {
+        name: "example_files",
+        sql: include_str!("../variants/example_files.sql"),
+    },
+];
 
 impl Variant {
     pub fn named(name: &str) -> Option<&'static Variant> {

@@ -202,6 +202,12 @@ name = "methylation_few"
 task = "methylation"
 variant = "train_subset"
 params = { source = "methylation", train_fraction = 0.3 }
+
+[[dataset]]
+name = "promoter_paper"
+task = "promoter"
+variant = "example_files"
+files = { valid = "paper/promoter_valid.jsonl", test = "paper/promoter_test.jsonl" }
 "#;
 
 #[test]
@@ -287,6 +293,14 @@ fn fetch_then_build_makes_the_datasets_pooled_lifted_and_unpacked() {
     std::fs::write(recipe_dir.join("peaks.txt"), accessions.join("\n") + "\n").unwrap();
     std::fs::write(recipe_dir.join("methyl.tsv"), methyl.join("\n") + "\n").unwrap();
     std::fs::write(recipe_dir.join("geneanno.csv"), annotation(&gtf)).unwrap();
+    // The paper's own promoter sets, their first rows, beside the recipe.
+    std::fs::create_dir_all(recipe_dir.join("paper")).unwrap();
+    for (set, rows) in [("valid", 30), ("test", 20)] {
+        let name = format!("promoter_{set}.jsonl");
+        let paper = std::fs::read_to_string(repo(&format!("recipes/paper/{name}"))).unwrap();
+        let head: Vec<&str> = paper.lines().take(rows).collect();
+        std::fs::write(recipe_dir.join("paper").join(name), head.join("\n") + "\n").unwrap();
+    }
     let recipe = recipe_dir.join("mini.toml");
     std::fs::write(&recipe, RECIPE).unwrap();
     let (recipe, sources) = (recipe.to_str().unwrap(), dir.path().join("sources"));
@@ -418,7 +432,32 @@ fn fetch_then_build_makes_the_datasets_pooled_lifted_and_unpacked() {
             "expression",
             "methylation",
             "methylation_few",
-            "promoter"
+            "promoter",
+            "promoter_paper"
+        ]
+    );
+    // The paper's fixed sets as they are: no training split.
+    let paper = rows(
+        &store,
+        "SELECT split, count(*) AS n, CAST(sum(label) AS BIGINT) AS positives, min(example_id) AS first \
+         FROM examples WHERE dataset = 'promoter_paper' GROUP BY split ORDER BY split",
+    );
+    let got: Vec<(String, i64, i64, String)> = paper
+        .iter()
+        .map(|r| {
+            (
+                text(r, "split"),
+                int(r, "n"),
+                int(r, "positives"),
+                text(r, "first"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("test".into(), 20, 5, "promoter_test:1".into()),
+            ("valid".into(), 30, 7, "promoter_valid:1".into())
         ]
     );
     let again = ok(&["build", recipe, "--sources", out, "--store", s]);

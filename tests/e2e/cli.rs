@@ -475,7 +475,7 @@ fn sql_functions_lists_every_dnabench_function_with_an_example() {
         ),
         (
             "table functions",
-            &["cpg_matrix", "random_windows", "tiles"][..],
+            &["cpg_matrix", "random_windows", "read_examples", "tiles"][..],
         ),
     ] {
         let section = listing

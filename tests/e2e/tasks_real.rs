@@ -1,13 +1,14 @@
 //! The promoter and chromatin tasks on the real files of `data/`: GENCODE
 //! gene starts on the real chr22 slice, and the real chr1 interval sets of
 //! bedtools' test data as peak tracks; labels checked against plain
-//! computations over the same files.
+//! computations over the same files; the paper's own promoter windows that
+//! fall in the slice, as a dataset.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-use crate::common::{ok, repo};
+use crate::common::{fails, ok, repo, revcomp};
 use serde_json::Value;
 
 /// A FASTA of one record: `n_before` N, then `bases`.
@@ -215,4 +216,128 @@ fn chromatin_on_real_chr1_interval_sets() {
         .filter(|t| t.iter().any(|n| n != "refseq"))
         .count();
     assert_eq!(subset.len(), with_subset);
+}
+
+/// The paper's own promoter windows that fall in the real chr22 slice, as
+/// the `example_files` variant takes them: its rows as they are, no
+/// training split, each window's bases cut on its strand.
+#[test]
+fn the_papers_promoter_sets_as_a_dataset_on_the_real_chr22_slice() {
+    let dir = tempfile::tempdir().unwrap();
+    let slice = slice();
+    let fasta = dir.path().join("chr22.fa");
+    write_fasta(&fasta, "chr22", 20_000_000, &slice);
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    ok(&["ingest", "genome", fasta.to_str().unwrap(), "--store", s]);
+    let mut files = BTreeMap::new();
+    for set in ["valid", "test"] {
+        let text =
+            std::fs::read_to_string(repo(&format!("recipes/paper/promoter_{set}.jsonl"))).unwrap();
+        let inside: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                let i = &v["index"];
+                i[0] == "chr22"
+                    && i[1].as_i64().unwrap() >= 20_000_000
+                    && i[2].as_i64().unwrap() <= 20_000_000 + slice.len() as i64
+            })
+            .collect();
+        let path = dir.path().join(format!("promoter_{set}.jsonl"));
+        std::fs::write(&path, inside.join("\n") + "\n").unwrap();
+        files.insert(set, (path, inside.len()));
+    }
+    assert_eq!((files["valid"].1, files["test"].1), (9, 6));
+    let param = |set: &str| format!("{set}={}", files[set].0.display());
+    let (valid, test) = (param("valid"), param("test"));
+    let rows = ok(&[
+        "materialize",
+        "--task",
+        "promoter",
+        "--variant",
+        "example_files",
+        "--param",
+        &valid,
+        "--param",
+        &test,
+        "--name",
+        "promoter_paper",
+        "--with-seq",
+        "--format",
+        "ndjson",
+        "--store",
+        s,
+    ]);
+    let rows: Vec<Value> = rows
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 15);
+    for r in &rows {
+        assert_eq!(r["dataset"], "promoter_paper");
+        assert!(r["split"] == "valid" || r["split"] == "test", "{r}");
+        let at = (r["start"].as_i64().unwrap() - 20_000_000) as usize;
+        let forward = &slice[at..at + 500];
+        let want = if r["strand"] == "-" {
+            revcomp(forward).into_bytes()
+        } else {
+            forward.to_vec()
+        };
+        assert_eq!(
+            r["seq"].as_str().unwrap().as_bytes(),
+            want.as_slice(),
+            "{r}"
+        );
+    }
+
+    // A line that is not the layout fails naming the file and the line, and
+    // writes nothing.
+    let bad = dir.path().join("bad.jsonl");
+    let first = std::fs::read_to_string(&files["test"].0).unwrap();
+    let first = first.lines().next().unwrap();
+    std::fs::write(&bad, format!("{first}\n{{\"index\": [\"chr22\", 5]}}\n")).unwrap();
+    let err = fails(&[
+        "materialize",
+        "--task",
+        "promoter",
+        "--variant",
+        "example_files",
+        "--param",
+        &valid,
+        "--param",
+        &format!("test={}", bad.display()),
+        "--name",
+        "promoter_paper",
+        "--store",
+        s,
+    ]);
+    assert!(
+        err.contains("bad.jsonl:2: \"index\" is [\"chr22\",5]"),
+        "{err}"
+    );
+    ok(&[
+        "materialize",
+        "--task",
+        "promoter",
+        "--variant",
+        "example_files",
+        "--param",
+        &valid,
+        "--param",
+        &test,
+        "--name",
+        "promoter_paper",
+        "--store",
+        s,
+    ]);
+    let stored = ok(&[
+        "sql",
+        "--format",
+        "csv",
+        "--store",
+        s,
+        "SELECT split, count(*) AS n FROM examples GROUP BY split ORDER BY split",
+    ]);
+    assert_eq!(stored.trim(), "split,n\ntest,6\nvalid,9", "{stored}");
 }

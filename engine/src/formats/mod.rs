@@ -15,6 +15,7 @@
 //! | [`vcf`] | VCF (noodles), the SNP list of `data/` | [`vcf::VcfReader`], [`vcf::SnpListReader`] | [`vcf::VariantRecord`] |
 //! | [`gff`] | GTF, GFF3 (noodles) | [`gff::GtfReader`], [`gff::Gff3Reader`] | [`gff::GeneRecord`] |
 //! | [`fasta`] | FASTA (noodles) | [`fasta::FastaReader`] | [`fasta::SequenceChunk`] |
+//! | [`example_json`] | examples as the benchmark paper ships them (JSON lines) | [`example_json::ExampleJsonReader`] | [`example_json::ExampleRecord`] |
 //!
 //! [`lines`] is the plumbing they share: opening and decompressing, line
 //! numbers, and fields with typed errors.
@@ -46,6 +47,7 @@ pub mod bed;
 pub mod bedgraph;
 pub mod bedmethyl;
 pub mod bigwig;
+pub mod example_json;
 pub mod fasta;
 pub mod gff;
 pub mod lines;

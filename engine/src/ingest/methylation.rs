@@ -9,11 +9,28 @@ use arrow::datatypes::SchemaRef;
 use super::tracks::{interval_record, Positioned, TrackFormat};
 use crate::error::Result;
 use crate::formats::bedmethyl::{BedMethylReader, MethylationRecord};
+use crate::liftover::{Liftable, Lifted};
 
 /// Methylation samples as tracks.
 pub struct Methylation;
 
 interval_record!(MethylationRecord);
+
+impl Liftable for MethylationRecord {
+    /// On the reverse strand a call of one strand's C is the other's.
+    fn move_to(&mut self, to: Lifted) {
+        if to.reverse {
+            self.strand = match self.strand {
+                "+" => "-",
+                "-" => "+",
+                other => other,
+            };
+        }
+        self.chrom = to.chrom;
+        self.start = to.start;
+        self.end = to.end;
+    }
+}
 
 impl TrackFormat for Methylation {
     type Record = MethylationRecord;

@@ -23,5 +23,7 @@ pub use genome::{ingest_genome, GenomeIngest};
 pub use manifest::read_manifest;
 pub use mpra::ingest_mpra;
 pub use sources::FileIngestReport;
-pub use tracks::{ingest_tracks, OnInvalid, Progress, TrackIngestReport, TrackSpec};
+pub use tracks::{
+    ingest_lifted_tracks, ingest_tracks, OnInvalid, Progress, TrackIngestReport, TrackSpec,
+};
 pub use variants::ingest_variants;

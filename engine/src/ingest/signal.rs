@@ -10,11 +10,20 @@ use super::tracks::{interval_record, Positioned, TrackFormat};
 use crate::error::{Location, Result};
 use crate::formats::bedgraph::{BedGraphReader, SignalRecord};
 use crate::formats::bigwig::{is_bigwig, BigWigReader};
+use crate::liftover::{Liftable, Lifted};
 
 /// Signal files (bigWig, told by its magic number, else bedGraph) as tracks.
 pub struct Signal;
 
 interval_record!(SignalRecord);
+
+impl Liftable for SignalRecord {
+    fn move_to(&mut self, to: Lifted) {
+        self.chrom = to.chrom;
+        self.start = to.start;
+        self.end = to.end;
+    }
+}
 
 impl TrackFormat for Signal {
     type Record = SignalRecord;

@@ -4,6 +4,7 @@
 //! commit them as one thread would.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -12,6 +13,7 @@ use super::tracks::{
 };
 use crate::chrom_names::ChromNames;
 use crate::error::{Error, Result};
+use crate::liftover::{lift_records, Liftover, UnmappedRows};
 
 /// A file as a worker read it: its MD5 and, unless the store holds its
 /// content already, its format, its checked rows in genome order, how many
@@ -75,6 +77,7 @@ pub(crate) fn read_files<F: TrackFormat>(
     specs: &[TrackSpec],
     names: &ChromNames,
     on_invalid: OnInvalid,
+    lift: Option<(&Liftover, &Path)>,
     known: &(dyn Fn(&str) -> bool + Sync),
     threads: usize,
 ) -> Vec<Result<ReadFile<F::Record>>>
@@ -92,6 +95,16 @@ where
         let mut pooled = Vec::new();
         for path in std::iter::once(&spec.path).chain(&spec.pooled) {
             let (name, mut records) = F::read(path)?;
+            if let Some((liftover, folder)) = lift {
+                let mut unmapped = UnmappedRows::default();
+                lift_records(&mut records, liftover, &mut unmapped);
+                for (_, _, why) in &unmapped.rows {
+                    *skipped
+                        .entry(format!("not lifted over ({why})"))
+                        .or_default() += 1;
+                }
+                unmapped.write(folder, path)?;
+            }
             kept += check_intervals(&mut records, names, on_invalid, &mut skipped, &|position| {
                 F::location(path, position)
             })?;

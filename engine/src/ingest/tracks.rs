@@ -19,6 +19,7 @@ use super::track_files::{read_chunks, read_files};
 use crate::chrom_names::ChromNames;
 use crate::error::{Error, Location, Result};
 use crate::ingest::genome::column;
+use crate::liftover::{Liftable, Liftover};
 use crate::store::Store;
 
 /// Tables whose rows belong to a track.
@@ -127,7 +128,7 @@ pub type Positioned<R> = Vec<(u64, R)>;
 
 /// A file format whose files become tracks.
 pub trait TrackFormat {
-    type Record: IntervalRecord + Send;
+    type Record: Liftable + Send;
     /// `tracks.kind` and the name used in messages.
     const KIND: &'static str;
     /// The table the records go to.
@@ -164,6 +165,19 @@ pub async fn ingest_tracks<F: TrackFormat>(
     on_invalid: OnInvalid,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<TrackIngestReport> {
+    ingest_lifted_tracks::<F>(store, specs, on_invalid, None, progress).await
+}
+
+/// [`ingest_tracks`] of files on another assembly, moved to the store's by
+/// `liftover` as they are read: rows that do not map whole are counted as
+/// skipped and listed in `STORE/liftover/FILE.unmapped.tsv`.
+pub async fn ingest_lifted_tracks<F: TrackFormat>(
+    store: &Store,
+    specs: &[TrackSpec],
+    on_invalid: OnInvalid,
+    liftover: Option<&Liftover>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<TrackIngestReport> {
     let started = Instant::now();
     let mut report = TrackIngestReport {
         kind: F::KIND,
@@ -180,6 +194,7 @@ pub async fn ingest_tracks<F: TrackFormat>(
     let mut next_id = known.max_id + 1;
     remove_orphans(store, next_id - 1).await?;
 
+    let unmapped_folder = store.folder("liftover");
     let mut seen_this_run: HashMap<String, String> = HashMap::new();
     let mut pending = Pending::default();
     // Files are read, checked and sorted on every core, a commit's worth at
@@ -188,7 +203,8 @@ pub async fn ingest_tracks<F: TrackFormat>(
     let mut files_done = 0;
     for chunk in read_chunks(specs) {
         let known_md5 = |md5: &str| known.get(md5).is_some();
-        let read = read_files::<F>(chunk, &names, on_invalid, &known_md5, threads);
+        let lift = liftover.map(|l| (l, unmapped_folder.as_path()));
+        let read = read_files::<F>(chunk, &names, on_invalid, lift, &known_md5, threads);
         for (spec, file) in chunk.iter().zip(read) {
             files_done += 1;
             let file = file?;

@@ -1,9 +1,11 @@
 //! Table functions, one file each: [`tiles`] and [`random_windows`] over
-//! the genome, [`cpg_matrix`] over a methylation table. DataFusion's table functions carry no documentation
+//! the genome, [`cpg_matrix`] over a methylation table, [`read_examples`]
+//! over a file of examples made elsewhere. DataFusion's table functions carry no documentation
 //! of their own, so each file's `documentation()` is listed beside them.
 
 pub mod cpg_matrix;
 pub mod random_windows;
+pub mod read_examples;
 pub mod tiles;
 
 use std::sync::Arc;
@@ -44,6 +46,11 @@ pub fn all(genome: &SessionGenome) -> Vec<TableFunction> {
             name: "cpg_matrix",
             function: Arc::new(cpg_matrix::CpgMatrixFunction),
             documentation: cpg_matrix::documentation(),
+        },
+        TableFunction {
+            name: "read_examples",
+            function: Arc::new(read_examples::ReadExamplesFunction),
+            documentation: read_examples::documentation(),
         },
     ]
 }
