@@ -150,8 +150,21 @@ impl Client {
         expected: &Expected,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<Fetched> {
+        self.download_first(&[url.to_string()], dest, expected, progress)
+            .await
+    }
+
+    /// Like [`Client::download`], from the first of `urls` (one file's
+    /// addresses, each tried at the mirrors, then at itself) that gives it.
+    pub async fn download_first(
+        &self,
+        urls: &[String],
+        dest: &Path,
+        expected: &Expected,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<Fetched> {
         let mut last = None;
-        for candidate in self.candidates(url) {
+        for candidate in urls.iter().flat_map(|url| self.candidates(url)) {
             match self
                 .download_from(&candidate, dest, expected, progress)
                 .await

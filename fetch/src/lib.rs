@@ -182,7 +182,14 @@ async fn fetch_file(s: &Shared<'_>, task: FileTask) -> Result<Landed> {
     };
     let fetched = match s
         .client
-        .download(&task.url, &dest, &expected, &progress)
+        .download_first(
+            &std::iter::once(task.url.clone())
+                .chain(task.alternates.iter().cloned())
+                .collect::<Vec<_>>(),
+            &dest,
+            &expected,
+            &progress,
+        )
         .await
     {
         Ok(f) => f,

@@ -17,6 +17,8 @@ pub struct FileTask {
     /// The list row's values by column.
     pub row: HashMap<String, String>,
     pub url: String,
+    /// Other addresses of the same file, tried in order after `url`.
+    pub alternates: Vec<String>,
     /// Relative to the output folder.
     pub dest: PathBuf,
     pub md5: Option<String>,
@@ -75,6 +77,7 @@ fn source_files(source: &Source) -> Result<Vec<FileTask>> {
             key,
             row: HashMap::new(),
             url: source.url.clone(),
+            alternates: source.alternates.clone(),
             dest,
             md5: source.md5.clone(),
             size: source.size,
@@ -106,6 +109,7 @@ fn source_files(source: &Source) -> Result<Vec<FileTask>> {
         tasks.push(FileTask {
             source: source.name.clone(),
             key,
+            alternates: source.alternates.iter().map(|a| fill(a)).collect(),
             row,
             url,
             dest,

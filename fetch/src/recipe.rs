@@ -66,6 +66,10 @@ pub struct Source {
     pub assembly: String,
     /// One URL, or a pattern with `{column}` placeholders filled from `list`.
     pub url: String,
+    /// The same file at other addresses (a publisher that moved it), tried
+    /// in order when `url` does not give it; patterns as `url`.
+    #[serde(default)]
+    pub alternates: Vec<String>,
     /// A list of rows (tab-separated, `#` comments), relative to the recipe.
     pub list: Option<PathBuf>,
     /// The names of the list's columns; the first one keys each file.
@@ -191,7 +195,9 @@ impl Recipe {
             if s.columns.is_empty() {
                 return Err(bad(format!("source '{}': columns is empty", s.name)));
             }
-            let patterns = std::iter::once(&s.url).chain(s.metadata.as_ref().map(|m| &m.url));
+            let patterns = std::iter::once(&s.url)
+                .chain(&s.alternates)
+                .chain(s.metadata.as_ref().map(|m| &m.url));
             for pattern in patterns {
                 for placeholder in placeholders(pattern) {
                     if s.list.is_none() || !s.columns.iter().any(|c| c == placeholder) {

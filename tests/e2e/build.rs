@@ -190,6 +190,7 @@ assembly = "hg38"
 liftover = "hg38ToHg19"
 unpack = ["GTEx_v8_finemapping_DAPG.txt.gz"]
 url = "https://storage.googleapis.com/gtex_analysis_v8/single_tissue_qtl_data/GTEx_v8_finemapping_DAPG.tar"
+alternates = ["https://storage.googleapis.com/adult-gtex/bulk-qtl/v8/fine-mapping-cis-eqtl/GTEx_v8_finemapping_DAPG.tar"]
 expect = 3
 
 [[dataset]]
@@ -280,7 +281,9 @@ fn fetch_then_build_makes_the_datasets_pooled_lifted_and_unpacked() {
         Fault::None,
     );
     mirror.put(
-        "/gtex_analysis_v8/single_tissue_qtl_data/GTEx_v8_finemapping_DAPG.tar",
+        // Only where GTEx moved it: the recipe's url gives a 404, its
+        // alternate the file.
+        "/adult-gtex/bulk-qtl/v8/fine-mapping-cis-eqtl/GTEx_v8_finemapping_DAPG.tar",
         tar(&[(
             "GTEx_v8_finemapping_DAPG/GTEx_v8_finemapping_DAPG.txt.gz",
             dapg_hg38(&read("eqtl_finemapping.tsv")),

@@ -138,36 +138,38 @@ impl Loader {
                 config.dataset.replace('\'', "''"),
                 config.split.replace('\'', "''")
             );
-            // Row ids, and whether any row is read on the reverse strand: a
-            // task whose windows are all forward (chromatin's '+') stores the
-            // column as one constant page, and Lance takes rows from the
-            // middle of such a page by stepping through it from its start,
-            // which at genome scale costs more than all the rest of an
-            // epoch. Such a split does not read the column at all.
-            let with_strand = read.contains(&"strand");
+            // Row ids alone: the filter's two columns are all the scan reads.
             let mut scan = dataset.scan();
-            scan.filter(&filter)?.with_row_id();
-            if with_strand {
-                scan.project(&["strand"])?;
-            } else {
-                scan.project::<&str>(&[])?;
-            }
+            scan.filter(&filter)?
+                .with_row_id()
+                .project::<&str>(&[])?;
             let mut stream = scan.try_into_stream().await?;
             let mut ids = Vec::new();
-            let mut stranded = false;
             while let Some(b) = stream.try_next().await? {
                 let column = b
                     .column_by_name("_rowid")
                     .ok_or_else(|| Error::Invalid("the scan gave no _rowid".into()))?;
                 let column: &UInt64Array = column.as_primitive();
                 ids.extend(column.values().iter().copied());
-                if let Some(strand) = b.column_by_name("strand") {
-                    let strand = strand.as_string::<i32>();
-                    stranded |= strand.iter().any(|s| s == Some("-"));
-                }
             }
-            if with_strand && !stranded && !config.columns.iter().any(|c| c == "strand") {
-                read.retain(|c| *c != "strand");
+            // A task whose windows are all forward (chromatin's '+') stores
+            // `strand` as one constant page, and Lance takes rows from the
+            // middle of such a page by stepping through it from its start,
+            // which at genome scale costs more than all the rest of an
+            // epoch. A split with no reverse-strand row does not read the
+            // column (a filter on it reads it in order, once).
+            if read.contains(&"strand") && !config.columns.iter().any(|c| c == "strand") {
+                let mut reverse = dataset.scan();
+                reverse
+                    .filter(&format!("{filter} AND strand = '-'"))?
+                    .project::<&str>(&[])?
+                    .with_row_id()
+                    .limit(Some(1), None)?;
+                let found: Vec<RecordBatch> =
+                    reverse.try_into_stream().await?.try_collect().await?;
+                if found.iter().all(|b| b.num_rows() == 0) {
+                    read.retain(|c| *c != "strand");
+                }
             }
             let projection = ProjectionRequest::from_schema(
                 schema
