@@ -21,6 +21,7 @@ use dnabench_engine::table_writer::TableWriter;
 use dnabench_engine::Store;
 use lance::index::vector::VectorIndexParams;
 use lance::index::DatasetIndexExt;
+use lance_index::vector::ivf::IvfBuildParams;
 use lance_index::IndexType;
 use lance_linalg::distance::MetricType;
 
@@ -203,7 +204,7 @@ pub fn embed(store: &Store, req: &EmbedRequest) -> Result<EmbedSummary> {
     let mut ds = writer
         .finish()
         .with_context(|| format!("writing {table}"))?;
-    rt.block_on(index_vectors(&mut ds, count))
+    rt.block_on(index_vectors(&mut ds, count, dim))
         .with_context(|| format!("indexing {table}"))?;
     Ok(EmbedSummary {
         table,
@@ -301,10 +302,19 @@ impl EmbeddingRows {
     }
 }
 
-/// An IVF index of flat (exact) vectors under L2: about √rows partitions.
-async fn index_vectors(ds: &mut lance::Dataset, rows: usize) -> Result<()> {
+/// Bytes of vectors the index's k-means may hold at once. Lance trains on
+/// up to 256 vectors a partition, which for 12,800-float gene embeddings is
+/// every vector of the table, twice over in its working copies.
+const IVF_SAMPLE_BYTES: usize = 256 << 20;
+
+/// An IVF index of flat (exact) vectors under L2: about √rows partitions,
+/// their centroids trained on a sample of at most [`IVF_SAMPLE_BYTES`].
+async fn index_vectors(ds: &mut lance::Dataset, rows: usize, dim: usize) -> Result<()> {
     let partitions = ((rows as f64).sqrt() as usize).clamp(1, 256);
-    let params = VectorIndexParams::ivf_flat(partitions, MetricType::L2);
+    let mut ivf = IvfBuildParams::new(partitions);
+    let per_partition = IVF_SAMPLE_BYTES / (partitions * dim.max(1) * 4);
+    ivf.sample_rate = ivf.sample_rate.min(per_partition.max(16));
+    let params = VectorIndexParams::with_ivf_flat_params(MetricType::L2, ivf);
     ds.create_index(&["vector"], IndexType::Vector, None, &params, true)
         .await?;
     Ok(())
