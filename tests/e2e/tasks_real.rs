@@ -251,24 +251,31 @@ fn the_papers_promoter_sets_as_a_dataset_on_the_real_chr22_slice() {
     assert_eq!((files["valid"].1, files["test"].1), (9, 6));
     let param = |set: &str| format!("{set}={}", files[set].0.display());
     let (valid, test) = (param("valid"), param("test"));
-    let rows = ok(&[
-        "materialize",
-        "--task",
-        "promoter",
-        "--variant",
-        "example_files",
-        "--param",
-        &valid,
-        "--param",
-        &test,
-        "--name",
-        "promoter_paper",
-        "--with-seq",
-        "--format",
-        "ndjson",
-        "--store",
-        s,
-    ]);
+    // The variant over `test_file`, with `extra` arguments.
+    let args = |test_file: &str, extra: &[&'static str]| -> Vec<String> {
+        let mut args: Vec<String> = [
+            "materialize",
+            "--task",
+            "promoter",
+            "--variant",
+            "example_files",
+            "--name",
+            "promoter_paper",
+            "--store",
+            s,
+            "--param",
+            &valid,
+            "--param",
+            test_file,
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    };
+    let printed = args(&test, &["--with-seq", "--format", "ndjson"]);
+    let rows = ok(&printed.iter().map(String::as_str).collect::<Vec<_>>());
     let rows: Vec<Value> = rows
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -297,40 +304,21 @@ fn the_papers_promoter_sets_as_a_dataset_on_the_real_chr22_slice() {
     let first = std::fs::read_to_string(&files["test"].0).unwrap();
     let first = first.lines().next().unwrap();
     std::fs::write(&bad, format!("{first}\n{{\"index\": [\"chr22\", 5]}}\n")).unwrap();
-    let err = fails(&[
-        "materialize",
-        "--task",
-        "promoter",
-        "--variant",
-        "example_files",
-        "--param",
-        &valid,
-        "--param",
-        &format!("test={}", bad.display()),
-        "--name",
-        "promoter_paper",
-        "--store",
-        s,
-    ]);
+    let bad_test = format!("test={}", bad.display());
+    let err = fails(
+        &args(&bad_test, &[])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
     assert!(
         err.contains("bad.jsonl:2: \"index\" is [\"chr22\",5]"),
         "{err}"
     );
-    ok(&[
-        "materialize",
-        "--task",
-        "promoter",
-        "--variant",
-        "example_files",
-        "--param",
-        &valid,
-        "--param",
-        &test,
-        "--name",
-        "promoter_paper",
-        "--store",
-        s,
-    ]);
+    ok(&args(&test, &[])
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
     let stored = ok(&[
         "sql",
         "--format",
