@@ -5,6 +5,7 @@ pub mod allocator;
 pub mod arrays;
 pub mod checkpoint;
 pub mod config;
+mod dataset_tracks;
 pub mod downstream;
 pub mod embed;
 mod epochs;

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{Int32Type, Int64Type};
+use arrow::datatypes::Int64Type;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
 use dnabench_engine::Store;
@@ -78,30 +78,15 @@ impl DatasetInfo {
         } else {
             targets.value(0).len()
         };
-        // Track ids seen as positives, as flags by id: the scan visits every
-        // label of the split (tens of millions at full size).
-        let mut seen: Vec<bool> = Vec::new();
-        if task == "chromatin" {
-            let mut scan = ds.scan();
-            scan.filter(&filter)?.project(&["positive_tracks"])?;
-            let mut stream = scan.try_into_stream().await?;
-            while let Some(b) = stream.try_next().await? {
-                let lists = b.column(0).as_list::<i32>();
-                for &t in lists.values().as_primitive::<Int32Type>().values() {
-                    let t = usize::try_from(t)
-                        .with_context(|| format!("positive_tracks holds track id {t}"))?;
-                    if t >= seen.len() {
-                        seen.resize(t + 1, false);
-                    }
-                    seen[t] = true;
-                }
-            }
-        }
-        let tracks = (0..seen.len()).filter(|&t| seen[t]).map(|t| t as i32);
+        let tracks = if task == "chromatin" {
+            crate::dataset_tracks::positive_tracks(store, &ds, dataset, &filter).await?
+        } else {
+            Vec::new()
+        };
         Ok(DatasetInfo {
             task,
             length,
-            tracks: tracks.collect(),
+            tracks,
             samples,
             version: ds.version_id(),
         })
