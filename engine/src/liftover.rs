@@ -188,6 +188,22 @@ pub fn lift_records<R: Liftable>(
 }
 
 impl UnmappedRows {
+    /// Counts the rows in `skipped` by reason ("not lifted over (why)") and
+    /// lists them beside the store (see [`UnmappedRows::write`]).
+    pub fn record(
+        &self,
+        skipped: &mut std::collections::BTreeMap<String, u64>,
+        folder: &Path,
+        input: &Path,
+    ) -> Result<Option<PathBuf>> {
+        for (_, _, why) in &self.rows {
+            *skipped
+                .entry(format!("not lifted over ({why})"))
+                .or_default() += 1;
+        }
+        self.write(folder, input)
+    }
+
     /// Writes the rows (if any) to `STORE/liftover/NAME.unmapped.tsv`, whole
     /// (temporary name, then rename); returns the file.
     pub fn write(&self, folder: &Path, input: &Path) -> Result<Option<PathBuf>> {

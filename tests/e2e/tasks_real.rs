@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::common::{fails, ok, repo, revcomp};
 use serde_json::Value;
@@ -31,6 +31,23 @@ fn slice() -> Vec<u8> {
         .filter(|l| !l.starts_with('>'))
         .flat_map(|l| l.trim().bytes().map(|b| b.to_ascii_uppercase()))
         .collect()
+}
+
+/// A store in `dir` whose genome is chr22 as GRCh37 numbers it (the
+/// bundled slice starts at 20,000,000, N before it), and the slice's bases.
+fn chr22_store(dir: &Path) -> (Vec<u8>, PathBuf) {
+    let slice = slice();
+    let fasta = dir.join("chr22.fa");
+    write_fasta(&fasta, "chr22", 20_000_000, &slice);
+    let store = dir.join("store");
+    ok(&[
+        "ingest",
+        "genome",
+        fasta.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    (slice, store)
 }
 
 fn materialized(store: &Path, task: &str, params: &[&str]) -> Vec<serde_json::Map<String, Value>> {
@@ -59,13 +76,8 @@ fn materialized(store: &Path, task: &str, params: &[&str]) -> Vec<serde_json::Ma
 #[test]
 fn promoter_on_gencode_gene_starts_of_the_real_chr22_slice() {
     let dir = tempfile::tempdir().unwrap();
-    // chr22 as GRCh37 numbers it: the bundled slice starts at 20,000,000.
-    let slice = slice();
-    let fasta = dir.path().join("chr22.fa");
-    write_fasta(&fasta, "chr22", 20_000_000, &slice);
-    let store = dir.path().join("store");
+    let (slice, store) = chr22_store(dir.path());
     let s = store.to_str().unwrap();
-    ok(&["ingest", "genome", fasta.to_str().unwrap(), "--store", s]);
     let bed = repo("data/annotation/gencode_v28_hg19_protein_coding_genes.bed");
     ok(&[
         "ingest",
@@ -224,12 +236,8 @@ fn chromatin_on_real_chr1_interval_sets() {
 #[test]
 fn the_papers_promoter_sets_as_a_dataset_on_the_real_chr22_slice() {
     let dir = tempfile::tempdir().unwrap();
-    let slice = slice();
-    let fasta = dir.path().join("chr22.fa");
-    write_fasta(&fasta, "chr22", 20_000_000, &slice);
-    let store = dir.path().join("store");
+    let (slice, store) = chr22_store(dir.path());
     let s = store.to_str().unwrap();
-    ok(&["ingest", "genome", fasta.to_str().unwrap(), "--store", s]);
     let mut files = BTreeMap::new();
     for set in ["valid", "test"] {
         let text =

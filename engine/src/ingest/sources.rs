@@ -204,14 +204,11 @@ impl FileIngest {
 
     /// Counts `unmapped` as skipped rows and lists them beside the store.
     pub fn record_unmapped(&mut self, unmapped: &UnmappedRows) -> Result<()> {
-        for (_, _, why) in &unmapped.rows {
-            *self
-                .report
-                .skipped
-                .entry(format!("not lifted over ({why})"))
-                .or_default() += 1;
-        }
-        self.report.unmapped_file = unmapped.write(&self.unmapped_folder, &self.report.path)?;
+        self.report.unmapped_file = unmapped.record(
+            &mut self.report.skipped,
+            &self.unmapped_folder,
+            &self.report.path,
+        )?;
         Ok(())
     }
 

@@ -98,12 +98,7 @@ where
             if let Some((liftover, folder)) = lift {
                 let mut unmapped = UnmappedRows::default();
                 lift_records(&mut records, liftover, &mut unmapped);
-                for (_, _, why) in &unmapped.rows {
-                    *skipped
-                        .entry(format!("not lifted over ({why})"))
-                        .or_default() += 1;
-                }
-                unmapped.write(folder, path)?;
+                unmapped.record(&mut skipped, folder, path)?;
             }
             kept += check_intervals(&mut records, names, on_invalid, &mut skipped, &|position| {
                 F::location(path, position)
