@@ -45,14 +45,8 @@ fn segments_per_s(cfg: &CnnConfig, device: &Device) -> f64 {
 fn main() {
     dnabench_training::allocator::keep_freed_memory();
     let quickstart = CnnConfig {
-        length: SEGMENT_BP,
-        channels: vec![64],
-        kernels: vec![15],
-        pool_kernel: 1,
-        pool_stride: 1,
-        dropout: 0.0,
-        outputs: 8,
         global_pool: true,
+        ..CnnConfig::plain(SEGMENT_BP, vec![64], vec![15], 8)
     };
     let paper = CnnConfig::paper(SEGMENT_BP, 919);
     let mut devices = vec![("cpu", Device::Cpu)];

@@ -28,36 +28,78 @@ from torch import nn
 __all__ = ["CnnFc", "CnnLstm", "Transformer", "from_config", "load_run", "load_checkpoint"]
 
 
+class _MlpHead(nn.Module):
+    """The paper's head: a dense layer, GELU, then the outputs."""
+
+    def __init__(self, features: int, hidden: int, outputs: int):
+        super().__init__()
+        self.dense = nn.Linear(features, hidden)
+        self.decoder = nn.Linear(hidden, outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(F.gelu(self.dense(x)))
+
+
+def _task_head(cfg: dict, features: int) -> nn.Module:
+    """The head a config names (`head`: linear, the default, or mlp)."""
+    if cfg.get("head", "linear") == "mlp":
+        return _MlpHead(features, cfg.get("head_hidden", 2048), cfg["outputs"])
+    return nn.Linear(features, cfg["outputs"])
+
+
 class CnnFc(nn.Module):
-    """Convolutions with ReLU (the first one max-pooled), then flatten (or
-    a max over positions with `global_pool`), dropout and the head."""
+    """Convolutions with ReLU (the first one max-pooled; each at its
+    `strides` entry, "same"-padded with `padding = "same"`), then flatten (or
+    a max over positions with `global_pool`), the optional `fc` layer,
+    dropout and the head."""
 
     def __init__(self, cfg: dict):
         super().__init__()
         self.cfg = cfg
         if not cfg["channels"] or len(cfg["channels"]) != len(cfg["kernels"]):
             raise ValueError("cnn config: give one channel count per kernel")
+        strides = cfg.get("strides") or [1] * len(cfg["kernels"])
+        if len(strides) != len(cfg["kernels"]):
+            raise ValueError("cnn config: give one stride per kernel, or none")
+        self.strides = strides
+        self.same = cfg.get("padding", "valid") == "same"
         inputs = 4
         for i, (out, kernel) in enumerate(zip(cfg["channels"], cfg["kernels"])):
-            self.add_module(f"conv{i}", nn.Conv1d(inputs, out, kernel))
+            self.add_module(f"conv{i}", nn.Conv1d(inputs, out, kernel, stride=strides[i]))
             inputs = out
-        length = cfg["length"] - cfg["kernels"][0] + 1
+        length = self._conv_length(0, cfg["length"])
         length = (length - cfg["pool_kernel"]) // cfg["pool_stride"] + 1
-        for kernel in cfg["kernels"][1:]:
-            length -= kernel - 1
+        for i in range(1, len(cfg["kernels"])):
+            length = self._conv_length(i, length)
         if length < 1:
             raise ValueError(f"cnn config: input of {cfg['length']} bp is too short")
         features = inputs if cfg.get("global_pool") else inputs * length
+        self.fc = None
+        if cfg.get("fc", 0):
+            self.fc = nn.Linear(features, cfg["fc"])
+            features = cfg["fc"]
         self.dropout = nn.Dropout(cfg["dropout"])
-        self.head = nn.Linear(features, cfg["outputs"])
+        self.head = _task_head(cfg, features)
+
+    def _conv_length(self, i: int, length: int) -> int:
+        if self.same:
+            return -(-length // self.strides[i])
+        return (length - self.cfg["kernels"][i]) // self.strides[i] + 1
+
+    def _conv(self, i: int, h: torch.Tensor) -> torch.Tensor:
+        if self.same:
+            kernel = self.cfg["kernels"][i]
+            h = F.pad(h, ((kernel - 1) // 2, kernel // 2))
+        return F.relu(getattr(self, f"conv{i}")(h))
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """`(batch, 4, length)` one-hot to the features before the head."""
-        h = F.relu(self.conv0(x))
+        h = self._conv(0, x)
         h = F.max_pool1d(h, self.cfg["pool_kernel"], max(self.cfg["pool_stride"], 1))
         for i in range(1, len(self.cfg["kernels"])):
-            h = F.relu(getattr(self, f"conv{i}")(h))
-        return h.amax(dim=-1) if self.cfg.get("global_pool") else h.flatten(1)
+            h = self._conv(i, h)
+        h = h.amax(dim=-1) if self.cfg.get("global_pool") else h.flatten(1)
+        return self.fc(h) if self.fc is not None else h
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.dropout(self.embed(x)))
@@ -126,9 +168,10 @@ class _Layer(nn.Module):
 
 
 class Transformer(nn.Module):
-    """Token embeddings, an optional convolution over them, a CLS token,
-    pre-norm layers with gated-GELU feed-forward and rotary, relative or
-    absolute positions; the head reads the CLS state or the mean of the
+    """Token embeddings (or, with `one_hot_conv`, a convolution over one-hot
+    bases and a max-pool of 4), an optional convolution over them, a CLS
+    token, pre-norm layers with gated-GELU feed-forward and rotary, relative
+    or absolute positions; the head reads the CLS state or the mean of the
     token states (`readout`)."""
 
     def __init__(self, cfg: dict):
@@ -137,7 +180,11 @@ class Transformer(nn.Module):
         hidden, heads = cfg["hidden"], cfg["heads"]
         if heads == 0 or hidden % heads or (hidden // heads) % 2:
             raise ValueError(f"transformer config: hidden {hidden} must split into {heads} heads of an even size")
-        self.tokens = nn.Embedding(cfg["vocab"], hidden)
+        front = cfg.get("one_hot_conv")
+        if front:
+            self.one_hot = nn.Conv1d(4, hidden, front)
+        else:
+            self.tokens = nn.Embedding(cfg["vocab"], hidden)
         kernel = cfg.get("token_conv")
         self.token_conv = nn.Conv1d(hidden, hidden, kernel) if kernel else None
         self.cls = nn.Parameter(torch.zeros(1, 1, hidden))
@@ -146,17 +193,28 @@ class Transformer(nn.Module):
         for i in range(cfg["layers"]):
             self.add_module(f"layer{i}", _Layer(cfg))
         self.final_norm = nn.LayerNorm(hidden, eps=1e-5)
-        self.head = nn.Linear(hidden, cfg["outputs"])
+        self.head = _task_head(cfg, hidden)
         self.dropout = nn.Dropout(cfg["dropout"])
 
+    def _one_hot_tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """`(batch, 4, length)` one-hot to `(batch, length // 4, hidden)`."""
+        kernel = self.one_hot.kernel_size[0]
+        h = F.relu(self.one_hot(F.pad(x, ((kernel - 1) // 2, kernel // 2))))
+        return F.max_pool1d(h, 4, 4).transpose(1, 2)
+
     def states(self, ids: torch.Tensor) -> torch.Tensor:
-        """`(batch, tokens)` int64 ids (0 is padding) to `(batch, 1 + tokens,
-        hidden)`, CLS first, after the final norm."""
-        batch, length = ids.shape
+        """`(batch, tokens)` int64 ids (0 is padding), or `(batch, 4, length)`
+        one-hot for a one-hot model, to `(batch, 1 + tokens, hidden)`, CLS
+        first, after the final norm."""
+        if self.cfg.get("one_hot_conv"):
+            x = self._one_hot_tokens(ids)
+            is_pad = torch.zeros(x.shape[:2], dtype=torch.bool, device=x.device)
+        else:
+            is_pad = ids == 0
+            x = self.tokens(ids)
+        batch, length = is_pad.shape
         if length > self.cfg["max_tokens"]:
             raise ValueError(f"{length} tokens, but the model takes at most {self.cfg['max_tokens']}")
-        is_pad = ids == 0
-        x = self.tokens(ids)
         if self.token_conv is not None:
             kernel = self.token_conv.kernel_size[0]
             x = x * (~is_pad).unsqueeze(2).to(x.dtype)
@@ -201,6 +259,8 @@ class Transformer(nn.Module):
         states = self.states(ids)
         if self.cfg.get("readout", "cls") == "cls":
             return states[:, 0]
+        if self.cfg.get("one_hot_conv"):
+            return states[:, 1:].mean(1)
         keep = (ids != 0).unsqueeze(2).to(states.dtype)
         return (states[:, 1:] * keep).sum(1) / keep.sum(1).clamp(min=1)
 

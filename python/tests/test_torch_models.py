@@ -8,11 +8,18 @@ from dnabench import torch_models
 
 # Small sizes, a few steps: the weights are trained, not just initialized.
 CONFIGS = {
-    "cnn": ("promoter", [], "[model]\nchannels = [16, 8]\nkernels = [9, 5]\npool_kernel = 5\npool_stride = 4\n"),
+    # The paper's shape: strided "same" convolutions, an FC layer, the MLP head.
+    "cnn": (
+        "promoter",
+        [],
+        "[model]\nchannels = [16, 8]\nkernels = [9, 5]\nstrides = [1, 4]\npool_kernel = 5\npool_stride = 4\n"
+        "fc = 12\nhead_hidden = 10\n",
+    ),
     "cnn_global": (
         "promoter",
         [],
-        "[model]\nchannels = [16]\nkernels = [15]\npool_kernel = 1\npool_stride = 1\nglobal_pool = true\n",
+        "[model]\nchannels = [16]\nkernels = [15]\nstrides = [1]\npadding = \"valid\"\npool_kernel = 1\npool_stride = 1\n"
+        "global_pool = true\nfc = 0\nhead = \"linear\"\n",
     ),
     "cnn_lstm": (
         "promoter",
@@ -22,12 +29,18 @@ CONFIGS = {
     "transformer_rotary": (
         "promoter",
         ["--pos", "rotary"],
-        "[model]\nhidden = 16\nlayers = 2\nheads = 2\nffn = 32\n",
+        "[model]\nhidden = 16\nlayers = 2\nheads = 2\nffn = 32\nhead_hidden = 12\n",
+    ),
+    # Table 6.2's one-hot Transformer: a kernel-25 convolution and a pool of 4.
+    "transformer_one_hot": (
+        "promoter",
+        ["--tokenizer", "one_hot"],
+        "[model]\nhidden = 16\nlayers = 1\nheads = 2\nffn = 32\nhead_hidden = 12\nreadout = \"mean\"\n",
     ),
     "transformer_relative": (
         "causal_snp",
         ["--pos", "relative"],
-        "[model]\nhidden = 16\nlayers = 1\nheads = 2\nffn = 32\nmax_distance = 8\nreadout = \"mean\"\n",
+        "[model]\nhidden = 16\nlayers = 1\nheads = 2\nffn = 32\nmax_distance = 8\nreadout = \"mean\"\nhead = \"linear\"\n",
     ),
     "transformer_absolute": (
         "promoter",
@@ -56,6 +69,8 @@ def runs(store_path, tmp_path_factory):
 def random_input(model, rows: int) -> torch.Tensor:
     generator = torch.Generator().manual_seed(7)
     cfg = model.cfg
+    if isinstance(model, torch_models.Transformer) and cfg.get("one_hot_conv"):
+        return torch.rand(rows, 4, 4 * cfg["max_tokens"], generator=generator)
     if isinstance(model, torch_models.Transformer):
         ids = torch.randint(4, cfg["vocab"], (rows, cfg["max_tokens"]), generator=generator)
         ids[1, -5:] = 0  # padding, as a short window has

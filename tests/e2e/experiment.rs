@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use crate::common::{csv, fails, ok};
 
 const TINY_CNN: &str = "[train]\nepochs = 2\nbatch_size = 16\nmax_batches = 3\nlr = 1e-3\n\
-    [model]\nchannels = [8]\nkernels = [9]\nglobal_pool = true\npool_kernel = 1\npool_stride = 1\n";
+    [model]\nchannels = [8]\nkernels = [9]\nstrides = [1]\nglobal_pool = true\npool_kernel = 1\npool_stride = 1\n";
 const TINY_TRANSFORMER: &str = "[train]\nepochs = 1\nbatch_size = 8\nmax_batches = 2\nlr = 1e-3\n\
     [model]\nhidden = 16\nlayers = 1\nheads = 2\nffn = 32\n";
 

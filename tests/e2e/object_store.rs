@@ -45,7 +45,7 @@ fn pipeline(store: &str, work: &Path) {
     let config = work.join("cnn.toml");
     std::fs::write(
         &config,
-        "[train]\nepochs = 2\nbatch_size = 32\nmax_batches = 20\n[model]\nchannels = [16]\nkernels = [15]\npool_kernel = 1\npool_stride = 1\nglobal_pool = true\n",
+        "[train]\nepochs = 2\nbatch_size = 32\nmax_batches = 20\n[model]\nchannels = [16]\nkernels = [15]\nstrides = [1]\npool_kernel = 1\npool_stride = 1\nglobal_pool = true\n",
     )
     .unwrap();
     run(

@@ -39,7 +39,7 @@ fn config(name: &str, text: &str) -> PathBuf {
 }
 
 const TINY_CNN: &str = "[train]\nepochs = 2\nbatch_size = 16\nmax_batches = 3\nlr = 1e-3\n\
-    [model]\nchannels = [8, 8]\nkernels = [9, 5]\n";
+    [model]\nchannels = [8, 8]\nkernels = [9, 5]\nstrides = [1, 2]\nfc = 8\nhead_hidden = 8\n";
 
 fn one(store: &str, sql: &str) -> String {
     let rows = csv(Path::new(store), sql);
@@ -123,6 +123,90 @@ fn every_task_trains_predicts_and_records_its_run() {
         let err = fails(&["predict", "--run", &run, "--store", store()]);
         assert!(err.contains("already holds"), "{err}");
     }
+}
+
+#[test]
+fn the_papers_heads_train_predict_and_score() {
+    // Methylation as the paper trains it: sigmoid + BCE on the measured
+    // fractions, so the predictions written are probabilities.
+    let bce = config(
+        "tiny_cnn_bce",
+        &TINY_CNN.replace("[train]\n", "[train]\nregression_loss = \"bce\"\n"),
+    );
+    ok(&[
+        "train",
+        "--task",
+        "methylation",
+        "--model",
+        "cnn",
+        "--config",
+        bce.to_str().unwrap(),
+        "--run-id",
+        "methylation-bce",
+        "--store",
+        store(),
+    ]);
+    ok(&["predict", "--run", "methylation-bce", "--store", store()]);
+    let row = one(
+        store(),
+        "SELECT min(v) >= 0 AND max(v) <= 1, count(*) > 0 FROM \
+         (SELECT unnest(output) AS v FROM predictions WHERE run_id = 'methylation-bce')",
+    );
+    assert_eq!(row, "true,true");
+    let out = ok(&["eval", "--run", "methylation-bce", "--store", store()]);
+    assert!(out.contains("mse"), "{out}");
+    // An expression target is no fraction: a clear error.
+    let err = fails(&[
+        "train",
+        "--task",
+        "expression",
+        "--model",
+        "cnn",
+        "--config",
+        bce.to_str().unwrap(),
+        "--run-id",
+        "expression-bce",
+        "--store",
+        store(),
+    ]);
+    assert!(err.contains("needs fractions in [0, 1]"), "{err}");
+    // Table 6.2's one-hot Transformer, with the paper's MLP head.
+    let cfg = config(
+        "tiny_one_hot_transformer",
+        "[train]\nepochs = 1\nbatch_size = 16\nmax_batches = 3\nlr = 1e-3\n\
+         [model]\nhidden = 16\nlayers = 1\nheads = 2\nffn = 32\nhead_hidden = 8\n",
+    );
+    let out = ok(&[
+        "train",
+        "--task",
+        "promoter",
+        "--model",
+        "transformer",
+        "--tokenizer",
+        "one_hot",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--run-id",
+        "promoter-one-hot-transformer",
+        "--store",
+        store(),
+    ]);
+    assert!(out.contains("transformer one_hot on promoter"), "{out}");
+    ok(&[
+        "predict",
+        "--run",
+        "promoter-one-hot-transformer",
+        "--store",
+        store(),
+    ]);
+    let out = ok(&[
+        "eval",
+        "--run",
+        "promoter-one-hot-transformer",
+        "--store",
+        store(),
+    ]);
+    assert!(out.contains("auroc"), "{out}");
 }
 
 #[test]
@@ -344,7 +428,7 @@ fn bad_requests_are_clear_errors_and_leave_no_run_behind() {
 /// checkpoint's bytes and the predictions.
 fn seeded_run(model: &str, seed: u64, run: &str) -> (Vec<u8>, Vec<String>) {
     let sizes = match model {
-        "cnn" => "channels = [8, 8]\nkernels = [9, 5]\ndropout = 0.3\n",
+        "cnn" => "channels = [8, 8]\nkernels = [9, 5]\nstrides = [1, 2]\nfc = 8\nhead_hidden = 8\ndropout = 0.3\n",
         _ => "hidden = 16\nlayers = 1\nheads = 2\nffn = 32\ndropout = 0.2\n",
     };
     // The config says seed 1; `--seed` overrides it.

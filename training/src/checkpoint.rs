@@ -78,14 +78,9 @@ mod tests {
 
     fn cnn(map: &VarMap, channels: usize) -> CnnFc {
         let cfg = CnnConfig {
-            length: 40,
-            channels: vec![channels, 4],
-            kernels: vec![5, 3],
             pool_kernel: 2,
             pool_stride: 2,
-            dropout: 0.0,
-            outputs: 3,
-            global_pool: false,
+            ..CnnConfig::plain(40, vec![channels, 4], vec![5, 3], 3)
         };
         CnnFc::new(VarBuilder::from_varmap(map, DType::F32, &Device::Cpu), &cfg).unwrap()
     }
@@ -140,14 +135,9 @@ mod tests {
         save(&pretrained, &path).unwrap();
         let tuned = VarMap::new();
         let cfg = CnnConfig {
-            length: 40,
-            channels: vec![6, 4],
-            kernels: vec![5, 3],
             pool_kernel: 2,
             pool_stride: 2,
-            dropout: 0.0,
-            outputs: 7,
-            global_pool: false,
+            ..CnnConfig::plain(40, vec![6, 4], vec![5, 3], 7)
         };
         CnnFc::new(
             VarBuilder::from_varmap(&tuned, DType::F32, &Device::Cpu),

@@ -124,6 +124,21 @@ pub struct TrainConfig {
     /// The dtype of the forward and backward passes; the weights and the
     /// optimizer stay f32 either way.
     pub precision: Precision,
+    /// The loss of a regression head (methylation, expression, MPRA);
+    /// unset, the task's own (MSE, or Huber for expression). Other heads
+    /// ignore it, so one config serves every task.
+    pub regression_loss: Option<RegressionLoss>,
+}
+
+/// How a regression head is trained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegressionLoss {
+    Mse,
+    Huber,
+    /// Sigmoid and binary cross-entropy against a fraction in [0, 1] (the
+    /// paper's methylation head): the run predicts probabilities.
+    Bce,
 }
 
 /// The activations' dtype: `f32`, or `bf16` over f32 master weights (for
@@ -178,6 +193,7 @@ impl Default for TrainConfig {
             max_steps: 0,
             bpe_vocab: 16_000,
             precision: Precision::F32,
+            regression_loss: None,
         }
     }
 }

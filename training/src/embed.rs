@@ -344,14 +344,8 @@ mod tests {
     fn predictor() -> Predictor {
         let map = VarMap::new();
         let cfg = CnnConfig {
-            length: SEGMENT_BP,
-            channels: vec![8],
-            kernels: vec![9],
-            pool_kernel: 1,
-            pool_stride: 1,
-            dropout: 0.0,
-            outputs: 2,
             global_pool: true,
+            ..CnnConfig::plain(SEGMENT_BP, vec![8], vec![9], 2)
         };
         let vb = VarBuilder::from_varmap(&map, DType::F32, &Device::Cpu);
         Predictor {

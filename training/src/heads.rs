@@ -9,6 +9,10 @@
 //! | `PerSample` (methylation, expression) | one value per sample of `targets`; NULL ones masked | MSE, or Huber (expression) |
 //! | `Value` (mpra) | 1 value from `label` | MSE |
 //!
+//! A run's `regression_loss` replaces a regression head's loss: `bce` trains
+//! sigmoid outputs against fractions in [0, 1] (the paper's methylation
+//! head), and the run then predicts probabilities.
+//!
 //! Variant tasks are siamese: the model reads the reference and the
 //! alternative sequence, and its output is `f(alt) − f(ref)`.
 
@@ -21,6 +25,7 @@ use candle_core::{Device, Tensor};
 use dnabench_queries::{Prediction, Task};
 use serde::{Deserialize, Serialize};
 
+use crate::config::RegressionLoss;
 use crate::losses;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +40,9 @@ pub enum Head {
         outputs: usize,
         from_targets: bool,
         huber: bool,
+        /// Logits of fractions, trained with BCE; predicted as sigmoid.
+        #[serde(default)]
+        probability: bool,
     },
 }
 
@@ -69,14 +77,48 @@ impl Head {
                     outputs: samples,
                     from_targets: true,
                     huber,
+                    probability: false,
                 }
             }
             Prediction::Value => Head::Regression {
                 outputs: 1,
                 from_targets: false,
                 huber: false,
+                probability: false,
             },
         })
+    }
+
+    /// The head with `loss` in place of its task's regression loss; heads
+    /// that are not regressions are kept as they are.
+    pub fn with_regression_loss(self, loss: Option<RegressionLoss>) -> Head {
+        match (self, loss) {
+            (
+                Head::Regression {
+                    outputs,
+                    from_targets,
+                    ..
+                },
+                Some(loss),
+            ) => Head::Regression {
+                outputs,
+                from_targets,
+                huber: loss == RegressionLoss::Huber,
+                probability: loss == RegressionLoss::Bce,
+            },
+            (head, _) => head,
+        }
+    }
+
+    /// Whether outputs are logits whose sigmoid is the prediction written.
+    pub fn predicts_probability(&self) -> bool {
+        matches!(
+            self,
+            Head::Regression {
+                probability: true,
+                ..
+            }
+        )
     }
 
     /// Whether examples carry an `alt_seq` the model reads as well.
@@ -200,7 +242,7 @@ impl Head {
                         if cells.is_null(i) || cells.value(i).is_nan() {
                             mask[row * outputs + i] = 0.0;
                         } else {
-                            values[row * outputs + i] = cells.value(i);
+                            values[row * outputs + i] = self.checked(cells.value(i), row)?;
                         }
                     }
                 }
@@ -211,7 +253,7 @@ impl Head {
                     if labels.is_null(row) || labels.value(row).is_nan() {
                         mask[row] = 0.0;
                     } else {
-                        values[row] = labels.value(row);
+                        values[row] = self.checked(labels.value(row), row)?;
                     }
                 }
             }
@@ -219,12 +261,25 @@ impl Head {
         Ok((values, mask))
     }
 
+    /// `value`, if this head can learn it: a probability head's targets
+    /// are fractions.
+    fn checked(&self, value: f32, row: usize) -> Result<f32> {
+        if self.predicts_probability() && !(0.0..=1.0).contains(&value) {
+            bail!(
+                "example {row} of the batch has target {value}: regression_loss = \"bce\" needs fractions in [0, 1] (methylation's); use mse or huber"
+            );
+        }
+        Ok(value)
+    }
+
     /// The loss of `outputs` against `targets`, over unmasked values.
     pub fn loss(&self, outputs: &Tensor, targets: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let values = match self {
-            Head::Binary | Head::MultiLabel { focal: false, .. } => {
-                losses::bce_elementwise(outputs, targets)?
-            }
+            Head::Binary
+            | Head::MultiLabel { focal: false, .. }
+            | Head::Regression {
+                probability: true, ..
+            } => losses::bce_elementwise(outputs, targets)?,
             Head::MultiLabel { focal: true, .. } => {
                 losses::focal_elementwise(outputs, targets, FOCAL_GAMMA, FOCAL_ALPHA)?
             }
@@ -292,6 +347,53 @@ mod tests {
             .to_scalar::<f32>()
             .unwrap();
         assert!((loss - 0.04).abs() < 1e-6, "{loss}");
+    }
+
+    #[test]
+    fn a_bce_methylation_head_trains_on_fractions_and_masks_nulls() {
+        let head = Head::for_task("methylation", vec![], 2, true)
+            .unwrap()
+            .with_regression_loss(Some(RegressionLoss::Bce));
+        assert!(head.predicts_probability());
+        let lists = ListArray::from_iter_primitive::<Float32Type, _, _>(vec![
+            Some(vec![Some(0.25), None]),
+            Some(vec![Some(1.0), Some(0.0)]),
+        ]);
+        let (y, mask) = head
+            .targets(&batch("targets", Arc::new(lists)), &Device::Cpu)
+            .unwrap();
+        let out = Tensor::new(&[[0.0f32, 50.], [2.0, -1.0]], &Device::Cpu).unwrap();
+        let loss = head
+            .loss(&out, &y, &mask)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        // BCE of logit 0 at 0.25 (ln 2), logit 2 at 1, logit −1 at 0; the
+        // NULL's 50 counts nowhere.
+        let want = (2f32.ln() + (1.0 + (-2f32).exp()).ln() + (1.0 + (-1f32).exp()).ln()) / 3.0;
+        assert!((loss - want).abs() < 1e-5, "{loss} vs {want}");
+        // Not a fraction: a clear error, not a silent loss.
+        let lists = ListArray::from_iter_primitive::<Float32Type, _, _>(vec![Some(vec![
+            Some(0.5),
+            Some(1.5),
+        ])]);
+        let err = head
+            .targets(&batch("targets", Arc::new(lists)), &Device::Cpu)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("target 1.5") && err.contains("[0, 1]"),
+            "{err}"
+        );
+        // Other heads keep their loss.
+        let binary = Head::for_task("promoter", vec![], 0, true)
+            .unwrap()
+            .with_regression_loss(Some(RegressionLoss::Bce));
+        assert_eq!(binary, Head::Binary);
+        let mse = Head::for_task("methylation", vec![], 2, true)
+            .unwrap()
+            .with_regression_loss(Some(RegressionLoss::Mse));
+        assert!(!mse.predicts_probability());
     }
 
     #[test]

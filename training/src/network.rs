@@ -9,6 +9,7 @@ use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{override_fields, ModelKind, TokenizerKind};
+use crate::models::one_hot_front::OneHotFront;
 use crate::models::{
     CnnConfig, CnnFc, CnnLstm, CnnLstmConfig, Positions, Transformer, TransformerConfig,
 };
@@ -39,9 +40,6 @@ impl NetworkConfig {
             ModelKind::Cnn | ModelKind::CnnLstm if !one_hot => {
                 bail!("model {kind} reads one-hot input; give --tokenizer one_hot")
             }
-            ModelKind::Transformer if one_hot => {
-                bail!("the transformer reads tokens; give --tokenizer kpatch, kmer or bpe")
-            }
             _ => {}
         }
         Ok(match kind {
@@ -55,6 +53,19 @@ impl NetworkConfig {
                 overrides,
                 "cnn_lstm",
             )?),
+            ModelKind::Transformer if one_hot => {
+                // The paper's one-hot Transformer: a kernel-25 convolution
+                // and a max-pool of 4 in place of the token embeddings.
+                let mut cfg =
+                    TransformerConfig::paper(OneHotFront::tokens(length), outputs, positions);
+                cfg.token_conv = None;
+                cfg.one_hot_conv = Some(25);
+                let cfg = override_fields(&cfg, overrides, "transformer")?;
+                if cfg.one_hot_conv.is_none() {
+                    bail!("a transformer over one-hot input needs one_hot_conv (the paper's: 25)");
+                }
+                NetworkConfig::Transformer(cfg)
+            }
             ModelKind::Transformer => {
                 let mut cfg =
                     TransformerConfig::paper(tokenizer.max_tokens(length), outputs, positions);
@@ -63,7 +74,11 @@ impl NetworkConfig {
                 if !matches!(tokenizer, Encoder::Tokens(TokenizerKind::Kpatch, _)) {
                     cfg.token_conv = None;
                 }
-                NetworkConfig::Transformer(override_fields(&cfg, overrides, "transformer")?)
+                let cfg = override_fields(&cfg, overrides, "transformer")?;
+                if cfg.one_hot_conv.is_some() {
+                    bail!("one_hot_conv is for a transformer over one-hot input; give --tokenizer one_hot");
+                }
+                NetworkConfig::Transformer(cfg)
             }
         })
     }
@@ -225,6 +240,34 @@ mod tests {
             (cfg.max_tokens, cfg.vocab, cfg.token_conv),
             (125, 629, Some(7))
         );
+        // Over one-hot input: the paper's kernel-25 front, a token per 4 bp.
+        let one_hot = Encoder::OneHot;
+        let Ok(NetworkConfig::Transformer(cfg)) = NetworkConfig::new(
+            ModelKind::Transformer,
+            &one_hot,
+            Positions::Rotary,
+            500,
+            1,
+            &none,
+        ) else {
+            panic!("a one-hot transformer config")
+        };
+        assert_eq!(
+            (cfg.max_tokens, cfg.one_hot_conv, cfg.token_conv),
+            (125, Some(25), None)
+        );
+        let mut front = serde_json::Map::new();
+        front.insert("one_hot_conv".into(), serde_json::json!(25));
+        let err = NetworkConfig::new(
+            ModelKind::Transformer,
+            &kpatch,
+            Positions::Rotary,
+            500,
+            1,
+            &front,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("--tokenizer one_hot"), "{err}");
         assert!(Encoder::new(TokenizerKind::Bpe, None).is_err());
     }
 
@@ -248,15 +291,20 @@ mod tests {
         )
         .unwrap();
         let mut cnn = CnnConfig::paper(60, 2);
-        (cnn.channels, cnn.kernels) = (vec![8, 8], vec![7, 3]);
-        cnn.pool_kernel = 2;
-        cnn.pool_stride = 2;
+        // The paper's shape (strided "same" convolutions, FC layer, MLP
+        // head) at a tiny size.
+        (cnn.channels, cnn.kernels, cnn.strides) = (vec![8, 8], vec![7, 3], vec![1, 2]);
+        (cnn.pool_kernel, cnn.pool_stride, cnn.fc, cnn.head_hidden) = (2, 2, 8, 8);
         let mut lstm = CnnLstmConfig::danq(60, 2);
         (lstm.channels, lstm.kernel, lstm.lstm_hidden, lstm.fc) = (8, 7, 6, 8);
         (lstm.pool_kernel, lstm.pool_stride) = (4, 4);
+        let mut front = TransformerConfig::paper(15, 2, Positions::Rotary);
+        (front.hidden, front.layers, front.heads, front.ffn) = (16, 1, 2, 32);
+        (front.token_conv, front.one_hot_conv, front.head_hidden) = (None, Some(5), 8);
         let mut networks = vec![
             (NetworkConfig::Cnn(cnn), one_hot.clone()),
-            (NetworkConfig::CnnLstm(lstm), one_hot),
+            (NetworkConfig::CnnLstm(lstm), one_hot.clone()),
+            (NetworkConfig::Transformer(front), one_hot),
         ];
         let ids = Tensor::from_vec(seeded_uniform("ids", 3 * 15, 5.0, 600.0), (3, 15), &device)
             .unwrap()
@@ -265,6 +313,7 @@ mod tests {
         for positions in [Positions::Rotary, Positions::Relative, Positions::Absolute] {
             let mut t = TransformerConfig::paper(15, 2, positions);
             (t.hidden, t.layers, t.heads, t.ffn, t.max_distance) = (16, 2, 2, 32, 4);
+            t.head_hidden = 8;
             networks.push((NetworkConfig::Transformer(t), ids.clone()));
         }
         networks

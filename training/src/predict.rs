@@ -14,6 +14,7 @@ use dnabench_engine::Store;
 
 use crate::checkpoint;
 use crate::config::TokenizerKind;
+use crate::heads::Head;
 use crate::loader::{Loader, LoaderConfig};
 use crate::network::{Encoder, Network};
 use crate::runs::{self, RunConfig};
@@ -110,7 +111,11 @@ pub fn predict(store: &Store, req: &PredictRequest) -> Result<PredictSummary> {
         bar.set_prefix(format!("{} {split}", req.run_id));
         for batch in loader.epoch(0) {
             let batch = batch?;
-            let outputs = predictor.outputs(&batch, false)?.to_vec2::<f32>()?;
+            let mut outputs = predictor.outputs(&batch, false)?;
+            if config.head.as_ref().is_some_and(Head::predicts_probability) {
+                outputs = candle_nn::ops::sigmoid(&outputs)?;
+            }
+            let outputs = outputs.to_vec2::<f32>()?;
             writer.write(prediction_batch(&config, split, &batch, &outputs)?)?;
             rows += batch.num_rows();
             bar.inc(1);

@@ -241,7 +241,8 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
     let started = SystemTime::now();
     let info = rt.block_on(DatasetInfo::read(store, &req.dataset))?;
     let cfg = &req.config.train;
-    let head = Head::for_task(&info.task, info.tracks.clone(), info.samples, cfg.focal)?;
+    let head = Head::for_task(&info.task, info.tracks.clone(), info.samples, cfg.focal)?
+        .with_regression_loss(cfg.regression_loss);
     let pair = Head::is_pair(&info.task);
     let init = match &req.init {
         Some(i) => Some(rt.block_on(init_checkpoint(store, i))?),
@@ -280,6 +281,8 @@ pub fn train(store: &Store, req: TrainRequest) -> Result<RunRecord> {
                 }
                 cfg.dropout = task_cfg.dropout;
                 cfg.readout = task_cfg.readout;
+                cfg.head = task_cfg.head;
+                cfg.head_hidden = task_cfg.head_hidden;
                 network_cfg = NetworkConfig::Transformer(cfg);
             }
         }

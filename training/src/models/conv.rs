@@ -57,6 +57,12 @@ impl Conv1d {
         self
     }
 
+    /// The same layer moving `stride` positions per output.
+    pub fn strided(mut self, stride: usize) -> Self {
+        self.spec.stride = stride;
+        self
+    }
+
     /// The same layer followed by a ReLU, fused into its kernel.
     pub fn with_relu(mut self) -> Self {
         self.spec.relu = true;

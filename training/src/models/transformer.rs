@@ -2,7 +2,9 @@
 //! convolution over them (kernel 7), a CLS token, pre-norm encoder layers
 //! with gated-GELU feed-forward, and rotary, relative or absolute positions;
 //! the CLS output, or the mean of the token outputs ([`Readout`]), feeds the
-//! task head.
+//! task head ([`HeadKind`]: linear, or the paper's FC → GELU → FC). With
+//! `one_hot_conv` it reads one-hot bases through a convolution and a
+//! max-pool ([`OneHotFront`]) instead of token ids.
 //!
 //! Layer norm, attention and the gated-GELU are dnabench's fused kernels
 //! ([`crate::ops`]); candle 0.11's own fused layer norm, softmax and rope
@@ -12,6 +14,8 @@ use candle_core::{DType, Device, Module, Result, Tensor, D};
 use candle_nn::{embedding, ops, Embedding, Init, VarBuilder};
 
 use super::linear::{candle_init as linear, Linear};
+use super::one_hot_front::OneHotFront;
+use super::task_head::{paper_head_hidden, HeadKind, TaskHead};
 
 use super::conv::Conv1d;
 use crate::ops::{attention, gated_gelu, DropoutLayer as Dropout, DropoutMask};
@@ -60,6 +64,16 @@ pub struct TransformerConfig {
     /// Checkpoints written before readouts existed read the CLS.
     #[serde(default)]
     pub readout: Readout,
+    /// Checkpoints written before heads were chosen end in a linear layer.
+    #[serde(default)]
+    pub head: HeadKind,
+    /// Width of an `mlp` head's dense layer.
+    #[serde(default = "paper_head_hidden")]
+    pub head_hidden: usize,
+    /// Kernel of the convolution over one-hot input (the paper's one-hot
+    /// Transformer: 25); None for a model that reads token ids.
+    #[serde(default)]
+    pub one_hot_conv: Option<usize>,
 }
 
 impl TransformerConfig {
@@ -79,6 +93,9 @@ impl TransformerConfig {
             max_distance: 128,
             outputs,
             readout: Readout::Cls,
+            head: HeadKind::Mlp,
+            head_hidden: paper_head_hidden(),
+            one_hot_conv: None,
         }
     }
 }
@@ -116,13 +133,14 @@ struct Layer {
 
 #[derive(Debug)]
 pub struct Transformer {
-    tokens: Embedding,
+    /// Token embeddings, or the one-hot front end.
+    tokens: Input,
     token_conv: Option<Conv1d>,
     cls: Tensor,
     absolute: Option<Tensor>,
     layers: Vec<Layer>,
     final_norm: Norm,
-    head: Linear,
+    head: TaskHead,
     dropout: Dropout,
     cfg: TransformerConfig,
     /// The activations' dtype (the weights stay as built).
@@ -184,8 +202,12 @@ impl Transformer {
                 relative,
             });
         }
+        let tokens = match cfg.one_hot_conv {
+            Some(kernel) => Input::OneHot(OneHotFront::new(vb.pp("one_hot"), kernel, cfg.hidden)?),
+            None => Input::Ids(embedding(cfg.vocab, cfg.hidden, vb.pp("tokens"))?),
+        };
         Ok(Transformer {
-            tokens: embedding(cfg.vocab, cfg.hidden, vb.pp("tokens"))?,
+            tokens,
             token_conv,
             cls: vb.get_with_hints(
                 (1, 1, cfg.hidden),
@@ -198,7 +220,14 @@ impl Transformer {
             absolute,
             layers,
             final_norm: Norm::new(vb.pp("final_norm"), cfg.hidden)?,
-            head: linear(cfg.hidden, cfg.outputs, vb.pp("head"))?,
+            head: TaskHead::new(
+                vb.pp("head"),
+                cfg.head,
+                cfg.hidden,
+                cfg.head_hidden,
+                cfg.outputs,
+                linear,
+            )?,
             dropout: Dropout::new(cfg.dropout),
             cfg: cfg.clone(),
             compute: vb.dtype(),
@@ -218,6 +247,10 @@ impl Transformer {
         let states = self.states(ids, train)?;
         match self.cfg.readout {
             Readout::Cls => states.narrow(1, 0, 1)?.squeeze(1),
+            Readout::Mean if matches!(self.tokens, Input::OneHot(_)) => {
+                // One-hot windows have no padding.
+                states.narrow(1, 1, states.dim(1)? - 1)?.mean(1)
+            }
             Readout::Mean => {
                 let tokens = states.narrow(1, 1, states.dim(1)? - 1)?;
                 // (batch, tokens, 1): 1 for a token, 0 for padding.
@@ -236,16 +269,27 @@ impl Transformer {
     /// BPE batches of unequal lengths have) are masked out of attention.
     ///
     /// [`Special::Pad`]: crate::tokenizers::Special::Pad
+    /// A one-hot model takes `(batch, 4, bp)` one-hot input in place of ids.
     pub fn states(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
-        let (batch, length) = ids.dims2()?;
+        let (mut x, is_pad) = match &self.tokens {
+            Input::Ids(embedding) => {
+                let is_pad = ids.eq(crate::tokenizers::Special::Pad as u32)?;
+                (embedding.forward(ids)?.to_dtype(self.compute)?, is_pad)
+            }
+            Input::OneHot(front) => {
+                let x = front.forward(&ids.to_dtype(self.compute)?)?;
+                let (batch, tokens, _) = x.dims3()?;
+                let none = Tensor::zeros((batch, tokens), DType::U8, x.device())?;
+                (x, none)
+            }
+        };
+        let (batch, length) = is_pad.dims2()?;
         if length > self.cfg.max_tokens {
             candle_core::bail!(
                 "transformer: {length} tokens, but the model takes at most {}",
                 self.cfg.max_tokens
             );
         }
-        let is_pad = ids.eq(crate::tokenizers::Special::Pad as u32)?;
-        let mut x = self.tokens.forward(ids)?.to_dtype(self.compute)?;
         if let Some(conv) = &self.token_conv {
             // Zeroed padding looks to the convolution like its own zero
             // padding at the end, so a padded sequence convolves as the
@@ -360,6 +404,13 @@ impl Transformer {
     }
 }
 
+/// What the first layer reads.
+#[derive(Debug)]
+enum Input {
+    Ids(Embedding),
+    OneHot(OneHotFront),
+}
+
 /// cos and sin tables of rotary embeddings: `(tokens, head_dim / 2)` each.
 fn rotary_tables(tokens: usize, head_dim: usize, device: &Device) -> Result<(Tensor, Tensor)> {
     let inverse: Vec<f32> = (0..head_dim / 2)
@@ -405,6 +456,9 @@ mod tests {
             max_distance: 4,
             outputs: 1,
             readout: Readout::Cls,
+            head: HeadKind::Linear,
+            head_hidden: 0,
+            one_hot_conv: None,
         }
     }
 
@@ -482,26 +536,55 @@ mod tests {
     }
 
     #[test]
-    fn a_tiny_transformer_learns_a_planted_motif() {
-        use crate::models::planted::{aurocs_until, train_and_score};
-        use crate::tokenizers::{KpatchTokenizer, TokenIds};
-        let device = Device::Cpu;
-        let mut cfg = tiny(Positions::Rotary);
-        cfg.dropout = 0.0;
-        let tokenizer = KpatchTokenizer::default();
-        let aurocs = aurocs_until(0.9, 3, |seed| {
-            let map = VarMap::new();
-            let vb = crate::seeded::var_builder(&map, seed, DType::F32, &device);
+    fn the_one_hot_transformer_learns_a_planted_motif_through_an_mlp_head() {
+        use crate::models::planted::one_hot_aurocs;
+        let cfg = TransformerConfig {
+            dropout: 0.0,
+            token_conv: None,
+            one_hot_conv: Some(9),
+            head: HeadKind::Mlp,
+            head_hidden: 16,
+            ..tiny(Positions::Rotary)
+        };
+        let aurocs = one_hot_aurocs(3e-3, 8, |vb| {
             let model = Transformer::new(vb, &cfg).unwrap();
-            train_and_score(map.all_vars(), 1e-2, 12, |seqs, train| {
-                let ids: Vec<u32> = seqs.iter().flat_map(|s| tokenizer.encode(s)).collect();
-                let ids = Tensor::from_vec(ids, (seqs.len(), 15), &device).unwrap();
-                model.forward(&ids, train).unwrap()
-            })
+            move |x: &Tensor, train| model.forward(x, train).unwrap()
         });
         assert!(
             aurocs.last().is_some_and(|a| *a > 0.9),
             "held-out AUROC of each start {aurocs:?}"
         );
+        // Token ids are not one-hot input.
+        let vb = VarBuilder::from_varmap(&VarMap::new(), DType::F32, &Device::Cpu);
+        let model = Transformer::new(vb, &cfg).unwrap();
+        let ids = Tensor::zeros((1, 15), DType::U32, &Device::Cpu).unwrap();
+        let err = model.forward(&ids, false).unwrap_err().to_string();
+        assert!(err.contains("(batch, 4, length)"), "{err}");
+    }
+
+    #[test]
+    fn a_tiny_transformer_learns_a_planted_motif() {
+        use crate::models::planted::{aurocs_until, train_and_score};
+        use crate::tokenizers::{KpatchTokenizer, TokenIds};
+        let device = Device::Cpu;
+        let tokenizer = KpatchTokenizer::default();
+        for head in [HeadKind::Linear, HeadKind::Mlp] {
+            let mut cfg = tiny(Positions::Rotary);
+            (cfg.dropout, cfg.head, cfg.head_hidden) = (0.0, head, 16);
+            let aurocs = aurocs_until(0.9, 3, |seed| {
+                let map = VarMap::new();
+                let vb = crate::seeded::var_builder(&map, seed, DType::F32, &device);
+                let model = Transformer::new(vb, &cfg).unwrap();
+                train_and_score(map.all_vars(), 1e-2, 12, |seqs, train| {
+                    let ids: Vec<u32> = seqs.iter().flat_map(|s| tokenizer.encode(s)).collect();
+                    let ids = Tensor::from_vec(ids, (seqs.len(), 15), &device).unwrap();
+                    model.forward(&ids, train).unwrap()
+                })
+            });
+            assert!(
+                aurocs.last().is_some_and(|a| *a > 0.9),
+                "{head:?} head: held-out AUROC of each start {aurocs:?}"
+            );
+        }
     }
 }
