@@ -213,6 +213,14 @@ enum Command {
         /// The folder for the tables (default: STORE-NAME beside the store).
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Where every run trains and predicts: cpu, cuda or cuda:N (a
+        /// build with --features cuda).
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// At most N optimizer steps a run: a smoke run of the whole grid
+        /// (its runs are tagged apart from whole ones).
+        #[arg(long)]
+        max_steps: Option<usize>,
         #[command(flatten)]
         store: StoreArg,
     },
@@ -278,12 +286,16 @@ fn dispatch(cli: Cli) -> ExitCode {
             file,
             seeds,
             report,
+            device,
+            max_steps,
             store,
         } => Some(experiment::experiment(experiment::ExperimentOptions {
             file,
             store: store.store,
             seeds,
             report,
+            device,
+            max_steps,
         })),
         Command::Quickstart {
             store,

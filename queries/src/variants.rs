@@ -16,6 +16,10 @@ pub const VARIANTS: &[Variant] = &[
         sql: include_str!("../variants/train_subset.sql"),
     },
     Variant {
+        name: "chrom_split",
+        sql: include_str!("../variants/chrom_split.sql"),
+    },
+    Variant {
         name: "example_files",
         sql: include_str!("../variants/example_files.sql"),
     },

@@ -12,6 +12,7 @@
 //! tables that share a setup share its runs, and an edited config trains
 //! new ones.
 
+mod datasets;
 mod plan;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,15 +23,15 @@ use crate::report::experiment::{test_metrics, ResultCell, ResultRow, ResultTable
 use anyhow::{bail, Context, Result};
 use arrow::array::AsArray;
 use dnabench_engine::hash::hash64;
-use dnabench_engine::{materialize, open_session, Store};
-use dnabench_queries::{Task, Variant};
+use dnabench_engine::{open_session, Store};
+use dnabench_queries::Task;
 use dnabench_training as training;
 use training::config::ConfigFile;
 use training::downstream::DownstreamModel;
 
 use crate::embedding_commands::{fit_with, FitConfig};
 use crate::quickstart::{Steps, QUICKSTART_CNN, QUICKSTART_DOWNSTREAM, QUICKSTART_TRANSFORMER};
-use plan::{rate_tag, Arm, DatasetSpec, ExperimentFile, Init};
+use plan::{rate_tag, Arm, ExperimentFile, Init};
 
 /// What `dnabench experiment` was asked.
 pub(crate) struct ExperimentOptions {
@@ -40,6 +41,11 @@ pub(crate) struct ExperimentOptions {
     pub seeds: Option<usize>,
     /// Where the tables go (default: `STORE-NAME` beside the store).
     pub report: Option<PathBuf>,
+    /// Where every run trains and predicts (`cpu`, `cuda`, `cuda:N`).
+    pub device: String,
+    /// At most this many optimizer steps a run (a smoke run of the grid,
+    /// on its own runs: the cap is part of each run's tag).
+    pub max_steps: Option<usize>,
 }
 
 pub(crate) fn experiment(options: ExperimentOptions) -> Result<()> {
@@ -55,6 +61,8 @@ pub(crate) fn experiment(options: ExperimentOptions) -> Result<()> {
         steps: Steps::new(),
         state: runtime.block_on(State::read(&store))?,
         configs: read_configs(&file)?,
+        device: training::config::parse_device(&options.device)?,
+        max_steps: options.max_steps,
     };
     let name = &file.experiment.name;
     println!(
@@ -205,56 +213,11 @@ struct Runner<'a> {
     state: State,
     /// The text of each config the file names, read once: (path, text).
     configs: BTreeMap<String, (String, String)>,
+    device: training::Device,
+    max_steps: Option<usize>,
 }
 
 impl Runner<'_> {
-    /// Materializes the file's dataset variants that `examples` lacks.
-    fn materialize_datasets(&mut self) -> Result<()> {
-        let ctx = self.runtime.block_on(open_session(self.store))?;
-        // A variant reads datasets already materialized: the tasks' own first.
-        let mut order: Vec<(&String, &DatasetSpec)> = self.file.datasets.iter().collect();
-        order.sort_by_key(|(_, spec)| spec.variant.is_some());
-        for (name, spec) in order {
-            if self.state.datasets.contains_key(name) {
-                continue;
-            }
-            let task = Task::named(&spec.task)
-                .with_context(|| format!("dataset '{name}': no task '{}'", spec.task))?;
-            let variant = match &spec.variant {
-                Some(v) => Some(Variant::named(v).with_context(|| {
-                    format!("dataset '{name}': no variant '{v}' (see queries/variants/)")
-                })?),
-                None => None,
-            };
-            if let (Some(_), Some(toml::Value::String(source))) =
-                (variant, spec.params.get("source"))
-            {
-                if !self.state.datasets.contains_key(source) {
-                    bail!("dataset '{name}' samples dataset '{source}', which is neither materialized nor in the file's [datasets]");
-                }
-            }
-            let params = crate::toml_params(&spec.params);
-            let clock = Instant::now();
-            let m = self.runtime.block_on(async {
-                let spec = match variant {
-                    Some(v) => {
-                        materialize::Materialization::of_variant(v, task.name, name, &params)?
-                    }
-                    None => materialize::Materialization::of_task(&task, name, &params)?,
-                };
-                Ok::<_, anyhow::Error>(materialize::materialize(&ctx, self.store, &spec).await?)
-            })?;
-            self.steps.line(
-                "materialize",
-                name,
-                &format!("{} examples ({})", m.rows(), crate::split_counts(&m)),
-                clock.elapsed(),
-            );
-            self.state.datasets.insert(name.clone(), spec.task.clone());
-        }
-        Ok(())
-    }
-
     /// Refuses, before any training, a curriculum on a downstream task:
     /// those are fitted on the backbone's embeddings, not trained.
     fn check_starts(&self) -> Result<()> {
@@ -310,7 +273,7 @@ impl Runner<'_> {
                 .get(dataset)
                 .map(|d| format!("{:?} {:?}", d.task, d.params))
                 .unwrap_or_default();
-            tag(&[text, &init, &params])
+            self.tag(&[text, &init, &params])
         };
         let curriculum = if from_backbone { "-bb" } else { "" };
         Ok(format!(
@@ -339,7 +302,7 @@ impl Runner<'_> {
                     &training::predict::PredictRequest {
                         run_id: run_id.clone(),
                         splits: vec!["test".into()],
-                        device: training::Device::Cpu,
+                        device: self.device.clone(),
                         batch_size: 256,
                         progress: training::Progress::Hidden,
                     },
@@ -374,7 +337,8 @@ impl Runner<'_> {
         };
         self.remove_leftover(&run_id)?;
         let (origin, text) = self.config_text(&arm.model.to_string(), dataset);
-        let mut config = ConfigFile::parse(text).with_context(|| format!("config {origin}"))?;
+        let mut config =
+            self.capped(ConfigFile::parse(text).with_context(|| format!("config {origin}"))?);
         config.train.seed = seed;
         let clock = Instant::now();
         let record = training::train::train(
@@ -385,7 +349,7 @@ impl Runner<'_> {
                 tokenizer: arm.tokenizer,
                 positions: arm.positions,
                 config,
-                device: training::Device::Cpu,
+                device: self.device.clone(),
                 init,
                 run_id: Some(run_id.clone()),
                 progress: training::Progress::on_terminal(training::Progress::Bar),
@@ -415,7 +379,8 @@ impl Runner<'_> {
         }
         self.remove_leftover(&run_id)?;
         let (origin, text) = self.config_text("pretrain", "genome");
-        let config = ConfigFile::parse(text).with_context(|| format!("config {origin}"))?;
+        let config =
+            self.capped(ConfigFile::parse(text).with_context(|| format!("config {origin}"))?);
         let clock = Instant::now();
         let record = training::pretrain::pretrain(
             self.store,
@@ -423,7 +388,7 @@ impl Runner<'_> {
                 tokenizer: arm.tokenizer,
                 positions: arm.positions,
                 config,
-                device: training::Device::Cpu,
+                device: self.device.clone(),
                 window: self.file.experiment.pretrain_window,
                 mask_rate: rate,
                 valid_fraction: 0.05,
@@ -472,7 +437,7 @@ impl Runner<'_> {
                 run_id: backbone.to_string(),
                 dataset: dataset.to_string(),
                 table: Some(table.clone()),
-                device: training::Device::Cpu,
+                device: self.device.clone(),
                 batch_size: 256,
                 progress: training::Progress::on_terminal(training::Progress::Bar),
             },
@@ -523,7 +488,7 @@ impl Runner<'_> {
             arm.tokenizer,
             arm.positions,
             rate_tag(rate),
-            tag(&[text, &window])
+            self.tag(&[text, &window])
         ))
     }
 
@@ -603,6 +568,31 @@ impl Runner<'_> {
 }
 
 /// Six hex digits of a hash of `parts`: a run id's tag of what shaped it.
+impl Runner<'_> {
+    /// [`tag`] of `parts` and, in a smoke run, its step cap: a capped run
+    /// never stands in for a whole one.
+    fn tag(&self, parts: &[&str]) -> String {
+        match self.max_steps {
+            Some(n) => {
+                let cap = format!("max_steps {n}");
+                tag(&[parts, &[cap.as_str()]].concat())
+            }
+            None => tag(parts),
+        }
+    }
+
+    /// `config` with the smoke run's step cap, if any.
+    fn capped(&self, mut config: ConfigFile) -> ConfigFile {
+        if let Some(n) = self.max_steps {
+            config.train.max_steps = match config.train.max_steps {
+                0 => n,
+                m => m.min(n),
+            };
+        }
+        config
+    }
+}
+
 fn tag(parts: &[&str]) -> String {
     let key = parts.join("\0");
     format!("{:06x}", hash64(key.as_bytes(), 0) & 0xff_ffff)

@@ -392,6 +392,36 @@ fn varying(parts: &[String; 4], spec: &ArmSpec) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn every_bundled_experiment_file_reads_and_its_configs_parse() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = 0;
+        for dir in ["experiments", "experiments/paper"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_none_or(|e| e != "toml") {
+                    continue;
+                }
+                let file = ExperimentFile::read(&path)
+                    .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+                for spec in &file.tables {
+                    spec.arms()
+                        .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+                }
+                for (name, config) in &file.configs {
+                    let text = std::fs::read_to_string(root.join(config))
+                        .unwrap_or_else(|e| panic!("{}: {name}: {e}", path.display()));
+                    if name != "downstream" {
+                        dnabench_training::config::ConfigFile::parse(&text)
+                            .unwrap_or_else(|e| panic!("{}: {name}: {e:#}", path.display()));
+                    }
+                }
+                files += 1;
+            }
+        }
+        assert!(files >= 9, "{files} experiment files");
+    }
+
     fn table(text: &str) -> TableSpec {
         let file: ExperimentFile = toml::from_str(&format!(
             "[experiment]\nname = \"x\"\ntitle = \"x\"\n{text}"

@@ -330,6 +330,65 @@ fn chromatin_labels_equal_a_brute_force_overlap() {
 }
 
 #[test]
+fn a_chromosome_split_holds_out_whole_chromosomes_and_keeps_every_row() {
+    let store = fixture().store.to_str().unwrap();
+    ok(&[
+        "materialize",
+        "--task",
+        "chromatin",
+        "--variant",
+        "chrom_split",
+        "--param",
+        "source=chromatin",
+        "--param",
+        "valid_chroms=chr12",
+        "--param",
+        "test_chroms=chr8,chrX",
+        "--name",
+        "chromatin_held_out",
+        "--store",
+        store,
+    ]);
+    let key =
+        |r: &serde_json::Map<String, Value>| (text(r, "example_id"), r["positive_tracks"].clone());
+    let random = examples("chromatin");
+    let held_out = examples("chromatin_held_out");
+    // The same examples and labels, split by chromosome alone.
+    assert_eq!(
+        random.iter().map(key).collect::<Vec<_>>(),
+        held_out.iter().map(key).collect::<Vec<_>>()
+    );
+    for r in &held_out {
+        let want = match text(r, "chrom").as_str() {
+            "chr8" | "chrX" => "test",
+            "chr12" => "valid",
+            _ => "train",
+        };
+        assert_eq!(text(r, "split"), want, "{}", text(r, "example_id"));
+    }
+    // No training window overlaps a test window, where the random split's do.
+    let overlaps = |rows: &[serde_json::Map<String, Value>]| {
+        let train: BTreeSet<(String, i64)> = rows
+            .iter()
+            .filter(|r| text(r, "split") == "train")
+            .map(|r| (text(r, "chrom"), int(r, "start")))
+            .collect();
+        rows.iter()
+            .filter(|r| text(r, "split") == "test")
+            .filter(|r| {
+                let (c, s) = (text(r, "chrom"), int(r, "start"));
+                train
+                    .range((c.clone(), s - 999)..=(c, s + 999))
+                    .next()
+                    .is_some()
+            })
+            .count()
+    };
+    assert_eq!(overlaps(&held_out), 0);
+    assert!(overlaps(&random) > 0);
+}
+
+#[test]
 fn methylation_targets_equal_merged_strand_fractions() {
     let manifest = lines(&fixture().sources.join("methylation/tracks.tsv"), true);
     let ids = track_ids();
