@@ -53,32 +53,34 @@ impl NetworkConfig {
                 overrides,
                 "cnn_lstm",
             )?),
-            ModelKind::Transformer if one_hot => {
-                // The paper's one-hot Transformer: a kernel-25 convolution
-                // and a max-pool of 4 in place of the token embeddings.
-                let mut cfg =
-                    TransformerConfig::paper(OneHotFront::tokens(length), outputs, positions);
-                cfg.token_conv = None;
-                cfg.one_hot_conv = Some(25);
-                let cfg = override_fields(&cfg, overrides, "transformer")?;
-                if cfg.one_hot_conv.is_none() {
-                    bail!("a transformer over one-hot input needs one_hot_conv (the paper's: 25)");
-                }
-                NetworkConfig::Transformer(cfg)
-            }
             ModelKind::Transformer => {
-                let mut cfg =
-                    TransformerConfig::paper(tokenizer.max_tokens(length), outputs, positions);
+                // Over one-hot input, the paper's one-hot Transformer: a
+                // kernel-25 convolution and a max-pool of 4 in place of the
+                // token embeddings.
+                let tokens = if one_hot {
+                    OneHotFront::tokens(length)
+                } else {
+                    tokenizer.max_tokens(length)
+                };
+                let mut cfg = TransformerConfig::paper(tokens, outputs, positions);
                 cfg.vocab = tokenizer.vocab_size();
                 // The kernel-7 convolution belongs to the k-patch tokenizer.
                 if !matches!(tokenizer, Encoder::Tokens(TokenizerKind::Kpatch, _)) {
                     cfg.token_conv = None;
                 }
-                let cfg = override_fields(&cfg, overrides, "transformer")?;
-                if cfg.one_hot_conv.is_some() {
-                    bail!("one_hot_conv is for a transformer over one-hot input; give --tokenizer one_hot");
+                if one_hot {
+                    cfg.one_hot_conv = Some(25);
                 }
-                NetworkConfig::Transformer(cfg)
+                let cfg = override_fields(&cfg, overrides, "transformer")?;
+                match (one_hot, cfg.one_hot_conv.is_some()) {
+                    (true, false) => bail!(
+                        "a transformer over one-hot input needs one_hot_conv (the paper's: 25)"
+                    ),
+                    (false, true) => bail!(
+                        "one_hot_conv is for a transformer over one-hot input; give --tokenizer one_hot"
+                    ),
+                    _ => NetworkConfig::Transformer(cfg),
+                }
             }
         })
     }
