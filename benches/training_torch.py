@@ -15,26 +15,36 @@ import torch.nn.functional as F
 
 
 class CnnFc(nn.Module):
-    # 4->128 (k25), max-pool 5/4, 128->256 (k11), 256->512 (k7), 512->1024 (k5),
-    # flatten, dropout 0.3, linear.
+    # The paper's (CnnConfig::paper): 4->128 (k25), max-pool 5/4, 128->256 (k11),
+    # 256->512 (k7), 512->1024 (k5), the last three at stride 4, all "same"-padded;
+    # flatten, FC 512, dropout 0.3, the MLP head (FC 2048, GELU, FC).
     def __init__(self, length, outputs):
         super().__init__()
+        self.kernels = (25, 11, 7, 5)
+        self.strides = (1, 4, 4, 4)
+        channels = (4, 128, 256, 512, 1024)
         self.convs = nn.ModuleList(
-            [nn.Conv1d(4, 128, 25), nn.Conv1d(128, 256, 11), nn.Conv1d(256, 512, 7), nn.Conv1d(512, 1024, 5)]
+            [nn.Conv1d(channels[i], channels[i + 1], k, stride=s)
+             for i, (k, s) in enumerate(zip(self.kernels, self.strides))]
         )
-        flat = length - 24
-        flat = (flat - 5) // 4 + 1
-        for k in (11, 7, 5):
-            flat = flat - k + 1
+        flat = (length - 5) // 4 + 1
+        for s in self.strides[1:]:
+            flat = -(-flat // s)
+        self.fc = nn.Linear(1024 * flat, 512)
         self.dropout = nn.Dropout(0.3)
-        self.head = nn.Linear(1024 * flat, outputs)
+        self.dense = nn.Linear(512, 2048)
+        self.decoder = nn.Linear(2048, outputs)
+
+    def conv(self, i, h):
+        k = self.kernels[i]
+        return F.relu(self.convs[i](F.pad(h, ((k - 1) // 2, k // 2))))
 
     def forward(self, x):
-        h = F.relu(self.convs[0](x))
-        h = F.max_pool1d(h, 5, 4)
-        for conv in self.convs[1:]:
-            h = F.relu(conv(h))
-        return self.head(self.dropout(h.flatten(1)))
+        h = F.max_pool1d(self.conv(0, x), 5, 4)
+        for i in range(1, 4):
+            h = self.conv(i, h)
+        h = self.dropout(self.fc(h.flatten(1)))
+        return self.decoder(F.gelu(self.dense(h)))
 
 
 class CnnLstm(nn.Module):
@@ -90,7 +100,8 @@ class Layer(nn.Module):
 
 class Transformer(nn.Module):
     # 629 k-patch ids, 512 hidden, conv k7 over embeddings, CLS, 4 pre-norm
-    # layers of 8 heads, gated-GELU FFN 2048, dropout 0.15, rotary positions.
+    # layers of 8 heads, gated-GELU FFN 2048, dropout 0.15, rotary positions,
+    # the MLP head.
     def __init__(self, outputs, vocab=629, hidden=512, layers=4, heads=8, ffn=2048, dropout=0.15):
         super().__init__()
         self.tokens = nn.Embedding(vocab, hidden)
@@ -98,7 +109,9 @@ class Transformer(nn.Module):
         self.cls = nn.Parameter(torch.randn(1, 1, hidden) * 0.02)
         self.layers = nn.ModuleList([Layer(hidden, heads, ffn, dropout) for _ in range(layers)])
         self.final_norm = nn.LayerNorm(hidden)
-        self.head = nn.Linear(hidden, outputs)
+        # The paper's MLP head (TransformerConfig::paper): FC 2048, GELU, FC.
+        self.dense = nn.Linear(hidden, 2048)
+        self.decoder = nn.Linear(2048, outputs)
         self.dropout = nn.Dropout(dropout)
         self.head_dim = hidden // heads
 
@@ -113,7 +126,7 @@ class Transformer(nn.Module):
         x = self.dropout(x)
         for layer in self.layers:
             x = layer(x, cos, sin)
-        return self.head(self.dropout(self.final_norm(x[:, 0])))
+        return self.decoder(F.gelu(self.dense(self.dropout(self.final_norm(x[:, 0])))))
 
 
 def rate(model, make_batch, batch, steps):
