@@ -17,9 +17,17 @@ use crate::StoreArg;
 
 #[derive(Args)]
 pub(crate) struct EmbedArgs {
-    /// The backbone: a trained run (the paper uses the chromatin model).
+    /// The backbone: a trained run (the paper uses the chromatin model);
+    /// with --from, the id of the outside model whose embeddings they are.
     #[arg(long)]
     run: String,
+    /// Embeddings made outside dnabench (Parquet, Arrow IPC or CSV): a
+    /// column example_id and the vector, as a list column `vector` or as
+    /// numeric columns in order; for the upper Transformer, each 200 bp
+    /// segment's features in order. They go to embeddings_TASK_RUN (or
+    /// --table), which 'dnabench fit --table' reads.
+    #[arg(long, conflicts_with_all = ["device", "batch_size"])]
+    from: Option<std::path::PathBuf>,
     /// The dataset whose examples are embedded (a materialized task).
     #[arg(long)]
     task: String,
@@ -37,6 +45,28 @@ pub(crate) struct EmbedArgs {
 
 pub(crate) fn embed(args: EmbedArgs) -> Result<()> {
     let store = Store::open(&args.store.store)?;
+    if let Some(path) = &args.from {
+        let s = training::outside::file::import_embeddings(
+            &store,
+            path,
+            &args.run,
+            &args.task,
+            args.table.as_deref(),
+        )?;
+        let coverage: Vec<String> = s.coverage.iter().map(|c| c.to_string()).collect();
+        println!(
+            "{} embeddings of {} ({} features each) from {} committed to {} ({}); fit on them with 'dnabench fit --task {} --table {}'",
+            s.rows,
+            args.task,
+            s.dim,
+            path.display(),
+            s.table,
+            coverage.join(", "),
+            args.task,
+            s.table
+        );
+        return Ok(());
+    }
     let summary = training::embed::embed(
         &store,
         &training::embed::EmbedRequest {

@@ -17,6 +17,7 @@ mod export_command;
 mod fetch_command;
 mod ingest_commands;
 mod output;
+mod outside_commands;
 mod quickstart;
 mod report;
 mod training_commands;
@@ -162,17 +163,17 @@ enum Command {
     )]
     Fit(embedding_commands::FitArgs),
     /// Score a run's predictions with its task's metric query; writes `metrics`.
+    /// With --predictions, a model's predictions made anywhere become a run first.
     #[command(
-        after_help = "Example:\n  dnabench eval --run promoter-cnn-1 --split test --store quickstart-store"
+        after_help = "Examples:\n  dnabench eval --run promoter-cnn-1 --split test --store quickstart-store\n  dnabench eval --predictions preds.parquet --run my-cnn --dataset promoter --model \"my CNN\" --store quickstart-store"
     )]
-    Eval {
-        #[arg(long)]
-        run: String,
-        #[arg(long, default_value = "test")]
-        split: String,
-        #[command(flatten)]
-        store: StoreArg,
-    },
+    Eval(outside_commands::EvalArgs),
+    /// Every task's scored runs by its headline metric (seeds as mean ± sd),
+    /// dnabench's and outside models' alike, with the paper's values beside.
+    #[command(
+        after_help = "Examples:\n  dnabench leaderboard --store quickstart-store\n  dnabench leaderboard --format csv --output leaderboard.csv --store quickstart-store"
+    )]
+    Leaderboard(outside_commands::LeaderboardArgs),
     /// The whole benchmark on the bundled data: simulate, ingest, materialize the six
     /// tasks, train a CNN per task and the chromatin backbone, embed and fit the
     /// downstream models, score in SQL, report (about a minute on 2 cores).
@@ -282,6 +283,8 @@ fn dispatch(cli: Cli) -> ExitCode {
         Command::Similar(args) => Some(embedding_commands::similar(args)),
         Command::Fit(args) => Some(embedding_commands::fit(args)),
         Command::Export(args) => Some(export_command::export(args)),
+        // An import runs its own runtimes before the scoring does.
+        Command::Eval(args) => Some(outside_commands::eval(args)),
         Command::Experiment {
             file,
             seeds,
@@ -390,18 +393,7 @@ async fn run(command: Command) -> Result<()> {
                 report.figures.len()
             );
         }
-        Command::Eval { run, split, store } => {
-            let evaluation = eval(&Store::open(&store.store)?, &run, &split).await?;
-            println!(
-                "run {run} ({}, {split} split): {} metrics written to metrics",
-                evaluation.task,
-                evaluation.scores.len()
-            );
-            for s in &evaluation.scores {
-                let value = s.value.map_or("NULL".to_string(), |v| format!("{v:.4}"));
-                println!("  {:<18} {:<16} {value}", s.metric, s.group);
-            }
-        }
+        Command::Leaderboard(args) => outside_commands::leaderboard(args).await?,
         Command::Train(_)
         | Command::Pretrain(_)
         | Command::Predict(_)
@@ -409,6 +401,7 @@ async fn run(command: Command) -> Result<()> {
         | Command::Similar(_)
         | Command::Fit(_)
         | Command::Export(_)
+        | Command::Eval(_)
         | Command::Experiment { .. }
         | Command::Quickstart { .. } => {
             bail!("training commands run outside the async runtime")
@@ -434,7 +427,7 @@ pub(crate) async fn eval(
     run: &str,
     split: &str,
 ) -> Result<dnabench_engine::eval::Evaluation> {
-    let evaluation = dnabench_engine::eval::evaluate(store, run, split).await?;
+    let evaluation = dnabench_engine::eval::evaluate(store, run, split, false).await?;
     dnabench_engine::eval::write_metrics(store, &evaluation).await?;
     Ok(evaluation)
 }

@@ -33,8 +33,15 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// Scores `run_id`'s predictions of `split`.
-pub async fn evaluate(store: &Store, run_id: &str, split: &str) -> Result<Evaluation> {
+/// Scores `run_id`'s predictions of `split`, which must cover the split's
+/// examples unless `allow_partial` (a metric over a part of the test split
+/// is not the benchmark's number, so it is scored only when asked for).
+pub async fn evaluate(
+    store: &Store,
+    run_id: &str,
+    split: &str,
+    allow_partial: bool,
+) -> Result<Evaluation> {
     let ctx = open_session(store).await?;
     let no_params = BTreeMap::new();
     if !store.has_table("runs") || !store.has_table("predictions") {
@@ -47,41 +54,56 @@ pub async fn evaluate(store: &Store, run_id: &str, split: &str) -> Result<Evalua
     // downstream fits recorded it named a variant's dataset instead.
     let q = if store.has_table("examples") {
         format!(
-            "SELECT coalesce((SELECT min(e.task) FROM examples e WHERE e.dataset = r.dataset), r.task) \
+            "SELECT coalesce((SELECT min(e.task) FROM examples e WHERE e.dataset = r.dataset), r.task), r.dataset \
              FROM runs r WHERE r.run_id = {}",
             quote(run_id)
         )
     } else {
-        format!("SELECT task FROM runs WHERE run_id = {}", quote(run_id))
+        format!(
+            "SELECT task, dataset FROM runs WHERE run_id = {}",
+            quote(run_id)
+        )
     };
     let result = run_sql(&ctx, "eval", &q, &no_params).await?;
-    let Some(task) = result
-        .batches
-        .iter()
-        .find(|b| b.num_rows() > 0)
-        .map(|b| b.column(0).as_string::<i32>().value(0).to_string())
-    else {
+    let Some((task, dataset)) = result.batches.iter().find(|b| b.num_rows() > 0).map(|b| {
+        (
+            b.column(0).as_string::<i32>().value(0).to_string(),
+            b.column(1).as_string::<i32>().value(0).to_string(),
+        )
+    }) else {
         return Err(Error::Invalid(format!("no run '{run_id}' in runs")));
     };
-    let q = format!(
-        "SELECT count(*) FROM predictions WHERE run_id = {} AND split = {}",
-        quote(run_id),
-        quote(split)
-    );
-    let result = run_sql(&ctx, "eval", &q, &no_params).await?;
-    let count = result
-        .batches
-        .first()
-        .map(|b| {
-            b.column(0)
-                .as_primitive::<arrow::datatypes::Int64Type>()
-                .value(0)
-        })
-        .unwrap_or(0);
+    let count = count_of(
+        &ctx,
+        &format!(
+            "SELECT count(*) FROM predictions WHERE run_id = {} AND split = {}",
+            quote(run_id),
+            quote(split)
+        ),
+    )
+    .await?;
     if count == 0 {
         return Err(Error::Invalid(format!(
-            "run '{run_id}' has no predictions of split '{split}'; run 'dnabench predict --run {run_id} --split {split}' first"
+            "run '{run_id}' has no predictions of split '{split}': predict them first ('dnabench predict --run {run_id} --split {split}' for a dnabench run)"
         )));
+    }
+    if store.has_table("examples") {
+        let examples = count_of(
+            &ctx,
+            &format!(
+                "SELECT count(*) FROM examples WHERE dataset = {} AND split = {}",
+                quote(&dataset),
+                quote(split)
+            ),
+        )
+        .await?;
+        if count < examples && !allow_partial {
+            return Err(Error::Invalid(format!(
+                "run '{run_id}' predicts {count} of the {examples} examples of split '{split}' of dataset \
+                 '{dataset}'; its metrics would not be the benchmark's. Predict the rest, or score the \
+                 {count} with --allow-partial"
+            )));
+        }
     }
     let query = MetricQuery::for_task(&task).ok_or_else(|| {
         Error::Invalid(format!(
@@ -105,6 +127,21 @@ pub async fn evaluate(store: &Store, run_id: &str, split: &str) -> Result<Evalua
         split: split.to_string(),
         scores,
     })
+}
+
+/// The one value of a `SELECT count(*)`.
+async fn count_of(ctx: &datafusion::prelude::SessionContext, sql: &str) -> Result<i64> {
+    let result = run_sql(ctx, "eval", sql, &BTreeMap::new()).await?;
+    Ok(result
+        .batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .map(|b| {
+            b.column(0)
+                .as_primitive::<arrow::datatypes::Int64Type>()
+                .value(0)
+        })
+        .unwrap_or(0))
 }
 
 /// The (metric, group, value) rows of a metric query's result.

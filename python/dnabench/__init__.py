@@ -11,6 +11,14 @@ its materialized datasets as PyTorch batches from the Rust loader.
 
 Every value reaches Python through the Arrow C data interface: pyarrow and
 torch read the buffers the engine wrote.
+
+A model made anywhere is scored by the benchmark's own SQL:
+
+    for batch in store.loader("promoter", "test", batch_size=256):
+        store.write_predictions("my-cnn", batch["example_id"], model(batch["x"]), dataset="promoter")
+    store.commit_predictions("my-cnn", model="my CNN", config={"seed": 0})
+    store.eval("my-cnn")            # the task's metrics, as pyarrow.Table
+    store.leaderboard()             # every task's runs, the paper's values beside
 """
 
 from __future__ import annotations
@@ -61,6 +69,8 @@ class Store:
         seed: int = 0,
         shuffle: bool | None = None,
         compact: bool = False,
+        rank: int = 0,
+        world_size: int = 1,
     ):
         """One split of a materialized dataset as a
         `torch.utils.data.IterableDataset` of batches (dicts of tensors).
@@ -77,13 +87,21 @@ class Store:
         batch's labels as its positive outputs (`y` int32 values, `y_offsets`
         where each example's begin), a few bytes an example instead of
         4 × length + 8 × tracks.
+
+        `rank` and `world_size` shard the split for data-parallel training:
+        process `rank` reads the examples whose
+        `floor(hash_uniform(example_id, seed) * world_size)` is `rank`, so
+        the shards are disjoint, cover the split and are fixed by `seed`
+        (give every rank the same seed). Their sizes differ a little: wrap
+        a DistributedDataParallel loop in `model.join()`.
         """
         from .data import ExampleDataset
 
         if shuffle is None:
             shuffle = split == "train"
         native = self._native.loader(
-            dataset, split, batch_size, tokenizer, jitter, reverse_complement, shuffle, seed, compact
+            dataset, split, batch_size, tokenizer, jitter, reverse_complement, shuffle, seed, compact,
+            rank, world_size,
         )
         return ExampleDataset(native)
 
@@ -101,6 +119,85 @@ class Store:
         table = pa.table(self._native.forward(run_id, pa.FixedSizeListArray.from_arrays(flat, width)))
         values = table.column("output").combine_chunks().flatten()
         return torch.from_dlpack(values).view(rows, -1)
+
+    def write_predictions(self, run_id: str, example_ids, outputs, dataset: str, splits=None) -> int:
+        """Takes a batch of a model's predictions of `dataset` for run
+        `run_id`: the batch's `example_id` (or any list of ids) and its
+        outputs, a tensor or array `(batch, outputs)` (or `(batch,)`):
+        logits for promoter, chromatin and causal_snp, values for the
+        regression tasks. Every row is checked (an id of the dataset's
+        `splits`, valid and test by default, given once; the task's output
+        width; finite values) before any is taken; nothing is written to
+        the store until `commit_predictions`. Returns the rows taken."""
+        from ._convert import ids_array, vectors_array
+
+        ids = ids_array(example_ids)
+        values = vectors_array(outputs, len(ids))
+        return self._native.write_predictions(
+            run_id, dataset, ids, values, list(splits) if splits is not None else None
+        )
+
+    def commit_predictions(self, run_id: str, model: str = "", config: dict | str | None = None) -> dict:
+        """Commits run `run_id`'s predictions and its row in `runs`, with the
+        model's name (for the leaderboard) and config (a dict or JSON; a
+        "seed" in it groups seeds of one setup). Returns the rows written
+        and each split's coverage: a split with examples missing is scored
+        only with `eval(..., allow_partial=True)`."""
+        import json
+
+        if isinstance(config, dict):
+            config = json.dumps(config)
+        return self._native.commit_predictions(run_id, model, config)
+
+    def discard_predictions(self, run_id: str) -> bool:
+        """Drops run `run_id`'s uncommitted predictions."""
+        return self._native.discard_predictions(run_id)
+
+    def eval(self, run_id: str, split: str = "test", allow_partial: bool = False) -> pa.Table:
+        """The run's metrics on `split` (metric, group, value), computed by
+        its task's SQL as `dnabench eval` computes them and written to
+        `metrics` (read back from there when the run was scored already)."""
+        scored = self.sql(
+            'SELECT metric, "group", value FROM metrics WHERE run_id = $run AND split = $split '
+            'ORDER BY metric, "group"',
+            run=run_id,
+            split=split,
+        ) if "metrics" in self.tables() else None
+        if scored is not None and scored.num_rows:
+            return scored
+        return pa.table(self._native.eval(run_id, split, allow_partial))
+
+    def write_embeddings(self, run_id: str, dataset: str, example_ids, features) -> int:
+        """Takes a batch of a model's embeddings of `dataset`'s examples:
+        `features` `(batch, width)` or `(batch, segments, width)` (each
+        200 bp segment's features in order, as the paper's backbones give
+        them; the upper Transformer of the expression task needs them so).
+        Checked as `write_predictions` checks; committed by
+        `commit_embeddings` (or by `fit`) into `embeddings_DATASET_RUN`."""
+        from ._convert import ids_array, vectors_array
+
+        ids = ids_array(example_ids)
+        return self._native.write_embeddings(run_id, dataset, ids, vectors_array(features, len(ids)))
+
+    def commit_embeddings(self, run_id: str, dataset: str) -> dict | None:
+        """Commits run `run_id`'s embeddings of `dataset` (and indexes them
+        for similarity search); None when none are being written."""
+        return self._native.commit_embeddings(run_id, dataset)
+
+    def fit(self, run_id: str, dataset: str, model: str | None = None, fit_run_id: str | None = None) -> str:
+        """Fits the paper's downstream model of `dataset`'s task (random
+        forests per tissue for causal_snp, boosted trees for mpra, the upper
+        Transformer for expression; or `model`) on run `run_id`'s embeddings,
+        as `dnabench fit` does on a candle backbone's. Commits pending
+        embeddings first; writes the fitted run's predictions and returns
+        its run id, ready for `eval`."""
+        return self._native.fit(run_id, dataset, model, fit_run_id)
+
+    def leaderboard(self) -> pa.Table:
+        """Every task's scored runs (test split, headline metric; runs of a
+        setup that name a seed as mean and sd), with the paper's Table 6.4
+        values as rows of their own (`source`)."""
+        return pa.table(self._native.leaderboard())
 
     def __repr__(self) -> str:
         return f"dnabench.Store({self.path!r})"

@@ -6,6 +6,7 @@
 
 mod arrow_stream;
 mod loader;
+mod outside;
 mod store;
 
 use pyo3::prelude::*;

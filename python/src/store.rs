@@ -31,6 +31,8 @@ use crate::loader::ExampleLoader;
 pub struct Store {
     store: dnabench_engine::Store,
     runtime: Arc<tokio::runtime::Runtime>,
+    /// Outside models' predictions and embeddings not yet committed.
+    pending: crate::outside::Pending,
 }
 
 #[pymethods]
@@ -48,6 +50,7 @@ impl Store {
         Ok(Store {
             store,
             runtime: Arc::new(runtime),
+            pending: Default::default(),
         })
     }
 
@@ -91,7 +94,7 @@ impl Store {
 
     /// One split of a materialized dataset as batches of model input and
     /// targets (`dnabench_training::arrays` gives the columns).
-    #[pyo3(signature = (dataset, split, batch_size, tokenizer, jitter, reverse_complement, shuffle, seed, compact = false))]
+    #[pyo3(signature = (dataset, split, batch_size, tokenizer, jitter, reverse_complement, shuffle, seed, compact = false, rank = 0, world_size = 1))]
     #[allow(clippy::too_many_arguments)]
     fn loader(
         &self,
@@ -105,8 +108,11 @@ impl Store {
         shuffle: bool,
         seed: u64,
         compact: bool,
+        rank: usize,
+        world_size: usize,
     ) -> PyResult<ExampleLoader> {
         let tokenizer = tokenizer.parse().map_err(engine_error)?;
+        let shard = dnabench_training::Shard::new(rank, world_size).map_err(engine_error)?;
         let config = ArrayLoaderConfig {
             dataset,
             split,
@@ -117,6 +123,7 @@ impl Store {
             shuffle,
             seed,
             compact,
+            shard: Some(shard),
         };
         let loader = py
             .detach(|| ArrayLoader::open(&self.store, config))
@@ -152,9 +159,207 @@ impl Store {
         Ok(ArrowStream::from_iter(schema, std::iter::once(Ok(batch))))
     }
 
+    /// Takes a batch of an outside model's predictions of `dataset` for
+    /// run `run_id` (its import starts at the first batch): example ids
+    /// (text) and outputs (numbers, or a fixed-size list a row), checked
+    /// whole before any row is taken. `splits` (valid and test by
+    /// default) are the splits the run predicts.
+    #[pyo3(signature = (run_id, dataset, ids, outputs, splits=None))]
+    fn write_predictions(
+        &self,
+        py: Python<'_>,
+        run_id: &str,
+        dataset: &str,
+        ids: &Bound<'_, PyAny>,
+        outputs: &Bound<'_, PyAny>,
+        splits: Option<Vec<String>>,
+    ) -> PyResult<usize> {
+        let ids = crate::arrow_stream::import_array(ids)?;
+        let outputs = crate::arrow_stream::import_array(outputs)?;
+        let splits = splits.unwrap_or_default();
+        py.detach(|| {
+            self.pending
+                .write_predictions(&self.store, run_id, dataset, &splits, &ids, &outputs)
+        })
+    }
+
+    /// Commits run `run_id`'s predictions and its `runs` row; returns what
+    /// was written and how much of each split it covers.
+    #[pyo3(signature = (run_id, model, config=None))]
+    fn commit_predictions<'py>(
+        &self,
+        py: Python<'py>,
+        run_id: &str,
+        model: &str,
+        config: Option<String>,
+    ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let summary = py.detach(|| {
+            self.pending
+                .commit_predictions(run_id, model, config.as_deref())
+        })?;
+        crate::outside::prediction_summary(py, &summary)
+    }
+
+    /// Drops run `run_id`'s uncommitted predictions.
+    fn discard_predictions(&self, py: Python<'_>, run_id: &str) -> PyResult<bool> {
+        py.detach(|| self.pending.discard_predictions(run_id))
+    }
+
+    /// Scores run `run_id`'s predictions of `split` with its task's metric
+    /// query and writes them to `metrics`; returns (metric, group, value).
+    fn eval(
+        &self,
+        py: Python<'_>,
+        run_id: &str,
+        split: &str,
+        allow_partial: bool,
+    ) -> PyResult<ArrowStream> {
+        let evaluation = py
+            .detach(|| {
+                self.runtime.block_on(async {
+                    let e =
+                        dnabench_engine::eval::evaluate(&self.store, run_id, split, allow_partial)
+                            .await?;
+                    dnabench_engine::eval::write_metrics(&self.store, &e).await?;
+                    Ok::<_, dnabench_engine::Error>(e)
+                })
+            })
+            .map_err(engine_error)?;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("metric", arrow::datatypes::DataType::Utf8, false),
+            Field::new("group", arrow::datatypes::DataType::Utf8, false),
+            Field::new("value", arrow::datatypes::DataType::Float64, true),
+        ]));
+        let scores = &evaluation.scores;
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(arrow::array::StringArray::from_iter_values(
+                    scores.iter().map(|s| s.metric.as_str()),
+                )),
+                Arc::new(arrow::array::StringArray::from_iter_values(
+                    scores.iter().map(|s| s.group.as_str()),
+                )),
+                Arc::new(arrow::array::Float64Array::from_iter(
+                    scores.iter().map(|s| s.value),
+                )),
+            ],
+        )
+        .map_err(engine_error)?;
+        Ok(ArrowStream::from_iter(schema, std::iter::once(Ok(batch))))
+    }
+
+    /// Takes a batch of an outside model's embeddings of `dataset` for run
+    /// `run_id`: example ids and vectors (a fixed-size list a row).
+    fn write_embeddings(
+        &self,
+        py: Python<'_>,
+        run_id: &str,
+        dataset: &str,
+        ids: &Bound<'_, PyAny>,
+        vectors: &Bound<'_, PyAny>,
+    ) -> PyResult<usize> {
+        let ids = crate::arrow_stream::import_array(ids)?;
+        let vectors = crate::arrow_stream::import_array(vectors)?;
+        py.detach(|| {
+            self.pending
+                .write_embeddings(&self.store, run_id, dataset, &ids, &vectors)
+        })
+    }
+
+    /// Commits run `run_id`'s embeddings of `dataset` into their table;
+    /// None when none are being written.
+    fn commit_embeddings<'py>(
+        &self,
+        py: Python<'py>,
+        run_id: &str,
+        dataset: &str,
+    ) -> PyResult<Option<Bound<'py, pyo3::types::PyDict>>> {
+        let summary = py.detach(|| self.pending.commit_embeddings(run_id, dataset))?;
+        summary
+            .map(|s| crate::outside::embedding_summary(py, &s))
+            .transpose()
+    }
+
+    /// Fits the paper's downstream model of `dataset`'s task (or `model`:
+    /// forest, boosted, upper) on run `run_id`'s embeddings of it, writing
+    /// its predictions and `runs` row; returns the new run's id.
+    #[pyo3(signature = (run_id, dataset, model=None, fit_run_id=None))]
+    fn fit(
+        &self,
+        py: Python<'_>,
+        run_id: &str,
+        dataset: &str,
+        model: Option<String>,
+        fit_run_id: Option<String>,
+    ) -> PyResult<String> {
+        py.detach(|| {
+            self.pending.commit_embeddings(run_id, dataset)?;
+            fit_embeddings(&self.store, run_id, dataset, model.as_deref(), fit_run_id)
+                .map_err(engine_error)
+        })
+    }
+
+    /// Every task's scored runs by its headline metric, seeds as mean ±
+    /// sd, the paper's values beside (`dnabench leaderboard`).
+    fn leaderboard(&self, py: Python<'_>) -> PyResult<ArrowStream> {
+        let batch = py
+            .detach(|| {
+                self.runtime.block_on(async {
+                    let rows = dnabench_engine::leaderboard::leaderboard(&self.store).await?;
+                    dnabench_engine::leaderboard::leaderboard_batch(&rows)
+                })
+            })
+            .map_err(engine_error)?;
+        Ok(ArrowStream::from_iter(
+            batch.schema(),
+            std::iter::once(Ok(batch)),
+        ))
+    }
+
     fn __repr__(&self) -> String {
         format!("Store({:?})", self.store.root())
     }
+}
+
+/// The downstream fit of `dataset` on the embeddings `run_id` imported.
+fn fit_embeddings(
+    store: &dnabench_engine::Store,
+    run_id: &str,
+    dataset: &str,
+    model: Option<&str>,
+    fit_run_id: Option<String>,
+) -> anyhow::Result<String> {
+    use dnabench_training::downstream::{DownstreamModel, FitRequest};
+    let model = match model {
+        Some(m) => m.parse().map_err(anyhow::Error::msg)?,
+        None => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let task = rt
+                .block_on(dnabench_training::train::DatasetInfo::read(store, dataset))?
+                .task;
+            DownstreamModel::for_task(&task).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the paper fits no downstream model for task '{task}'; give model='forest', 'boosted' or 'upper'"
+                )
+            })?
+        }
+    };
+    let row = dnabench_training::downstream::fit(
+        store,
+        &FitRequest {
+            task: dataset.to_string(),
+            table: dnabench_training::outside::outside_embeddings_table(dataset, run_id),
+            model,
+            forest: Default::default(),
+            boosted: Default::default(),
+            upper: Default::default(),
+            run_id: fit_run_id,
+        },
+    )?;
+    Ok(row.run_id)
 }
 
 /// A DataFusion stream read batch by batch from a thread outside the

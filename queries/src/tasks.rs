@@ -50,6 +50,11 @@ pub struct Task {
     pub headline: &'static [Headline],
     /// How the paper solves the task on a backbone's embeddings, if it does.
     pub downstream: Option<Downstream>,
+    /// The paper's values of the headline metric (its Table 6.4: the
+    /// baselines on every task), by model, for a leaderboard to show
+    /// beside a store's runs. `experiments/table_6_4.toml` holds the same
+    /// numbers, and a test keeps the two equal.
+    pub paper: &'static [(&'static str, f64)],
 }
 
 const BINARY_HEADLINE: &[Headline] = &[
@@ -67,6 +72,7 @@ pub const TASKS: &[Task] = &[
         pair: false,
         headline: BINARY_HEADLINE,
         downstream: None,
+        paper: &[("attention", 0.954), ("cnn_fc", 0.939), ("cnn_lstm", 0.942)],
     },
     Task {
         name: "methylation",
@@ -78,6 +84,7 @@ pub const TASKS: &[Task] = &[
             ("spearman_paper", "mean", "Spearman (paper)"),
         ],
         downstream: None,
+        paper: &[("attention", 0.607), ("cnn_fc", 0.576), ("cnn_lstm", 0.572)],
     },
     Task {
         name: "chromatin",
@@ -90,6 +97,7 @@ pub const TASKS: &[Task] = &[
             ("auprc_paper_mean", "all", "AUPR mean (paper)"),
         ],
         downstream: None,
+        paper: &[("attention", 0.887), ("cnn_fc", 0.87), ("cnn_lstm", 0.874)],
     },
     Task {
         name: "expression",
@@ -101,6 +109,7 @@ pub const TASKS: &[Task] = &[
             ("spearman_paper", "mean", "Spearman (paper)"),
         ],
         downstream: Some(Downstream::Upper),
+        paper: &[("attention", 0.843), ("cnn_fc", 0.835), ("cnn_lstm", 0.835)],
     },
     Task {
         name: "causal_snp",
@@ -109,6 +118,7 @@ pub const TASKS: &[Task] = &[
         pair: true,
         headline: BINARY_HEADLINE,
         downstream: Some(Downstream::Forest),
+        paper: &[("attention", 0.721), ("cnn_fc", 0.716), ("cnn_lstm", 0.718)],
     },
     Task {
         name: "mpra",
@@ -120,6 +130,7 @@ pub const TASKS: &[Task] = &[
             ("spearman_paper", "all", "Spearman (paper)"),
         ],
         downstream: Some(Downstream::Boosted),
+        paper: &[("attention", 0.389), ("cnn_fc", 0.377), ("cnn_lstm", 0.37)],
     },
 ];
 

@@ -77,15 +77,12 @@ pub async fn report(store: &Store, runs: &[String], out: &Path) -> Result<Report
     // Downstream models (forest, boosted trees, upper Transformer) each serve
     // one task: they share one column per backbone. A run on a dataset variant
     // (the backbone's chromatin bins) gets a column of its own.
-    let q = "SELECT r.run_id, r.task, CASE WHEN r.kind = 'downstream' THEN 'downstream on ' || r.init || ' embeddings' ELSE \
-               r.model || CASE WHEN r.tokenizer = 'one_hot' THEN '' ELSE ' ' || r.tokenizer END \
-               || CASE WHEN r.config LIKE '%\"positions\":\"relative\"%' THEN ' relative' \
-                       WHEN r.config LIKE '%\"positions\":\"absolute\"%' THEN ' absolute' ELSE '' END \
-               || CASE WHEN r.init IS NULL THEN '' ELSE ' (pre-trained)' END \
-               || CASE WHEN r.dataset = r.task THEN '' ELSE ' on ' || r.dataset END END AS model, \
-             r.train_loss, r.valid_loss, m.metric, m.\"group\", m.value \
-             FROM runs r JOIN metrics m ON m.run_id = r.run_id AND m.split = 'test' ORDER BY r.run_id";
-    let result = run_sql(&ctx, "report", q, &none).await?;
+    let q = format!(
+        "SELECT r.run_id, r.task, {} AS model, r.train_loss, r.valid_loss, m.metric, m.\"group\", m.value \
+         FROM runs r JOIN metrics m ON m.run_id = r.run_id AND m.split = 'test' ORDER BY r.run_id",
+        dnabench_engine::leaderboard::RUN_LABEL_SQL
+    );
+    let result = run_sql(&ctx, "report", &q, &none).await?;
     let mut by_run: BTreeMap<String, RunRow> = BTreeMap::new();
     for (b, i) in rows_of(&result.batches) {
         let run_id = text(b, 0, i);

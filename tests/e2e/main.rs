@@ -15,6 +15,7 @@ mod methylation;
 mod metrics;
 mod mirror;
 mod object_store;
+mod outside;
 mod plan_codec;
 mod quickstart;
 mod spill;

@@ -63,6 +63,8 @@ pub struct ArrayLoaderConfig {
     /// Base codes for one-hot input and positive-output lists for a
     /// multi-label head, instead of float32 (see the module's tables).
     pub compact: bool,
+    /// This process's part of the split in data-parallel training.
+    pub shard: Option<crate::loader::Shard>,
 }
 
 /// A split of a dataset as batches of model input and targets.
@@ -107,6 +109,7 @@ impl ArrayLoader {
         loader_config.reverse_complement = config.reverse_complement;
         loader_config.shuffle = config.shuffle;
         loader_config.seed = config.seed;
+        loader_config.shard = config.shard;
         let loader = Loader::open(store, loader_config)
             .with_context(|| format!("opening split '{}' of '{}'", config.split, config.dataset))?;
         let schema = schema(&encoder, &head, info.length, pair, config.compact);

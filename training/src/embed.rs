@@ -309,7 +309,7 @@ const IVF_SAMPLE_BYTES: usize = 256 << 20;
 
 /// An IVF index of flat (exact) vectors under L2: about √rows partitions,
 /// their centroids trained on a sample of at most [`IVF_SAMPLE_BYTES`].
-async fn index_vectors(ds: &mut lance::Dataset, rows: usize, dim: usize) -> Result<()> {
+pub(crate) async fn index_vectors(ds: &mut lance::Dataset, rows: usize, dim: usize) -> Result<()> {
     let partitions = ((rows as f64).sqrt() as usize).clamp(1, 256);
     let mut ivf = IvfBuildParams::new(partitions);
     let per_partition = IVF_SAMPLE_BYTES / (partitions * dim.max(1) * 4);

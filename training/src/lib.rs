@@ -16,6 +16,7 @@ pub mod models;
 pub mod network;
 pub mod ops;
 pub mod optim;
+pub mod outside;
 pub mod predict;
 pub mod pretrain;
 pub mod runs;
@@ -25,7 +26,7 @@ pub mod tokenizers;
 pub mod train;
 
 pub use candle_core::Device;
-pub use loader::{Loader, LoaderConfig};
+pub use loader::{Loader, LoaderConfig, Shard};
 pub use train::Progress;
 
 pub use tokenizers::one_hot;

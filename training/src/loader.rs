@@ -55,6 +55,36 @@ pub struct LoaderConfig {
     pub shuffle_window: usize,
     /// Worker threads of the background runtime.
     pub threads: usize,
+    /// Data-parallel training: this process reads shard `rank` of
+    /// `world_size` ([`Shard`]); none reads the whole split.
+    pub shard: Option<Shard>,
+}
+
+/// One of `world_size` disjoint parts of a split that together cover it:
+/// an example is in shard `floor(hash_uniform(example_id, seed) ×
+/// world_size)`, the rule SQL's `hash_uniform` gives, so the parts are
+/// fixed by the seed and any process (or query) finds the same ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub rank: usize,
+    pub world_size: usize,
+}
+
+impl Shard {
+    pub fn new(rank: usize, world_size: usize) -> Result<Shard> {
+        if world_size == 0 || rank >= world_size {
+            return Err(Error::Invalid(format!(
+                "shard rank {rank} of world size {world_size}: the rank must be below the world size"
+            )));
+        }
+        Ok(Shard { rank, world_size })
+    }
+
+    /// Whether `example_id` is in this shard under `seed`.
+    pub fn holds(&self, example_id: &str, seed: u64) -> bool {
+        let u = hash_uniform(example_id.as_bytes(), seed as i64);
+        ((u * self.world_size as f64) as usize).min(self.world_size - 1) == self.rank
+    }
 }
 
 impl LoaderConfig {
@@ -72,6 +102,7 @@ impl LoaderConfig {
             shuffle_block: 64,
             shuffle_window: 16_384,
             threads: 2,
+            shard: None,
         }
     }
 }
@@ -138,11 +169,15 @@ impl Loader {
                 config.dataset.replace('\'', "''"),
                 config.split.replace('\'', "''")
             );
-            // Row ids alone: the filter's two columns are all the scan reads.
+            // Row ids alone: the filter's two columns are all the scan reads
+            // (and the example ids, to find a shard's rows).
+            let shard = config.shard.filter(|s| s.world_size > 1);
             let mut scan = dataset.scan();
-            scan.filter(&filter)?
-                .with_row_id()
-                .project::<&str>(&[])?;
+            scan.filter(&filter)?.with_row_id();
+            match shard {
+                Some(_) => scan.project(&["example_id"])?,
+                None => scan.project::<&str>(&[])?,
+            };
             let mut stream = scan.try_into_stream().await?;
             let mut ids = Vec::new();
             while let Some(b) = stream.try_next().await? {
@@ -150,8 +185,24 @@ impl Loader {
                     .column_by_name("_rowid")
                     .ok_or_else(|| Error::Invalid("the scan gave no _rowid".into()))?;
                 let column: &UInt64Array = column.as_primitive();
-                ids.extend(column.values().iter().copied());
+                match shard {
+                    None => ids.extend(column.values().iter().copied()),
+                    Some(shard) => {
+                        let examples = b
+                            .column_by_name("example_id")
+                            .ok_or_else(|| Error::Invalid("the scan gave no example_id".into()))?;
+                        let examples =
+                            arrow::compute::cast(examples, &arrow::datatypes::DataType::Utf8)?;
+                        let examples = examples.as_string::<i32>();
+                        ids.extend(
+                            (0..b.num_rows())
+                                .filter(|&i| shard.holds(examples.value(i), config.seed))
+                                .map(|i| column.value(i)),
+                        );
+                    }
+                }
             }
+
             // A task whose windows are all forward (chromatin's '+') stores
             // `strand` as one constant page, and Lance takes rows from the
             // middle of such a page by stepping through it from its start,

@@ -302,13 +302,14 @@ pub async fn read_run(store: &Store, run_id: &str) -> Result<RunConfig> {
     let ds = store.dataset("runs").await?;
     let filter = format!("run_id = '{}'", run_id.replace('\'', "''"));
     let mut scan = ds.scan();
-    scan.filter(&filter)?.project(&["config"])?;
+    scan.filter(&filter)?.project(&["config", "kind"])?;
     let batches: Vec<RecordBatch> = scan.try_into_stream().await?.try_collect().await?;
-    let Some(json) = batches
-        .iter()
-        .find(|b| b.num_rows() > 0)
-        .map(|b| b.column(0).as_string::<i32>().value(0).to_string())
-    else {
+    let Some((json, kind)) = batches.iter().find(|b| b.num_rows() > 0).map(|b| {
+        (
+            b.column(0).as_string::<i32>().value(0).to_string(),
+            b.column(1).as_string::<i32>().value(0).to_string(),
+        )
+    }) else {
         let mut scan = ds.scan();
         scan.project(&["run_id"])?;
         let all: Vec<RecordBatch> = scan.try_into_stream().await?.try_collect().await?;
@@ -326,5 +327,15 @@ pub async fn read_run(store: &Store, run_id: &str) -> Result<RunConfig> {
             ids.join(", ")
         );
     };
+    if kind == "outside" || kind == "downstream" {
+        bail!(
+            "run '{run_id}' is a{} run: it has predictions but no dnabench network to load",
+            if kind == "outside" {
+                "n outside model's (its predictions were imported)"
+            } else {
+                " downstream model's"
+            }
+        );
+    }
     serde_json::from_str(&json).with_context(|| format!("runs.config of run '{run_id}'"))
 }
