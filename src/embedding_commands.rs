@@ -202,20 +202,7 @@ pub(crate) struct FitArgs {
     store: StoreArg,
 }
 
-/// The downstream models' settings of a `--config` file.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct FitConfig {
-    pub forest: training::downstream::forest::ForestConfig,
-    pub boosted: training::downstream::boosted::BoostedConfig,
-    pub upper: training::downstream::upper::UpperConfig,
-}
-
-impl FitConfig {
-    pub(crate) fn parse(text: &str) -> Result<FitConfig> {
-        Ok(toml::from_str(text)?)
-    }
-}
+pub(crate) use training::downstream::FitConfig;
 
 pub(crate) fn fit(args: FitArgs) -> Result<()> {
     let store = Store::open(&args.store.store)?;

@@ -184,14 +184,34 @@ class Store:
         for similarity search); None when none are being written."""
         return self._native.commit_embeddings(run_id, dataset)
 
-    def fit(self, run_id: str, dataset: str, model: str | None = None, fit_run_id: str | None = None) -> str:
+    def fit(
+        self,
+        run_id: str,
+        dataset: str,
+        model: str | None = None,
+        fit_run_id: str | None = None,
+        config: dict | str | os.PathLike | None = None,
+    ) -> str:
         """Fits the paper's downstream model of `dataset`'s task (random
         forests per tissue for causal_snp, boosted trees for mpra, the upper
         Transformer for expression; or `model`) on run `run_id`'s embeddings,
-        as `dnabench fit` does on a candle backbone's. Commits pending
-        embeddings first; writes the fitted run's predictions and returns
-        its run id, ready for `eval`."""
-        return self._native.fit(run_id, dataset, model, fit_run_id)
+        as `dnabench fit` does on a candle backbone's. `config` is a dict
+        with `forest`, `boosted` or `upper` settings, or the path of a TOML
+        file with those sections (`experiments/configs/downstream.toml` is
+        the quickstart's fast sizes; the default upper Transformer is the
+        paper's 4 x 512, slow on a CPU). Commits pending embeddings first;
+        writes the fitted run's predictions and returns its run id."""
+        import json
+
+        if config is not None and not isinstance(config, dict):
+            try:
+                import tomllib
+            except ImportError as e:  # Python < 3.11
+                raise ValueError("a TOML config needs Python 3.11; give the settings as a dict") from e
+            with open(config, "rb") as f:
+                config = tomllib.load(f)
+        text = json.dumps(config) if config is not None else None
+        return self._native.fit(run_id, dataset, model, fit_run_id, text)
 
     def leaderboard(self) -> pa.Table:
         """Every task's scored runs (test split, headline metric; runs of a

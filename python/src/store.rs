@@ -284,7 +284,9 @@ impl Store {
     /// Fits the paper's downstream model of `dataset`'s task (or `model`:
     /// forest, boosted, upper) on run `run_id`'s embeddings of it, writing
     /// its predictions and `runs` row; returns the new run's id.
-    #[pyo3(signature = (run_id, dataset, model=None, fit_run_id=None))]
+    /// `config` is JSON with `forest`, `boosted` and `upper` sections (as
+    /// `dnabench fit --config`'s TOML has them); defaults where absent.
+    #[pyo3(signature = (run_id, dataset, model=None, fit_run_id=None, config=None))]
     fn fit(
         &self,
         py: Python<'_>,
@@ -292,11 +294,24 @@ impl Store {
         dataset: &str,
         model: Option<String>,
         fit_run_id: Option<String>,
+        config: Option<String>,
     ) -> PyResult<String> {
         py.detach(|| {
             self.pending.commit_embeddings(run_id, dataset)?;
-            fit_embeddings(&self.store, run_id, dataset, model.as_deref(), fit_run_id)
-                .map_err(engine_error)
+            let config = match config {
+                Some(json) => dnabench_training::downstream::FitConfig::parse_json(&json)
+                    .map_err(|e| engine_error(format!("the fit's config: {e:#}")))?,
+                None => Default::default(),
+            };
+            fit_embeddings(
+                &self.store,
+                run_id,
+                dataset,
+                model.as_deref(),
+                fit_run_id,
+                config,
+            )
+            .map_err(engine_error)
         })
     }
 
@@ -329,6 +344,7 @@ fn fit_embeddings(
     dataset: &str,
     model: Option<&str>,
     fit_run_id: Option<String>,
+    config: dnabench_training::downstream::FitConfig,
 ) -> anyhow::Result<String> {
     use dnabench_training::downstream::{DownstreamModel, FitRequest};
     let model = match model {
@@ -353,9 +369,9 @@ fn fit_embeddings(
             task: dataset.to_string(),
             table: dnabench_training::outside::outside_embeddings_table(dataset, run_id),
             model,
-            forest: Default::default(),
-            boosted: Default::default(),
-            upper: Default::default(),
+            forest: config.forest,
+            boosted: config.boosted,
+            upper: config.upper,
             run_id: fit_run_id,
         },
     )?;

@@ -74,6 +74,28 @@ impl std::fmt::Display for DownstreamModel {
     }
 }
 
+/// The downstream models' settings: a TOML file's `[forest]`, `[boosted]`
+/// and `[upper]` sections (`dnabench fit --config`), or the same as JSON
+/// (Python's `Store.fit(config=dict)`); a section left out keeps its
+/// defaults (the upper Transformer's are the paper's 4 × 512).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FitConfig {
+    pub forest: forest::ForestConfig,
+    pub boosted: boosted::BoostedConfig,
+    pub upper: upper::UpperConfig,
+}
+
+impl FitConfig {
+    pub fn parse(text: &str) -> Result<FitConfig> {
+        Ok(toml::from_str(text)?)
+    }
+
+    pub fn parse_json(text: &str) -> Result<FitConfig> {
+        Ok(serde_json::from_str(text)?)
+    }
+}
+
 /// What `dnabench fit` was asked for.
 #[derive(Debug, Clone)]
 pub struct FitRequest {
