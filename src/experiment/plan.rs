@@ -422,6 +422,27 @@ mod tests {
         assert!(files >= 9, "{files} experiment files");
     }
 
+    #[test]
+    fn the_leaderboards_paper_values_are_table_6_4s() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let file = ExperimentFile::read(&root.join("experiments/table_6_4.toml")).unwrap();
+        let mut checked = 0;
+        for task in dnabench_queries::TASKS {
+            let (metric, ..) = task.headline_metric();
+            for (arm, value) in task.paper {
+                // Table 6.4 reads expression at 5 kb (its dataset expression_5kb).
+                let cell = file.tables[0]
+                    .paper
+                    .iter()
+                    .find(|p| p.dataset.starts_with(task.name) && p.arm == *arm)
+                    .unwrap_or_else(|| panic!("{}: no {arm} in table_6_4.toml", task.name));
+                assert_eq!(cell.values.get(metric), Some(value), "{} {arm}", task.name);
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 18);
+    }
+
     fn table(text: &str) -> TableSpec {
         let file: ExperimentFile = toml::from_str(&format!(
             "[experiment]\nname = \"x\"\ntitle = \"x\"\n{text}"
