@@ -68,6 +68,16 @@ def test_predictions_written_from_python_score_as_the_same_outputs_from_a_file(s
     pq.write_table(table, path)
     run("eval", "--predictions", str(path), "--run", "gc-file", "--dataset", "promoter", "--store", str(store_path))
     assert metrics_of(store, "gc-file") == metrics_of(store, "gc-python")
+    # Arrow IPC (Feather v2), the outputs as a fixed-size list.
+    import pyarrow.feather as feather
+
+    ipc = tmp_path / "gc.arrow"
+    flat = pa.array(np.concatenate([o for o in table.column("output").to_numpy(zero_copy_only=False)]).astype(np.float32))
+    feather.write_feather(
+        pa.table({"example_id": table.column("example_id"), "output": pa.FixedSizeListArray.from_arrays(flat, 1)}), ipc
+    )
+    run("eval", "--predictions", str(ipc), "--run", "gc-ipc", "--dataset", "promoter", "--store", str(store_path))
+    assert metrics_of(store, "gc-ipc") == metrics_of(store, "gc-python")
     # Scoring again reads the metrics back.
     assert store.eval("gc-python").num_rows == scores.num_rows
     row = store.sql("SELECT kind, model, config FROM runs WHERE run_id = 'gc-python'").to_pylist()[0]
