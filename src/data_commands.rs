@@ -115,6 +115,13 @@ pub(crate) async fn sql(args: SqlArgs) -> Result<()> {
         );
         dnabench_engine::sql::session::open_session_without_store()
     };
+    // DataFusion's EXPLAIN shows the plan before the distributed planner
+    // cuts it into stages: on workers, show the stages and their tasks.
+    if let Some(query) = distributed_explain(&text) {
+        let plan = ctx.sql(query).await?.create_physical_plan().await?;
+        print!("{}", datafusion_distributed_plan(plan.as_ref()));
+        return Ok(());
+    }
     let result = run_sql(&ctx, &origin, &text, &params).await?;
     match &args.output {
         Some(path) => write_batches_to_file(&result.schema, &result.batches, format, path)?,
@@ -129,6 +136,24 @@ pub(crate) async fn sql(args: SqlArgs) -> Result<()> {
         )?,
     }
     Ok(())
+}
+
+/// The query of an `EXPLAIN query` (not `EXPLAIN ANALYZE`/`VERBOSE`)
+/// when this process plans on workers.
+fn distributed_explain(text: &str) -> Option<&str> {
+    if !dnabench_distributed::coordinator::is_installed() {
+        return None;
+    }
+    let trimmed = text.trim().trim_end_matches(';');
+    let (first, rest) = trimmed.split_once(char::is_whitespace)?;
+    let rest = rest.trim_start();
+    let second = rest.split_whitespace().next()?.to_ascii_uppercase();
+    (first.eq_ignore_ascii_case("EXPLAIN") && second != "ANALYZE" && second != "VERBOSE")
+        .then_some(rest)
+}
+
+fn datafusion_distributed_plan(plan: &dyn datafusion::physical_plan::ExecutionPlan) -> String {
+    dnabench_distributed::coordinator::display_plan(plan)
 }
 
 fn parse_params(given: &[String]) -> Result<BTreeMap<String, String>> {

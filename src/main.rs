@@ -47,6 +47,10 @@ struct Cli {
     /// default half the free space of the spill folder)
     #[arg(long, global = true, env = "DNABENCH_SPILL_LIMIT", value_parser = memory_size)]
     spill_limit: Option<usize>,
+    /// Run the SQL of sql, materialize and eval on these workers
+    /// (`dnabench worker`), comma-separated http://HOST:PORT
+    #[arg(long, global = true, env = "DNABENCH_WORKERS")]
+    workers: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -225,6 +229,17 @@ enum Command {
         #[command(flatten)]
         store: StoreArg,
     },
+    /// Serve plan stages over a store to coordinators (`dnabench --workers URL,… sql|materialize|eval`).
+    #[command(
+        after_help = "Examples:\n  dnabench worker --store /shared/hg19-store --listen 0.0.0.0:50051\n  dnabench worker --store quickstart-store --listen 127.0.0.1:0   # prints the port it took"
+    )]
+    Worker {
+        /// The address to listen on (port 0: any free port, printed).
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        listen: std::net::SocketAddr,
+        #[command(flatten)]
+        store: StoreArg,
+    },
     /// A Markdown leaderboard and PNG figures of the scored runs.
     #[command(after_help = "Example:\n  dnabench report --store quickstart-store --out report")]
     Report {
@@ -249,6 +264,15 @@ fn main() -> ExitCode {
     }
     if let Some(bytes) = cli.spill_limit {
         dnabench_engine::sql::spill::set_spill_limit(bytes as u64);
+    }
+    if let Some(workers) = &cli.workers {
+        match dnabench_distributed::coordinator::parse_workers(workers) {
+            Ok(urls) => dnabench_distributed::coordinator::install(urls),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
     }
     let code = dispatch(cli);
     // Each session's spill files went with it; this removes the folder
@@ -394,6 +418,15 @@ async fn run(command: Command) -> Result<()> {
             );
         }
         Command::Leaderboard(args) => outside_commands::leaderboard(args).await?,
+        Command::Worker { listen, store } => {
+            let store = Store::open(&store.store)?;
+            dnabench_distributed::worker::serve(store, listen, |addr| {
+                use std::io::Write as _;
+                println!("worker listening on http://{addr}");
+                let _ = std::io::stdout().flush();
+            })
+            .await?
+        }
         Command::Train(_)
         | Command::Pretrain(_)
         | Command::Predict(_)

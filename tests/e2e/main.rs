@@ -5,6 +5,7 @@ mod common;
 
 mod build;
 mod cli;
+mod distributed;
 mod experiment;
 mod fetch;
 mod ingest;

@@ -17,9 +17,21 @@ use crate::sql::memory::{memory_limit, MeteredPool};
 use crate::sql::spill;
 use crate::store::Store;
 
-/// Opens a SQL session over `store`.
+/// Opens a SQL session over `store` (made distributed by the process's
+/// [`SessionHook`], when one is set).
 pub async fn open_session(store: &Store) -> Result<SessionContext> {
     let ctx = context_spilling_into(&spill::spill_root(Some(&store.folder(""))));
+    furnish(&ctx, store).await?;
+    match SESSION_HOOK.get() {
+        Some(hook) => hook(ctx).await,
+        None => Ok(ctx),
+    }
+}
+
+/// Registers `store`'s tables (at their current versions) and the
+/// dnabench functions in `ctx`: what a worker's session for one query
+/// needs on top of the one its engine gives it.
+pub async fn furnish(ctx: &SessionContext, store: &Store) -> Result<()> {
     for name in store.table_names()? {
         let ds = store.dataset(&name).await?;
         ctx.register_table(
@@ -27,8 +39,33 @@ pub async fn open_session(store: &Store) -> Result<SessionContext> {
             Arc::new(LanceTableProvider::new(Arc::new(ds), false, false)),
         )?;
     }
-    functions::register_all(&ctx, SessionGenome::lazy(store));
-    Ok(ctx)
+    functions::register_all(ctx, SessionGenome::lazy(store));
+    Ok(())
+}
+
+/// A last step of every [`open_session`]: `dnabench --workers` makes the
+/// sessions of materialize, eval and sql plan across workers. The engine
+/// knows no distributed engine; the command line sets this.
+pub type SessionHook = Box<
+    dyn Fn(SessionContext) -> futures::future::BoxFuture<'static, Result<SessionContext>>
+        + Send
+        + Sync,
+>;
+
+static SESSION_HOOK: std::sync::OnceLock<SessionHook> = std::sync::OnceLock::new();
+
+/// Sets the process's [`SessionHook`]; only the first call counts.
+pub fn set_session_hook(hook: SessionHook) {
+    let _ = SESSION_HOOK.set(hook);
+}
+
+/// The runtime (memory pool of `--memory-limit`, spill folder and budget)
+/// every session of this process draws from, for a worker to give its
+/// queries.
+pub fn runtime_env_spilling_into(
+    root: &std::path::Path,
+) -> Arc<datafusion::execution::runtime_env::RuntimeEnv> {
+    context_spilling_into(root).runtime_env()
 }
 
 /// A session over no store: the dnabench functions (but no genome for
