@@ -14,7 +14,7 @@ rss() { awk -F': ' '/Maximum resident/ {printf "%.2f GB", $2/1048576}' "$1"; }
 wall() { awk -F': ' '/Elapsed \(wall/ {print $2}' "$1"; }
 
 /usr/bin/time -v "$bin" --memory-limit "$limit" materialize --task "$task" --name "${task}_one_process" \
-  --store "$store" >/dev/null 2>"$out/one.time"
+  --store "$store" >/dev/null 2>"$out/one.time" || { cat "$out/one.time" >&2; exit 1; }
 echo "one process:  wall $(wall "$out/one.time"), peak RSS $(rss "$out/one.time")"
 
 for w in 1 2; do
@@ -26,7 +26,8 @@ for w in 1 2; do
 done
 urls="$(sed 's/worker listening on //' "$out/w1.out"),$(sed 's/worker listening on //' "$out/w2.out")"
 /usr/bin/time -v "$bin" --memory-limit "$limit" --workers "$urls" materialize --task "$task" \
-  --name "${task}_two_workers" --store "$store" >/dev/null 2>"$out/coord.time"
+  --name "${task}_two_workers" --store "$store" >/dev/null 2>"$out/coord.time" \
+  || { cat "$out/coord.time" >&2; exit 1; }
 # The workers themselves, so /usr/bin/time around each reports them.
 for p in $(jobs -p); do pkill -TERM -P "$p" || true; done
 wait 2>/dev/null || true
