@@ -80,6 +80,41 @@ pub fn embeddings_schema(dim: usize) -> SchemaRef {
     ]))
 }
 
+/// Rows of an embeddings table: `values` holds `dim` floats per id.
+pub(crate) fn embedding_batch<I, S>(
+    run_id: &str,
+    dataset: &str,
+    ids: I,
+    splits: S,
+    dim: usize,
+    values: Vec<f32>,
+) -> Result<RecordBatch>
+where
+    I: IntoIterator,
+    I::Item: AsRef<str>,
+    S: IntoIterator,
+    S::Item: AsRef<str>,
+{
+    let n = values.len() / dim.max(1);
+    let vector = FixedSizeListArray::try_new(
+        Arc::new(Field::new("item", DataType::Float32, true)),
+        dim as i32,
+        Arc::new(Float32Array::from(values)),
+        None,
+    )?;
+    let repeat = |s: &str| Arc::new(StringArray::from(vec![s; n])) as ArrayRef;
+    Ok(RecordBatch::try_new(
+        embeddings_schema(dim),
+        vec![
+            repeat(run_id),
+            repeat(dataset),
+            Arc::new(StringArray::from_iter_values(ids)),
+            Arc::new(StringArray::from_iter_values(splits)),
+            Arc::new(vector),
+        ],
+    )?)
+}
+
 /// `seq` cut into `width` bp segments, the last padded with N.
 pub fn segments(seq: &[u8], width: usize) -> Vec<Vec<u8>> {
     seq.chunks(width)
@@ -280,23 +315,13 @@ impl EmbeddingRows {
     /// The rows gathered so far as one batch, leaving none.
     fn take_batch(&mut self) -> Result<RecordBatch> {
         let dim = self.dim.context("no vector yet")?;
-        let n = self.ids.len();
-        let vector = FixedSizeListArray::try_new(
-            Arc::new(Field::new("item", DataType::Float32, true)),
-            dim as i32,
-            Arc::new(Float32Array::from(std::mem::take(&mut self.values))),
-            None,
-        )?;
-        let repeat = |s: &str| Arc::new(StringArray::from(vec![s; n])) as ArrayRef;
-        let batch = RecordBatch::try_new(
-            embeddings_schema(dim),
-            vec![
-                repeat(&self.run_id),
-                repeat(&self.dataset),
-                Arc::new(StringArray::from_iter_values(self.ids.drain(..))),
-                Arc::new(StringArray::from_iter_values(self.splits.drain(..))),
-                Arc::new(vector),
-            ],
+        let batch = embedding_batch(
+            &self.run_id,
+            &self.dataset,
+            self.ids.drain(..),
+            self.splits.drain(..),
+            dim,
+            std::mem::take(&mut self.values),
         )?;
         Ok(batch)
     }

@@ -10,16 +10,14 @@
 //! then the alternative's.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use arrow::array::{ArrayRef, FixedSizeListArray, Float32Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field};
+use arrow::array::ArrayRef;
 use dnabench_engine::table_writer::TableWriter;
 use dnabench_engine::Store;
 
-use super::{check_run_id, first_not_finite, ids_of, vectors_of, ExampleCatalog, SplitCoverage};
-use crate::embed::{embeddings_schema, index_vectors};
+use super::{check_run_id, first_not_finite, rows_of, ExampleCatalog, SplitCoverage, Vectors};
+use crate::embed::{embedding_batch, embeddings_schema, index_vectors};
 
 /// The table of run `run_id`'s embeddings of `dataset`:
 /// `embeddings_DATASET_RUN` with the run id's `-` and `.` as `_`, a name
@@ -99,18 +97,20 @@ impl EmbeddingImport {
         vectors: &ArrayRef,
         row_of: &dyn Fn(usize) -> String,
     ) -> Result<usize> {
-        if ids.len() != vectors.len() {
-            bail!(
-                "{} example ids but {} embedding rows",
-                ids.len(),
-                vectors.len()
-            );
-        }
-        let ids = ids_of(ids, row_of)?;
+        let (ids, v) = rows_of(ids, vectors, "embedding", row_of)?;
+        self.write_rows(ids, v, row_of)
+    }
+
+    /// [`EmbeddingImport::write`] of rows already read.
+    pub fn write_rows(
+        &mut self,
+        ids: Vec<String>,
+        v: Vectors,
+        row_of: &dyn Fn(usize) -> String,
+    ) -> Result<usize> {
         if ids.is_empty() {
             return Ok(0);
         }
-        let v = vectors_of(vectors, row_of)?;
         let dim = *self.dim.get_or_insert(v.width);
         if v.width != dim || dim == 0 {
             bail!(
@@ -128,24 +128,13 @@ impl EmbeddingImport {
         }
         let splits = self.rt.block_on(self.catalog.check(&ids, row_of))?;
         let n = ids.len();
-        let vector = FixedSizeListArray::try_new(
-            Arc::new(Field::new("item", DataType::Float32, true)),
-            dim as i32,
-            Arc::new(Float32Array::from(v.values)),
-            None,
-        )?;
-        let repeat = |s: &str| Arc::new(StringArray::from(vec![s; n])) as ArrayRef;
-        let batch = RecordBatch::try_new(
-            embeddings_schema(dim),
-            vec![
-                repeat(&self.run_id),
-                repeat(self.catalog.dataset()),
-                Arc::new(StringArray::from_iter_values(ids.iter())),
-                Arc::new(StringArray::from_iter_values(
-                    splits.iter().map(|&s| self.catalog.split_name(s)),
-                )),
-                Arc::new(vector),
-            ],
+        let batch = embedding_batch(
+            &self.run_id,
+            self.catalog.dataset(),
+            &ids,
+            splits.iter().map(|&s| self.catalog.split_name(s)),
+            dim,
+            v.values,
         )?;
         if self.writer.is_none() {
             self.writer = Some(self.store.table_writer(

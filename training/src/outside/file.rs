@@ -12,7 +12,7 @@ use dnabench_engine::row_file::open_row_file;
 use dnabench_engine::Store;
 use futures::StreamExt;
 
-use super::{vectors_of_columns, EmbeddingImport, EmbeddingSummary, PredictionImport};
+use super::{ids_of, vectors_of_columns, EmbeddingImport, EmbeddingSummary, PredictionImport};
 use super::{PredictionSummary, Vectors};
 
 /// The columns that hold a file's ids and its vectors.
@@ -63,12 +63,12 @@ impl FileColumns {
     }
 }
 
-/// Reads `path` batch by batch, handing each batch's ids and vectors (as a
-/// fixed-size list column) to `take` with a namer of its rows.
+/// Reads `path` batch by batch, handing each batch's ids and vectors to
+/// `take` with a namer of its rows.
 fn read_file(
     path: &Path,
     list_name: &str,
-    mut take: impl FnMut(&ArrayRef, &ArrayRef, &dyn Fn(usize) -> String) -> Result<usize>,
+    mut take: impl FnMut(Vec<String>, Vectors, &dyn Fn(usize) -> String) -> Result<usize>,
 ) -> Result<usize> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -81,18 +81,9 @@ fn read_file(
         let first = done;
         let row_of = |i: usize| format!("{}, row {}", path.display(), first + i + 1);
         let values: Vec<&ArrayRef> = columns.values.iter().map(|&c| batch.column(c)).collect();
-        let Vectors { width, values } = vectors_of_columns(&values, &row_of)?;
-        let list: ArrayRef = std::sync::Arc::new(arrow::array::FixedSizeListArray::try_new(
-            std::sync::Arc::new(arrow::datatypes::Field::new(
-                "item",
-                DataType::Float32,
-                true,
-            )),
-            width as i32,
-            std::sync::Arc::new(arrow::array::Float32Array::from(values)),
-            None,
-        )?);
-        done += take(batch.column(columns.id), &list, &row_of)?;
+        let vectors = vectors_of_columns(&values, &row_of)?;
+        let ids = ids_of(batch.column(columns.id), &row_of)?;
+        done += take(ids, vectors, &row_of)?;
     }
     Ok(done)
 }
@@ -110,7 +101,7 @@ pub fn import_predictions(
 ) -> Result<PredictionSummary> {
     let mut import = PredictionImport::start(store, run_id, dataset, splits)?;
     read_file(path, "output", |ids, outputs, row_of| {
-        import.write(ids, outputs, row_of)
+        import.write_rows(ids, outputs, row_of)
     })?;
     import.commit(model, config)
 }
@@ -126,7 +117,7 @@ pub fn import_embeddings(
 ) -> Result<EmbeddingSummary> {
     let mut import = EmbeddingImport::start(store, run_id, dataset, table)?;
     read_file(path, "vector", |ids, vectors, row_of| {
-        import.write(ids, vectors, row_of)
+        import.write_rows(ids, vectors, row_of)
     })?;
     import.commit()
 }

@@ -154,6 +154,20 @@ pub fn ids_of(column: &ArrayRef, row_of: &dyn Fn(usize) -> String) -> Result<Vec
         .collect()
 }
 
+/// A batch's example ids and vectors (see [`ids_of`], [`vectors_of`]),
+/// one of each a row; `what` names the vectors in messages.
+pub fn rows_of(
+    ids: &ArrayRef,
+    values: &ArrayRef,
+    what: &str,
+    row_of: &dyn Fn(usize) -> String,
+) -> Result<(Vec<String>, Vectors)> {
+    if ids.len() != values.len() {
+        bail!("{} example ids but {} {what} rows", ids.len(), values.len());
+    }
+    Ok((ids_of(ids, row_of)?, vectors_of(values, row_of)?))
+}
+
 /// The first row of `vectors` with a value that is NaN or infinite.
 pub(crate) fn first_not_finite(vectors: &Vectors) -> Option<(usize, usize, f32)> {
     let w = vectors.width.max(1);

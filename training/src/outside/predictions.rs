@@ -15,7 +15,7 @@ use arrow::array::ArrayRef;
 use dnabench_engine::table_writer::TableWriter;
 use dnabench_engine::Store;
 
-use super::{check_run_id, first_not_finite, ids_of, vectors_of, ExampleCatalog, SplitCoverage};
+use super::{check_run_id, first_not_finite, rows_of, ExampleCatalog, SplitCoverage, Vectors};
 use crate::heads::Head;
 use crate::predict::prediction_rows;
 use crate::runs::{self, RunRow};
@@ -108,15 +108,17 @@ impl PredictionImport {
         outputs: &ArrayRef,
         row_of: &dyn Fn(usize) -> String,
     ) -> Result<usize> {
-        if ids.len() != outputs.len() {
-            bail!(
-                "{} example ids but {} output rows",
-                ids.len(),
-                outputs.len()
-            );
-        }
-        let ids = ids_of(ids, row_of)?;
-        let vectors = vectors_of(outputs, row_of)?;
+        let (ids, vectors) = rows_of(ids, outputs, "output", row_of)?;
+        self.write_rows(ids, vectors, row_of)
+    }
+
+    /// [`PredictionImport::write`] of rows already read.
+    pub fn write_rows(
+        &mut self,
+        ids: Vec<String>,
+        vectors: Vectors,
+        row_of: &dyn Fn(usize) -> String,
+    ) -> Result<usize> {
         if !ids.is_empty() && vectors.width != self.outputs {
             bail!(
                 "{}: the output has {} values; the '{}' task's model gives {} an example{}",
