@@ -11,6 +11,7 @@ use dnabench_engine::sql::session::set_session_hook;
 use url::Url;
 
 use crate::lance_tasks;
+use crate::planned_versions::PlannedVersions;
 
 /// The worker URLs of `--workers` (`http://host:port`, comma-separated).
 pub fn parse_workers(text: &str) -> anyhow::Result<Vec<Url>> {
@@ -61,7 +62,9 @@ pub async fn distribute(
     workers: Vec<Url>,
 ) -> dnabench_engine::Result<SessionContext> {
     let codec = PlanCodec::of_session(&ctx).await?;
+    let versions = PlannedVersions::of(&codec.table_versions());
     let state = SessionStateBuilder::new_from_existing(ctx.state())
+        .with_distributed_option_extension(versions)
         .with_distributed_worker_resolver(Workers(workers))
         .with_distributed_user_codec(codec)
         .with_distributed_desired_task_count_handler(lance_tasks::desired_task_count)

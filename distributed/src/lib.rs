@@ -9,6 +9,7 @@
 
 pub mod coordinator;
 pub mod lance_tasks;
+pub mod planned_versions;
 pub mod worker;
 
 /// A DataFusion error from one of ours.

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::record_batch::RecordBatchReader;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use lance::dataset::{InsertBuilder, WriteMode, WriteParams};
 use lance::Dataset;
 
@@ -137,6 +139,23 @@ impl Store {
             return Err(Error::store(&self.root, format!("has no table '{name}'")));
         }
         Ok(Dataset::open(&self.table_uri(name)?).await?)
+    }
+
+    /// Table `name` as it was at `version`.
+    pub async fn dataset_at(&self, name: &str, version: u64) -> Result<Dataset> {
+        let latest = self.dataset(name).await?;
+        if latest.version().version == version {
+            return Ok(latest);
+        }
+        latest.checkout_version(version).await.map_err(|e| {
+            Error::store(
+                &self.root,
+                format!(
+                    "table '{name}' has no version {version} (its latest is {}): {e}",
+                    latest.version().version
+                ),
+            )
+        })
     }
 
     /// Removes table `name` and every version of it.
@@ -347,22 +366,12 @@ impl Store {
             dnabench_schemas::validate_batch(name, b, &schema)
                 .map_err(|e| Error::Invalid(e.to_string()))?;
         }
-        let reader =
-            arrow::record_batch::RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
-        if !self.has_table(name) {
-            let mut table = NewTable::new(name, Box::new(reader));
-            table.properties = properties;
-            let mut created = self.create_tables(vec![table]).await?;
-            return created.pop().ok_or_else(|| {
-                Error::store(&self.root, format!("table '{name}' was not created"))
-            });
-        }
-        let params = WriteParams {
-            mode: WriteMode::Append,
-            transaction_properties: Some(Arc::new(properties)),
-            ..Default::default()
-        };
-        Ok(Dataset::write(reader, self.table_uri(name)?.as_str(), Some(params)).await?)
+        let stream = RecordBatchStreamAdapter::new(
+            schema,
+            futures::stream::iter(batches.into_iter().map(Ok)),
+        );
+        self.append_stream(name, Box::pin(stream), properties, &ErrorSlot::default())
+            .await
     }
 }
 
@@ -374,7 +383,7 @@ impl Store {
     pub async fn append_stream(
         &self,
         name: &str,
-        stream: datafusion::execution::SendableRecordBatchStream,
+        stream: SendableRecordBatchStream,
         properties: HashMap<String, String>,
         slot: &ErrorSlot,
     ) -> Result<Dataset> {
@@ -401,10 +410,21 @@ impl Store {
                 .with_params(&params)
                 .execute_stream(stream)
                 .await;
-            if written.is_err() {
+            if written.is_err() && !self.has_table(name) {
+                // Only this write's own files: a table another writer
+                // committed meanwhile stays.
                 let _ = object.remove(&format!("{name}.lance"));
             }
-            return written.map_err(|e| slot.or(e));
+            return written.map_err(|e| match e {
+                lance::Error::DatasetAlreadyExists { .. } => Error::store(
+                    &self.root,
+                    format!(
+                        "table '{name}' was created by another writer during this write; \
+                         nothing of this write was committed"
+                    ),
+                ),
+                e => slot.or(e),
+            });
         }
         let staging = Staging::new(&self.root)?;
         let path = staging.path.join(format!("{name}.lance"));
@@ -413,7 +433,28 @@ impl Store {
             .execute_stream(stream)
             .await
             .map_err(|e| slot.or(e))?;
-        self.move_into_place(name, &path).await
+        match self.move_into_place(name, &path).await {
+            Err(_) if self.has_table(name) => {
+                // Another writer created the table while this one was
+                // staging: these rows join it as an append, so both land.
+                let staged: SendableRecordBatchStream = Dataset::open(&uri(&path)?)
+                    .await?
+                    .scan()
+                    .try_into_stream()
+                    .await?
+                    .into();
+                let dataset = Arc::new(self.dataset(name).await?);
+                let params = WriteParams {
+                    mode: WriteMode::Append,
+                    ..params
+                };
+                Ok(InsertBuilder::new(dataset)
+                    .with_params(&params)
+                    .execute_stream(staged)
+                    .await?)
+            }
+            moved => moved,
+        }
     }
 }
 

@@ -178,6 +178,23 @@ mod tests {
     }
 
     #[test]
+    fn two_writers_creating_one_table_at_once_both_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(&dir.path().join("s")).unwrap();
+        let mut first = store.table_writer("t", schema(), HashMap::new()).unwrap();
+        let mut second = store.table_writer("t", schema(), HashMap::new()).unwrap();
+        // A second batch waits until the first is taken: both writes are
+        // past their check for the table, so both stage a new one.
+        for w in [&mut first, &mut second] {
+            w.write(batch(&[1, 2])).unwrap();
+            w.write(batch(&[3])).unwrap();
+        }
+        first.finish().unwrap();
+        second.finish().unwrap();
+        assert_eq!(count(&store, "t"), 6);
+    }
+
+    #[test]
     fn a_writer_dropped_before_finish_commits_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::create(&dir.path().join("s")).unwrap();

@@ -134,6 +134,14 @@ impl PlanCodec {
         Ok(PlanCodec { tables })
     }
 
+    /// The version of each Lance table the codec decodes against: the
+    /// snapshot a distributed plan's workers must read.
+    pub fn table_versions(&self) -> std::collections::BTreeMap<String, u64> {
+        (self.tables.iter())
+            .map(|(name, d)| (name.clone(), d.version().version))
+            .collect()
+    }
+
     /// `plan` as protobuf bytes.
     pub fn encode(&self, plan: Arc<dyn ExecutionPlan>) -> Result<Vec<u8>> {
         Ok(PhysicalPlanNode::try_from_physical_plan(plan, self)?.encode_to_vec())

@@ -1,6 +1,7 @@
 //! The DataFusion session over a store: every table registered under its
 //! name, the genome loaded once, and the dnabench functions.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::execution::context::{SessionConfig, SessionContext};
@@ -32,12 +33,32 @@ pub async fn open_session(store: &Store) -> Result<SessionContext> {
 /// dnabench functions in `ctx`: what a worker's session for one query
 /// needs on top of the one its engine gives it.
 pub async fn furnish(ctx: &SessionContext, store: &Store) -> Result<()> {
+    furnish_at(ctx, store, &HashMap::new()).await
+}
+
+/// [`furnish`], with each table named in `versions` checked out at that
+/// version: a worker reads the snapshot its coordinator planned against,
+/// even after the store has moved on.
+pub async fn furnish_at(
+    ctx: &SessionContext,
+    store: &Store,
+    versions: &HashMap<String, u64>,
+) -> Result<()> {
     for name in store.table_names()? {
-        let ds = store.dataset(&name).await?;
+        let ds = match versions.get(&name) {
+            Some(&version) => store.dataset_at(&name, version).await?,
+            None => store.dataset(&name).await?,
+        };
         ctx.register_table(
             name.as_str(),
             Arc::new(LanceTableProvider::new(Arc::new(ds), false, false)),
         )?;
+    }
+    if let Some(name) = versions.keys().find(|n| !store.has_table(n)) {
+        return Err(crate::Error::store(
+            store.root(),
+            format!("the plan reads table '{name}', which this store does not have"),
+        ));
     }
     functions::register_all(ctx, SessionGenome::lazy(store));
     Ok(())
