@@ -11,6 +11,7 @@ use dnabench_engine::sql::session::set_session_hook;
 use url::Url;
 
 use crate::lance_tasks;
+use crate::named_workers::NamingChannelResolver;
 use crate::planned_versions::PlannedVersions;
 
 /// The worker URLs of `--workers` (`http://host:port`, comma-separated).
@@ -66,6 +67,7 @@ pub async fn distribute(
     let state = SessionStateBuilder::new_from_existing(ctx.state())
         .with_distributed_option_extension(versions)
         .with_distributed_worker_resolver(Workers(workers))
+        .with_distributed_channel_resolver(channels())
         .with_distributed_user_codec(codec)
         .with_distributed_desired_task_count_handler(lance_tasks::desired_task_count)
         .with_distributed_scale_up_leaf_node_handler(lance_tasks::scale_up_leaf)
@@ -75,6 +77,13 @@ pub async fn distribute(
     // very state, which a new context would leave dangling.
     *ctx.state_ref().write() = state;
     Ok(ctx)
+}
+
+/// The process's connections to workers, shared by its sessions so each
+/// worker is connected to once.
+pub(crate) fn channels() -> NamingChannelResolver {
+    static CHANNELS: std::sync::OnceLock<NamingChannelResolver> = std::sync::OnceLock::new();
+    CHANNELS.get_or_init(NamingChannelResolver::default).clone()
 }
 
 /// A fixed list of workers.

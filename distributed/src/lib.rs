@@ -9,6 +9,7 @@
 
 pub mod coordinator;
 pub mod lance_tasks;
+pub mod named_workers;
 pub mod planned_versions;
 pub mod worker;
 

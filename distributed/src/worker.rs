@@ -63,6 +63,7 @@ async fn session_for(
     let codec = PlanCodec::of_session(&session).await.map_err(df)?;
     Ok(SessionStateBuilder::new_from_existing(session.state())
         .with_distributed_user_codec(codec)
+        .with_distributed_channel_resolver(crate::coordinator::channels())
         .build())
 }
 

@@ -1,6 +1,7 @@
 //! SQL on two `dnabench worker` processes on 127.0.0.1, started and
 //! stopped by the tests: the same rows as one process, stages and tasks in
-//! `EXPLAIN`, and a clear error (and no commit) when a worker dies.
+//! `EXPLAIN`, and a clear error (and no commit) when a worker is dead
+//! before a query or dies during one.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -184,48 +185,102 @@ fn two_workers_give_the_rows_of_one_process() {
     assert_eq!(metrics("gc-workers"), metrics("gc-local"));
 }
 
+/// `materialize` of a chromatin split named `name` on `urls`: it
+/// re-splits `examples`, which holds a fragment per dataset, so its scan
+/// runs as two tasks.
+fn materialize_on(urls: &[String], name: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dnabench"));
+    command
+        .args(["--workers", &urls.join(",")])
+        .args([
+            "materialize",
+            "--task",
+            "chromatin",
+            "--variant",
+            "chrom_split",
+        ])
+        .args([
+            "--param",
+            "valid_chroms=chr12",
+            "--param",
+            "test_chroms=chr8",
+        ])
+        .args(["--name", name, "--store", store()])
+        .env_remove("DNABENCH_STORE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn rows_of(dataset: &str) -> Vec<String> {
+    csv(
+        &fixture().store,
+        &format!("SELECT count(*) FROM examples WHERE dataset = '{dataset}'"),
+    )
+}
+
+/// The query failed, naming one of `urls`, and committed nothing.
+fn failed_by_name(out: std::process::Output, urls: &[String], dataset: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a query on dead workers succeeded");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        urls.iter().any(|u| err.contains(&format!("on worker {u}"))),
+        "the error names a worker of {urls:?}: {err}"
+    );
+    assert_eq!(rows_of(dataset), vec!["0".to_string()]);
+}
+
 #[test]
 fn a_dead_worker_fails_the_query_by_name_and_nothing_is_committed() {
     // Both workers die before the query reaches them (which worker a task
-    // lands on is the planner's choice). The query re-splits `examples`,
-    // which holds a fragment per dataset, so its scan runs as two tasks.
+    // lands on is the planner's choice).
     let mut workers = [WorkerProcess::start(), WorkerProcess::start()];
     let urls: Vec<String> = workers.iter().map(|w| w.url.clone()).collect();
     for w in &mut workers {
         let _ = w.child.kill();
         let _ = w.child.wait();
     }
-    let rows = || {
-        csv(
-            &fixture().store,
-            "SELECT count(*) FROM examples WHERE dataset = 'split_on_dead_workers'",
-        )
-    };
-    let before = rows();
-    let list = urls.join(",");
-    let out = crate::common::dnabench(&[
-        "--workers",
-        &list,
-        "materialize",
-        "--task",
-        "chromatin",
-        "--variant",
-        "chrom_split",
-        "--param",
-        "valid_chroms=chr12",
-        "--param",
-        "test_chroms=chr8",
-        "--name",
-        "split_on_dead_workers",
-        "--store",
-        store(),
-    ]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "a query on dead workers succeeded");
-    assert!(!err.contains("panicked"), "{err}");
+    let out = materialize_on(&urls, "split_on_dead_workers")
+        .output()
+        .unwrap();
+    failed_by_name(out, &urls, "split_on_dead_workers");
+}
+
+#[test]
+fn a_worker_killed_mid_query_fails_it_by_name_and_nothing_is_committed() {
+    // The workers are frozen before the query, so it cannot finish before
+    // they die: the coordinator connects, sends its stages and waits.
+    let mut workers = [WorkerProcess::start(), WorkerProcess::start()];
+    let urls: Vec<String> = workers.iter().map(|w| w.url.clone()).collect();
+    for w in &workers {
+        let pid = w.child.id().to_string();
+        let frozen = Command::new("kill").args(["-STOP", &pid]).status();
+        assert!(frozen.unwrap().success());
+    }
+    let mut query = materialize_on(&urls, "split_on_killed_workers")
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
     assert!(
-        urls.iter().any(|u| err.contains(u.as_str())),
-        "the error names a worker of {urls:?}: {err}"
+        query.try_wait().unwrap().is_none(),
+        "the query ended before its workers died"
     );
-    assert_eq!(rows(), before);
+    for w in &mut workers {
+        let _ = w.child.kill();
+        let _ = w.child.wait();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while query.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = query.kill();
+            panic!("the query did not end within 2 minutes of its workers' death");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    failed_by_name(
+        query.wait_with_output().unwrap(),
+        &urls,
+        "split_on_killed_workers",
+    );
 }
