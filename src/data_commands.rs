@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use crate::output::{write_batches, write_batches_to_file, OutputFormat};
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use dnabench_engine::{materialize, open_session, sql::run_sql, Store};
+use datafusion::dataframe::DataFrame;
+use datafusion::logical_expr::LogicalPlan;
+use dnabench_engine::sql::{prepare_sql, run_sql};
+use dnabench_engine::{materialize, open_session, Store};
 use dnabench_queries::{Task, Variant, TASKS, VARIANTS};
 use dnabench_simulate as simulate;
 
@@ -115,14 +118,24 @@ pub(crate) async fn sql(args: SqlArgs) -> Result<()> {
         );
         dnabench_engine::sql::session::open_session_without_store()
     };
+    let (frame, origin) = prepare_sql(&ctx, &origin, &text, &params).await?;
     // DataFusion's EXPLAIN shows the plan before the distributed planner
     // cuts it into stages: on workers, show the stages and their tasks.
-    if let Some(query) = distributed_explain(&text) {
-        let plan = ctx.sql(query).await?.create_physical_plan().await?;
-        print!("{}", datafusion_distributed_plan(plan.as_ref()));
+    if let Some(explained) = distributed_explain(&frame) {
+        let plan = DataFrame::new(ctx.state(), explained)
+            .create_physical_plan()
+            .await
+            .map_err(|source| dnabench_engine::Error::Sql { origin, source })?;
+        print!(
+            "{}",
+            dnabench_distributed::coordinator::display_plan(plan.as_ref())
+        );
         return Ok(());
     }
-    let result = run_sql(&ctx, &origin, &text, &params).await?;
+    let schema = frame.schema().inner().clone();
+    let batches =
+        (frame.collect().await).map_err(|source| dnabench_engine::Error::Sql { origin, source })?;
+    let result = dnabench_engine::sql::QueryResult { schema, batches };
     match &args.output {
         Some(path) => write_batches_to_file(&result.schema, &result.batches, format, path)?,
         None if format == OutputFormat::Parquet && std::io::stdout().is_terminal() => {
@@ -138,22 +151,16 @@ pub(crate) async fn sql(args: SqlArgs) -> Result<()> {
     Ok(())
 }
 
-/// The query of an `EXPLAIN query` (not `EXPLAIN ANALYZE`/`VERBOSE`)
-/// when this process plans on workers.
-fn distributed_explain(text: &str) -> Option<&str> {
+/// The plan an `EXPLAIN query` (not `EXPLAIN VERBOSE`; `EXPLAIN ANALYZE`
+/// runs) explains, when this process plans on workers.
+fn distributed_explain(frame: &DataFrame) -> Option<LogicalPlan> {
     if !dnabench_distributed::coordinator::is_installed() {
         return None;
     }
-    let trimmed = text.trim().trim_end_matches(';');
-    let (first, rest) = trimmed.split_once(char::is_whitespace)?;
-    let rest = rest.trim_start();
-    let second = rest.split_whitespace().next()?.to_ascii_uppercase();
-    (first.eq_ignore_ascii_case("EXPLAIN") && second != "ANALYZE" && second != "VERBOSE")
-        .then_some(rest)
-}
-
-fn datafusion_distributed_plan(plan: &dyn datafusion::physical_plan::ExecutionPlan) -> String {
-    dnabench_distributed::coordinator::display_plan(plan)
+    match frame.logical_plan() {
+        LogicalPlan::Explain(explain) if !explain.verbose => Some(explain.plan.as_ref().clone()),
+        _ => None,
+    }
 }
 
 fn parse_params(given: &[String]) -> Result<BTreeMap<String, String>> {

@@ -102,14 +102,17 @@ fn two_workers_give_the_rows_of_one_process() {
         ));
         assert_eq!(remote, local, "{sql}");
     }
+    // EXPLAIN as the last statement of a file, after a view it reads.
+    let explain = fixture().store.with_file_name("explain.sql");
+    std::fs::write(
+        &explain,
+        "CREATE VIEW by_split AS SELECT dataset, split FROM examples;\n\
+         EXPLAIN SELECT dataset, split, count(*) FROM by_split GROUP BY dataset, split;\n",
+    )
+    .unwrap();
     let plan = on_workers(
         &[&a, &b],
-        &[
-            "sql",
-            "--store",
-            store(),
-            "EXPLAIN SELECT dataset, split, count(*) FROM examples GROUP BY dataset, split",
-        ],
+        &["sql", "--store", store(), "-f", explain.to_str().unwrap()],
     );
     // examples holds a fragment per materialized dataset: the scan stage
     // runs as several tasks.

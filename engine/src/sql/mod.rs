@@ -19,4 +19,4 @@ pub mod spill;
 pub mod statements;
 
 pub use session::{new_context, open_session, open_session_without_store};
-pub use statements::{run_sql, run_sql_stream, QueryResult};
+pub use statements::{prepare_sql, run_sql, run_sql_stream, QueryResult};

@@ -26,7 +26,7 @@ pub async fn run_sql(
     text: &str,
     params: &BTreeMap<String, String>,
 ) -> Result<QueryResult> {
-    let (df, origin) = last_statement(ctx, origin, text, params).await?;
+    let (df, origin) = prepare_sql(ctx, origin, text, params).await?;
     let schema: SchemaRef = df.schema().inner().clone();
     let batches = df
         .collect()
@@ -44,7 +44,7 @@ pub async fn run_sql_stream(
     text: &str,
     params: &BTreeMap<String, String>,
 ) -> Result<SendableRecordBatchStream> {
-    let (df, origin) = last_statement(ctx, origin, text, params).await?;
+    let (df, origin) = prepare_sql(ctx, origin, text, params).await?;
     df.execute_stream()
         .await
         .map_err(|source| Error::Sql { origin, source })
@@ -52,7 +52,7 @@ pub async fn run_sql_stream(
 
 /// Runs every statement but the last (views, tables); returns the last as a
 /// DataFrame not yet executed, with the origin its errors should name.
-async fn last_statement(
+pub async fn prepare_sql(
     ctx: &SessionContext,
     origin: &str,
     text: &str,
