@@ -48,6 +48,12 @@ impl ArrowStream {
             batches, schema,
         )))
     }
+
+    /// A stream of the one batch `batch`.
+    pub fn of_batch(batch: RecordBatch) -> ArrowStream {
+        let schema = batch.schema();
+        ArrowStream::from_iter(schema, std::iter::once(Ok(batch)))
+    }
 }
 
 /// The C stream, moved into a capsule whose destructor releases it unless a

@@ -154,9 +154,8 @@ impl Store {
             out.data_type().clone(),
             false,
         )]));
-        let batch =
-            RecordBatch::try_new(schema.clone(), vec![Arc::new(out)]).map_err(engine_error)?;
-        Ok(ArrowStream::from_iter(schema, std::iter::once(Ok(batch))))
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(out)]).map_err(engine_error)?;
+        Ok(ArrowStream::of_batch(batch))
     }
 
     /// Takes a batch of an outside model's predictions of `dataset` for
@@ -232,7 +231,7 @@ impl Store {
         ]));
         let scores = &evaluation.scores;
         let batch = RecordBatch::try_new(
-            schema.clone(),
+            schema,
             vec![
                 Arc::new(arrow::array::StringArray::from_iter_values(
                     scores.iter().map(|s| s.metric.as_str()),
@@ -246,7 +245,7 @@ impl Store {
             ],
         )
         .map_err(engine_error)?;
-        Ok(ArrowStream::from_iter(schema, std::iter::once(Ok(batch))))
+        Ok(ArrowStream::of_batch(batch))
     }
 
     /// Takes a batch of an outside model's embeddings of `dataset` for run
@@ -326,10 +325,7 @@ impl Store {
                 })
             })
             .map_err(engine_error)?;
-        Ok(ArrowStream::from_iter(
-            batch.schema(),
-            std::iter::once(Ok(batch)),
-        ))
+        Ok(ArrowStream::of_batch(batch))
     }
 
     fn __repr__(&self) -> String {

@@ -132,3 +132,37 @@ pub fn revcomp(s: &[u8]) -> String {
         })
         .collect()
 }
+
+/// A store of the mini benchmark's data steps (`quickstart --models
+/// none`) at `dest`: built once per test run, then copied for each test, so
+/// tests that write to it never share one.
+pub fn quickstart_store(dest: &Path) -> PathBuf {
+    static TEMPLATE: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    let (_, template) = TEMPLATE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
+        ok(&[
+            "quickstart",
+            "--store",
+            store.to_str().unwrap(),
+            "--models",
+            "none",
+        ]);
+        (dir, store)
+    });
+    copy_folder(template, dest);
+    dest.to_path_buf()
+}
+
+fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_folder(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
-use crate::common::{csv, ok};
+use crate::common::{csv, ok, quickstart_store};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -20,14 +20,7 @@ fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let store = dir.path().join("store");
-        ok(&[
-            "quickstart",
-            "--store",
-            store.to_str().unwrap(),
-            "--models",
-            "none",
-        ]);
+        let store = quickstart_store(&dir.path().join("store"));
         Fixture { _dir: dir, store }
     })
 }

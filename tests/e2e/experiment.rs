@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::common::{csv, fails, ok};
+use crate::common::{csv, fails, ok, quickstart_store};
 
 const TINY_CNN: &str = "[train]\nepochs = 2\nbatch_size = 16\nmax_batches = 3\nlr = 1e-3\n\
     [model]\nchannels = [8]\nkernels = [9]\nstrides = [1]\nglobal_pool = true\npool_kernel = 1\npool_stride = 1\n";
@@ -55,7 +55,7 @@ fn an_experiment_scores_every_cell_renders_its_table_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let s = store.to_str().unwrap();
-    ok(&["quickstart", "--store", s, "--models", "none"]);
+    quickstart_store(&store);
     let file = experiment_file(dir.path());
     let report = dir.path().join("report");
     let r = report.to_str().unwrap();
@@ -182,7 +182,7 @@ fn a_bad_experiment_file_is_an_error_that_names_it() {
     // A curriculum on a downstream task is refused before any training.
     let store = dir.path().join("store");
     let s = store.to_str().unwrap();
-    ok(&["quickstart", "--store", s, "--models", "none"]);
+    quickstart_store(&store);
     std::fs::write(
         &path,
         "[experiment]\nname = \"x\"\ntitle = \"x\"\n[[table]]\ntitle = \"t\"\n\

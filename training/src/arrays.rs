@@ -64,7 +64,7 @@ pub struct ArrayLoaderConfig {
     /// multi-label head, instead of float32 (see the module's tables).
     pub compact: bool,
     /// This process's part of the split in data-parallel training.
-    pub shard: Option<crate::loader::Shard>,
+    pub shard: Option<crate::shard::Shard>,
 }
 
 /// A split of a dataset as batches of model input and targets.

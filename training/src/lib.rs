@@ -21,12 +21,14 @@ pub mod predict;
 pub mod pretrain;
 pub mod runs;
 pub mod seeded;
+pub mod shard;
 pub mod similar;
 pub mod tokenizers;
 pub mod train;
 
 pub use candle_core::Device;
-pub use loader::{Loader, LoaderConfig, Shard};
+pub use loader::{Loader, LoaderConfig};
+pub use shard::Shard;
 pub use train::Progress;
 
 pub use tokenizers::one_hot;

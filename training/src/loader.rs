@@ -29,6 +29,8 @@ use arrow::datatypes::{Field, Schema};
 use dnabench_engine::genome::{window_sequences, Genome, WindowDraw};
 use dnabench_engine::hash::hash_uniform;
 use dnabench_engine::{Error, Result, Store};
+
+use crate::shard::Shard;
 use futures::{StreamExt, TryStreamExt};
 use lance::dataset::ProjectionRequest;
 use lance::Dataset;
@@ -58,33 +60,6 @@ pub struct LoaderConfig {
     /// Data-parallel training: this process reads shard `rank` of
     /// `world_size` ([`Shard`]); none reads the whole split.
     pub shard: Option<Shard>,
-}
-
-/// One of `world_size` disjoint parts of a split that together cover it:
-/// an example is in shard `floor(hash_uniform(example_id, seed) ×
-/// world_size)`, the rule SQL's `hash_uniform` gives, so the parts are
-/// fixed by the seed and any process (or query) finds the same ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub rank: usize,
-    pub world_size: usize,
-}
-
-impl Shard {
-    pub fn new(rank: usize, world_size: usize) -> Result<Shard> {
-        if world_size == 0 || rank >= world_size {
-            return Err(Error::Invalid(format!(
-                "shard rank {rank} of world size {world_size}: the rank must be below the world size"
-            )));
-        }
-        Ok(Shard { rank, world_size })
-    }
-
-    /// Whether `example_id` is in this shard under `seed`.
-    pub fn holds(&self, example_id: &str, seed: u64) -> bool {
-        let u = hash_uniform(example_id.as_bytes(), seed as i64);
-        ((u * self.world_size as f64) as usize).min(self.world_size - 1) == self.rank
-    }
 }
 
 impl LoaderConfig {
