@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::common::{csv, fails, ok};
+use crate::common::{csv, fails, ok, quickstart_store};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -22,9 +22,8 @@ fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let store = dir.path().join("store");
+        let store = quickstart_store(&dir.path().join("store"));
         let s = store.to_str().unwrap();
-        ok(&["quickstart", "--store", s, "--models", "none"]);
         let cfg = dir.path().join("tiny.toml");
         std::fs::write(&cfg, TINY_CNN).unwrap();
         for task in ["promoter", "chromatin"] {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::common::{csv, fails, ok};
+use crate::common::{csv, fails, ok, quickstart_store};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -16,14 +16,7 @@ fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let store = dir.path().join("store");
-        ok(&[
-            "quickstart",
-            "--store",
-            store.to_str().unwrap(),
-            "--models",
-            "none",
-        ]);
+        let store = quickstart_store(&dir.path().join("store"));
         Fixture { _dir: dir, store }
     })
 }
