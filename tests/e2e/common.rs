@@ -154,6 +154,21 @@ pub fn quickstart_store(dest: &Path) -> PathBuf {
     dest.to_path_buf()
 }
 
+/// A copy of the [`quickstart_store`] in a temporary folder of its own,
+/// removed with it: a test module's fixture store.
+pub struct QuickstartCopy {
+    _dir: tempfile::TempDir,
+    pub store: PathBuf,
+}
+
+impl QuickstartCopy {
+    pub fn new() -> QuickstartCopy {
+        let dir = tempfile::tempdir().unwrap();
+        let store = quickstart_store(&dir.path().join("store"));
+        QuickstartCopy { _dir: dir, store }
+    }
+}
+
 fn copy_folder(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {

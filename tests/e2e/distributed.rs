@@ -4,25 +4,15 @@
 //! before a query or dies during one.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
-use crate::common::{csv, ok, quickstart_store};
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    store: PathBuf,
-}
+use crate::common::{csv, ok, QuickstartCopy};
 
 /// The mini benchmark, data steps only.
-fn fixture() -> &'static Fixture {
-    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
-    FIXTURE.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let store = quickstart_store(&dir.path().join("store"));
-        Fixture { _dir: dir, store }
-    })
+fn fixture() -> &'static QuickstartCopy {
+    static FIXTURE: OnceLock<QuickstartCopy> = OnceLock::new();
+    FIXTURE.get_or_init(QuickstartCopy::new)
 }
 
 fn store() -> &'static str {

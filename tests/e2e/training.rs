@@ -5,20 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::common::{csv, fails, ok, quickstart_store};
+use crate::common::{csv, fails, ok, QuickstartCopy};
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    store: PathBuf,
-}
-
-fn fixture() -> &'static Fixture {
-    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
-    FIXTURE.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let store = quickstart_store(&dir.path().join("store"));
-        Fixture { _dir: dir, store }
-    })
+fn fixture() -> &'static QuickstartCopy {
+    static FIXTURE: OnceLock<QuickstartCopy> = OnceLock::new();
+    FIXTURE.get_or_init(QuickstartCopy::new)
 }
 
 fn store() -> &'static str {
