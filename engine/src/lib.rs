@@ -14,6 +14,7 @@
 //! | [`hash`] | the seeded hash behind every random choice |
 
 pub mod chrom_names;
+pub mod dataset_tracks;
 pub mod error;
 pub mod eval;
 pub mod formats;

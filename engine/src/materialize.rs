@@ -15,6 +15,7 @@ use dnabench_queries::{SqlTemplate, Task, Variant};
 use dnabench_schemas::{examples_schema, REQUIRED_EXAMPLE_COLUMNS, SPLITS};
 use futures::{StreamExt, TryStreamExt};
 
+use crate::dataset_tracks::{self, TrackSet};
 use crate::error::{Error, Result};
 use crate::genome::{window_sequences, Genome, WindowDraw};
 use crate::sql::memory::{pool_use, PoolUse};
@@ -182,8 +183,19 @@ pub async fn materialize(
     let written = store
         .append_stream("examples", stream, properties, &slot)
         .await?;
-    let per_split = lock(&check).per_split.clone();
-    Ok(Materialized::of(ctx, m, per_split, written.version_id()))
+    let check = lock(&check);
+    if m.task == "chromatin" {
+        // Training finds its head's tracks here instead of scanning the labels.
+        if let Ok(tracks) = check.tracks.ids() {
+            dataset_tracks::record(store, &m.dataset, written.version_id(), &tracks);
+        }
+    }
+    Ok(Materialized::of(
+        ctx,
+        m,
+        check.per_split.clone(),
+        written.version_id(),
+    ))
 }
 
 /// Runs `m`'s SQL and returns its checked rows without writing them
@@ -344,6 +356,8 @@ struct RowCheck {
     /// A 64-bit hash of each example id: 16 bytes an example, where the ids
     /// themselves would take 30-60.
     seen: HashSet<u64>,
+    /// The positive track ids of the rows (chromatin).
+    tracks: TrackSet,
 }
 
 impl RowCheck {
@@ -355,6 +369,7 @@ impl RowCheck {
             per_split: SPLITS.iter().map(|s| (s.to_string(), 0)).collect(),
             required: m.splits.clone(),
             seen: HashSet::new(),
+            tracks: TrackSet::default(),
         }
     }
 
@@ -369,6 +384,9 @@ impl RowCheck {
         // task's head and metrics, so its rows must all be of that task
         // (a variant over another task's dataset, say, is refused).
         let benchmark_task = Task::named(&self.task).is_some();
+        if let Some(lists) = batch.column_by_name("positive_tracks") {
+            self.tracks.add(lists.as_ref());
+        }
         for i in 0..batch.num_rows() {
             if benchmark_task && tasks.value(i) != self.task {
                 return Err(Error::Invalid(format!(

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
-use crate::common::{fails, kill_once, ok, repo, revcomp};
+use crate::common::{csv, fails, kill_once, ok, repo, revcomp};
 use crate::tasks::{examples, exported, fixture, int, rows, text, window};
 use dnabench_queries::TASKS;
 use serde_json::Value;
@@ -326,6 +326,53 @@ fn materialize_records_the_query_and_refuses_a_second_copy() {
     let out = ok(&["tasks", "--store", store]);
     assert!(out.contains("--param neg_ratio=1"), "{out}");
     assert!(out.contains("materialized: chromatin test:"), "{out}");
+}
+
+#[test]
+fn a_chromatin_materialization_records_its_heads_tracks_for_training() {
+    let store = &fixture().store;
+    let name = "chromatin_recorded_tracks";
+    ok(&[
+        "materialize",
+        "--task",
+        "chromatin",
+        "--name",
+        name,
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    // The record the loader reads instead of scanning the labels: the
+    // version's file, equal to every positive track of the dataset.
+    let hex: String = name.bytes().map(|b| format!("{b:02x}")).collect();
+    let records: Vec<_> = std::fs::read_dir(store.join("_cache"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.starts_with(&format!("tracks-{hex}-v")))
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    let version: u64 = records[0]
+        .trim_start_matches(&format!("tracks-{hex}-v"))
+        .trim_end_matches(".txt")
+        .parse()
+        .unwrap();
+    let recorded = dnabench_engine::dataset_tracks::recorded(
+        &dnabench_engine::Store::open(store).unwrap(),
+        name,
+        version,
+    )
+    .unwrap();
+    let want: Vec<i32> = csv(
+        store,
+        &format!(
+            "SELECT DISTINCT t FROM (SELECT unnest(positive_tracks) AS t FROM examples \
+             WHERE dataset = '{name}') ORDER BY t"
+        ),
+    )
+    .iter()
+    .map(|t| t.parse().unwrap())
+    .collect();
+    assert!(want.len() > 3, "{want:?}");
+    assert_eq!(recorded, want);
 }
 
 #[test]

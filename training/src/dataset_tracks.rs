@@ -1,15 +1,9 @@
-//! The tracks a chromatin dataset's head predicts: every track id positive
-//! in some example of it. Finding them scans every label of every split
-//! (tens of millions of lists at full size, seconds), so the answer is kept
-//! beside the store (`_cache/tracks-DATASET-vVERSION.txt`, DATASET in hex)
-//! for the `examples` version it was read from; a later materialization
-//! makes a new version, and the scan runs again.
+//! The tracks a chromatin dataset's head predicts, as the materialization
+//! recorded them ([`dnabench_engine::dataset_tracks`]), or found by one scan
+//! of its labels and recorded for the next reader.
 
-use std::path::PathBuf;
-
-use anyhow::{Context, Result};
-use arrow::array::AsArray;
-use arrow::datatypes::Int32Type;
+use anyhow::{bail, Result};
+use dnabench_engine::dataset_tracks::{record, recorded, TrackSet};
 use dnabench_engine::Store;
 use futures::TryStreamExt;
 
@@ -20,49 +14,23 @@ pub async fn positive_tracks(
     dataset: &str,
     filter: &str,
 ) -> Result<Vec<i32>> {
-    let cache = cache_path(store, dataset, ds.version_id());
-    if let Some(tracks) = std::fs::read_to_string(&cache)
-        .ok()
-        .and_then(|text| text.split_whitespace().map(|t| t.parse().ok()).collect())
-    {
+    if let Some(tracks) = recorded(store, dataset, ds.version_id()) {
         return Ok(tracks);
     }
-    // Flags by id: the scan visits every label of the dataset.
-    let mut seen: Vec<bool> = Vec::new();
+    let mut seen = TrackSet::default();
     let mut scan = ds.scan();
     scan.filter(filter)?.project(&["positive_tracks"])?;
     let mut stream = scan.try_into_stream().await?;
     while let Some(b) = stream.try_next().await? {
-        let lists = b.column(0).as_list::<i32>();
-        for &t in lists.values().as_primitive::<Int32Type>().values() {
-            let t = usize::try_from(t)
-                .with_context(|| format!("positive_tracks holds track id {t}"))?;
-            if t >= seen.len() {
-                seen.resize(t + 1, false);
-            }
-            seen[t] = true;
+        seen.add(b.column(0).as_ref());
+    }
+    match seen.ids() {
+        Ok(tracks) => {
+            record(store, dataset, ds.version_id(), &tracks);
+            Ok(tracks)
         }
+        Err(t) => bail!("positive_tracks holds track id {t}"),
     }
-    let tracks: Vec<i32> = (0..seen.len())
-        .filter(|&t| seen[t])
-        .map(|t| t as i32)
-        .collect();
-    // Written whole or not at all; a store that cannot take it is only slower.
-    let text: Vec<String> = tracks.iter().map(i32::to_string).collect();
-    let partial = cache.with_extension("partial");
-    if let Some(folder) = cache.parent() {
-        let _ = std::fs::create_dir_all(folder)
-            .and_then(|_| std::fs::write(&partial, text.join(" ")))
-            .and_then(|_| std::fs::rename(&partial, &cache));
-    }
-    Ok(tracks)
-}
-
-fn cache_path(store: &Store, dataset: &str, version: u64) -> PathBuf {
-    let hex: String = dataset.bytes().map(|b| format!("{b:02x}")).collect();
-    store
-        .folder("_cache")
-        .join(format!("tracks-{hex}-v{version}.txt"))
 }
 
 #[cfg(test)]
@@ -126,8 +94,7 @@ mod tests {
             [1, 3, 7]
         );
         // The second read is the kept answer, not a scan.
-        let cache = cache_path(&store, "a", ds.version_id());
-        std::fs::write(&cache, "2 4").unwrap();
+        dnabench_engine::dataset_tracks::record(&store, "a", ds.version_id(), &[2, 4]);
         assert_eq!(
             positive_tracks(&store, &ds, "a", filter).await.unwrap(),
             [2, 4]

@@ -8,7 +8,8 @@
 //!
 //! Layer norm, attention and the gated-GELU are dnabench's fused kernels
 //! ([`crate::ops`]); candle 0.11's own fused layer norm, softmax and rope
-//! have no backward pass. Rotary embeddings use `rope_slow`, composed.
+//! have no backward pass. The input projection is cut into heads and
+//! rotated in one pass ([`qkv_heads`]).
 
 use candle_core::{DType, Device, Module, Result, Tensor, D};
 use candle_nn::{embedding, ops, Embedding, Init, VarBuilder};
@@ -18,7 +19,7 @@ use super::one_hot_front::OneHotFront;
 use super::task_head::{paper_head_hidden, HeadKind, TaskHead};
 
 use super::conv::Conv1d;
-use crate::ops::{attention, gated_gelu, DropoutLayer as Dropout, DropoutMask};
+use crate::ops::{attention, gated_gelu, qkv_heads, DropoutLayer as Dropout, DropoutMask};
 
 /// How token positions enter attention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -355,16 +356,13 @@ impl Transformer {
         let heads = self.cfg.heads;
         let head_dim = hidden / heads;
         let h = layer.attention_norm.forward(x)?;
-        let qkv = layer
-            .qkv
-            .forward(&h)?
-            .reshape((batch, tokens, 3, heads, head_dim))?
-            .permute((2, 0, 3, 1, 4))?; // (3, batch, heads, tokens, head_dim)
-        let (mut q, mut k, v) = (qkv.get(0)?, qkv.get(1)?, qkv.get(2)?.contiguous()?);
-        if let Some((cos, sin)) = rotary {
-            q = candle_nn::rotary_emb::rope_slow(&q.contiguous()?, cos, sin)?;
-            k = candle_nn::rotary_emb::rope_slow(&k.contiguous()?, cos, sin)?;
-        }
+        // (3, batch, heads, tokens, head_dim), q and k rotated.
+        let qkv = qkv_heads(
+            &layer.qkv.forward(&h)?,
+            heads,
+            rotary.map(|(cos, sin)| (cos, sin)),
+        )?;
+        let (q, k, v) = (qkv.get(0)?, qkv.get(1)?, qkv.get(2)?);
         let dropout = if train {
             DropoutMask::draw(self.cfg.dropout)
         } else {

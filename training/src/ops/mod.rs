@@ -18,6 +18,7 @@
 //! | [`max_pool1d`] | one `index_select` per window offset, then `max` |
 //! | [`layer_norm`] | mean, centre, variance, divide, scale, shift |
 //! | [`linear`] | candle's `Linear` (its matmul is always the `gemm` crate's) |
+//! | [`qkv_heads`] | reshape, permute, copies, `rope_slow` on q and k |
 //! | [`attention`] | matmul, mask, softmax, dropout, matmul |
 //! | [`gated_gelu`] | narrow, gelu, multiply |
 //! | [`dropout`] | candle's `Dropout`: draw, compare, cast, multiply twice |
@@ -43,6 +44,7 @@ mod max_pool1d;
 mod on_cuda;
 mod precision;
 mod profile;
+mod qkv_heads;
 
 pub use adamw::{adamw_update, fused_adamw_takes, sum_of_squares, AdamWStep, Moments};
 pub use attention::attention;
@@ -56,3 +58,4 @@ pub use lstm_cell::lstm_cell;
 pub use lstm_layer::lstm_layer;
 pub use max_pool1d::max_pool1d;
 pub use profile::{op_times, reset_op_times, OPS};
+pub use qkv_heads::qkv_heads;

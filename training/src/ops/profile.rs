@@ -6,11 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The ops, in the order [`op_times`] lists them.
-pub const OPS: [&str; 10] = [
+pub const OPS: [&str; 11] = [
     "linear",
     "conv1d",
     "max_pool1d",
     "layer_norm",
+    "qkv_heads",
     "attention",
     "gated_gelu",
     "lstm_cell",
