@@ -180,7 +180,7 @@ enum Command {
     Leaderboard(outside_commands::LeaderboardArgs),
     /// The whole benchmark on the bundled data: simulate, ingest, materialize the six
     /// tasks, train a CNN per task and the chromatin backbone, embed and fit the
-    /// downstream models, score in SQL, report (about a minute on 2 cores).
+    /// downstream models, score in SQL, report (about two minutes on 2 cores).
     #[command(
         after_help = "Examples:\n  dnabench quickstart                  # CNNs, backbone, downstream models: a few minutes\n  dnabench quickstart --full           # adds the Transformers and the configs' whole budgets (minutes on CPU)\n  dnabench quickstart --models none    # the data steps only: simulate, ingest, materialize"
     )]
@@ -297,6 +297,8 @@ fn dispatch(cli: Cli) -> ExitCode {
         training::allocator::keep_freed_memory();
         // Loaded while this is the only thread: it sets OpenBLAS's variables.
         training::ops::load_blas();
+    } else {
+        training::allocator::one_arena_per_core();
     }
     // Training owns its threads (the loader's runtime); it runs outside the async runtime.
     let trained = match cli.command {

@@ -165,6 +165,17 @@ fn a_manifest_ingests_many_files_and_a_rerun_only_what_is_missing() {
     );
     assert_eq!(count(&store, "SELECT count(*) FROM tracks"), 40);
     assert_eq!(count(&store, "SELECT count(*) FROM peaks"), 820);
+    // Files are read two at a time but numbered in the manifest's order:
+    // file i's i + 1 rows, of signal i, carry the id of track i.
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM (SELECT track_id, count(*) AS n, min(signal_value) AS lo, \
+             max(signal_value) AS hi FROM peaks GROUP BY track_id) JOIN tracks USING (track_id) \
+             WHERE n = lo + 1 AND lo = hi AND name = concat('track', CAST(lo AS INT))"
+        ),
+        40
+    );
     assert_eq!(
         csv(
             &store,

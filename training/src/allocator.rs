@@ -20,3 +20,20 @@ pub fn keep_freed_memory() {
         libc::mallopt(libc::M_TOP_PAD, 256 << 20);
     }
 }
+
+/// Caps glibc's malloc arenas at one per core. glibc makes up to eight per
+/// core, one for each thread that meets contention; the ingest's file
+/// readers, Lance's writers and the runtime's threads each filled their
+/// own, and what one freed the others could not reuse, so an ingest's
+/// resident memory grew with every commit where what it held did not.
+/// Call once at start-up, before threads allocate.
+pub fn one_arena_per_core() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // SAFETY: mallopt only changes glibc's allocation settings.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, cores.min(i32::MAX as usize) as i32);
+        }
+    }
+}

@@ -1,12 +1,14 @@
 //! Track files read on every core: each worker takes the next file, hashes
 //! it, and unless the store holds it already parses, checks and sorts its
-//! records; the caller gets the results in the files' order, to number and
-//! commit them as one thread would.
+//! records and makes them a batch; the caller gets the results in the
+//! files' order, to number and commit them as one thread would.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use arrow::array::{ArrayRef, Int32Array, RecordBatch};
 
 use super::tracks::{
     check_intervals, file_md5, sort_records, OnInvalid, TrackFormat, TrackSpec, FILES_PER_COMMIT,
@@ -18,13 +20,25 @@ use crate::liftover::{lift_records, Liftover, UnmappedRows};
 /// A file as a worker read it: its MD5 and, unless the store holds its
 /// content already, its format, its checked rows in genome order, how many
 /// were kept, and how many were skipped for each reason.
-pub(crate) struct ReadFile<R> {
+pub(crate) struct ReadFile {
     pub(crate) md5: String,
-    pub(crate) rows: Option<FileRows<R>>,
+    pub(crate) rows: Option<FileRows>,
 }
 
-/// Format name, rows, rows kept, rows skipped by reason.
-pub(crate) type FileRows<R> = (String, Vec<R>, u64, BTreeMap<String, u64>);
+/// Format name, the rows as a batch whose `track_id` is not yet set (see
+/// [`with_track_id`]), rows kept, rows skipped by reason. A chunk's files
+/// wait as batches, not records: a parsed record takes several times its
+/// columns' bytes, and a chunk of full-size peak files held as records
+/// took gigabytes.
+pub(crate) type FileRows = (String, RecordBatch, u64, BTreeMap<String, u64>);
+
+/// `batch` (a file's rows as [`read_files`] made it) with `track_id` in
+/// every row: ids follow the files' order, known only once they are read.
+pub(crate) fn with_track_id(batch: RecordBatch, track_id: i32) -> Result<RecordBatch> {
+    let mut columns = batch.columns().to_vec();
+    columns[0] = Arc::new(Int32Array::from(vec![track_id; batch.num_rows()])) as ArrayRef;
+    Ok(RecordBatch::try_new(batch.schema(), columns)?)
+}
 
 /// Bytes of files read at once: parsed rows take several times their text,
 /// so 96 methylation samples of 170 MB each are read a few at a time.
@@ -80,11 +94,8 @@ pub(crate) fn read_files<F: TrackFormat>(
     lift: Option<(&Liftover, &Path)>,
     known: &(dyn Fn(&str) -> bool + Sync),
     threads: usize,
-) -> Vec<Result<ReadFile<F::Record>>>
-where
-    F::Record: Send,
-{
-    let read_one = |spec: &TrackSpec| -> Result<ReadFile<F::Record>> {
+) -> Vec<Result<ReadFile>> {
+    let read_one = |spec: &TrackSpec| -> Result<ReadFile> {
         let md5 = spec_md5(spec)?;
         if known(&md5) {
             return Ok(ReadFile { md5, rows: None });
@@ -105,10 +116,10 @@ where
             })?;
             if spec.pooled.is_empty() {
                 sort_records(&mut records, names);
-                let rows = records.into_iter().map(|(_, r)| r).collect();
+                let rows: Vec<F::Record> = records.into_iter().map(|(_, r)| r).collect();
                 return Ok(ReadFile {
                     md5,
-                    rows: Some((name, rows, kept, skipped)),
+                    rows: Some((name, F::to_batch(0, &rows)?, kept, skipped)),
                 });
             }
             format = name;
@@ -128,7 +139,12 @@ where
         let kept = rows.len() as u64;
         Ok(ReadFile {
             md5,
-            rows: Some((format!("{format} (pooled)"), rows, kept, skipped)),
+            rows: Some((
+                format!("{format} (pooled)"),
+                F::to_batch(0, &rows)?,
+                kept,
+                skipped,
+            )),
         })
     };
     map_in_order(specs, threads, read_one)

@@ -15,7 +15,7 @@ use futures::TryStreamExt;
 
 pub(crate) use super::intervals::interval_record;
 pub use super::intervals::{check_intervals, sort_records, IntervalRecord};
-use super::track_files::{read_chunks, read_files};
+use super::track_files::{read_chunks, read_files, with_track_id};
 use crate::chrom_names::ChromNames;
 use crate::error::{Error, Location, Result};
 use crate::ingest::genome::column;
@@ -221,7 +221,7 @@ pub async fn ingest_lifted_tracks<F: TrackFormat>(
                     .already_present
                     .push((spec.path.clone(), existing.clone()));
             } else {
-                let Some((format, rows, kept, skipped)) = file.rows else {
+                let Some((format, batch, kept, skipped)) = file.rows else {
                     return Err(Error::Invalid(format!(
                         "{}: the file was not read",
                         spec.path.display()
@@ -232,8 +232,8 @@ pub async fn ingest_lifted_tracks<F: TrackFormat>(
                 }
                 let track_id = next_id;
                 next_id += 1;
-                if !rows.is_empty() {
-                    pending.data.push(F::to_batch(track_id, &rows)?);
+                if batch.num_rows() > 0 {
+                    pending.data.push(with_track_id(batch, track_id)?);
                 }
                 pending.rows += kept;
                 pending.tracks.push(TrackRow {
