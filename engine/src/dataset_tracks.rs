@@ -50,21 +50,33 @@ pub struct TrackSet {
 }
 
 impl TrackSet {
-    /// Adds every id of `lists` (a `positive_tracks` column).
+    /// Adds every id of `lists` (a `positive_tracks` column). Only the
+    /// elements its valid lists reach count: a sliced or null-bearing list
+    /// array's `values()` also holds elements outside them.
     pub fn add(&mut self, lists: &dyn Array) {
         let Some(lists) = lists.as_list_opt::<i32>() else {
             return;
         };
-        for &t in lists.values().as_primitive::<Int32Type>().values() {
-            match usize::try_from(t) {
-                Ok(t) => {
-                    if t >= self.seen.len() {
-                        self.seen.resize(t + 1, false);
-                    }
-                    self.seen[t] = true;
+        let values = lists.values().as_primitive::<Int32Type>();
+        let offsets = lists.value_offsets();
+        for row in (0..lists.len()).filter(|&row| lists.is_valid(row)) {
+            for at in offsets[row] as usize..offsets[row + 1] as usize {
+                if values.is_valid(at) {
+                    self.insert(values.value(at));
                 }
-                Err(_) => self.invalid = self.invalid.or(Some(t)),
             }
+        }
+    }
+
+    fn insert(&mut self, track: i32) {
+        match usize::try_from(track) {
+            Ok(t) => {
+                if t >= self.seen.len() {
+                    self.seen.resize(t + 1, false);
+                }
+                self.seen[t] = true;
+            }
+            Err(_) => self.invalid = self.invalid.or(Some(track)),
         }
     }
 
@@ -77,5 +89,56 @@ impl TrackSet {
             .filter(|&t| self.seen[t])
             .map(|t| t as i32)
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Int32Array, ListArray};
+    use arrow::buffer::{NullBuffer, OffsetBuffer};
+    use arrow::datatypes::{DataType, Field};
+
+    use super::*;
+
+    fn lists(rows: &[Option<Vec<i32>>]) -> ListArray {
+        ListArray::from_iter_primitive::<Int32Type, _, _>(
+            rows.iter()
+                .map(|row| row.as_ref().map(|ids| ids.iter().map(|&t| Some(t)))),
+        )
+    }
+
+    #[test]
+    fn a_sliced_list_array_adds_only_its_own_rows_ids() {
+        let all = lists(&[
+            Some(vec![7, 9]),
+            Some(vec![1, 2]),
+            Some(vec![3]),
+            Some(vec![40]),
+        ]);
+        let mut set = TrackSet::default();
+        set.add(&all.slice(1, 2));
+        assert_eq!(set.ids(), Ok(vec![1, 2, 3]));
+    }
+
+    #[test]
+    fn a_null_list_adds_nothing_even_where_its_offsets_span_elements() {
+        // Arrow allows a null list to span values; they are not its elements.
+        let values = Int32Array::from(vec![5, 6, 8]);
+        let offsets = OffsetBuffer::new(vec![0, 2, 3].into());
+        let field = Arc::new(Field::new("item", DataType::Int32, true));
+        let nulls = NullBuffer::from(vec![false, true]);
+        let array = ListArray::new(field, offsets, Arc::new(values), Some(nulls));
+        let mut set = TrackSet::default();
+        set.add(&array);
+        assert_eq!(set.ids(), Ok(vec![8]));
+    }
+
+    #[test]
+    fn a_negative_id_makes_the_set_no_answer() {
+        let mut set = TrackSet::default();
+        set.add(&lists(&[Some(vec![2]), None, Some(vec![-4, 1])]));
+        assert_eq!(set.ids(), Err(-4));
     }
 }

@@ -35,6 +35,16 @@ impl Dims {
 }
 
 impl QkvHeads {
+    fn dims(&self, shape: &Shape) -> Result<Dims> {
+        let (batch, tokens, width) = shape.dims3()?;
+        Ok(Dims {
+            batch,
+            tokens,
+            heads: self.heads,
+            head_dim: width / 3 / self.heads,
+        })
+    }
+
     /// The rotation tables in the kernel's type, with `sin` negated for
     /// the inverse rotation.
     fn tables<T: Real>(&self, inverse: bool) -> Option<(Vec<T>, Vec<T>)> {
@@ -138,18 +148,6 @@ impl CustomOp1 for QkvHeads {
                     tensor(self.backward(d, dys), x.shape().clone())
                 }))?,
             ))
-        })
-    }
-}
-
-impl QkvHeads {
-    fn dims(&self, shape: &Shape) -> Result<Dims> {
-        let (batch, tokens, width) = shape.dims3()?;
-        Ok(Dims {
-            batch,
-            tokens,
-            heads: self.heads,
-            head_dim: width / 3 / self.heads,
         })
     }
 }
