@@ -59,6 +59,14 @@ impl TrackSet {
         };
         let values = lists.values().as_primitive::<Int32Type>();
         let offsets = lists.value_offsets();
+        if lists.null_count() == 0 && values.null_count() == 0 {
+            // No nulls: the lists' elements are one run of the values.
+            let (from, to) = (offsets[0] as usize, offsets[lists.len()] as usize);
+            for &track in &values.values()[from..to] {
+                self.insert(track);
+            }
+            return;
+        }
         for row in (0..lists.len()).filter(|&row| lists.is_valid(row)) {
             for at in offsets[row] as usize..offsets[row + 1] as usize {
                 if values.is_valid(at) {

@@ -224,6 +224,13 @@ impl Runner<'_> {
         for spec in &self.file.tables {
             for arm in spec.arms()? {
                 for dataset in spec.datasets.iter().filter(|d| arm.starts_from_backbone(d)) {
+                    let backbone = self.file.backbone_of(dataset);
+                    self.task_of(backbone).with_context(|| {
+                        format!(
+                            "table '{}' starts '{dataset}' from its backbone '{backbone}'",
+                            spec.title
+                        )
+                    })?;
                     let task = self.task_of(dataset)?;
                     if DownstreamModel::for_task(&task).is_some() {
                         bail!(
@@ -262,7 +269,7 @@ impl Runner<'_> {
         } else {
             let (_, text) = self.config_text(&arm.model.to_string(), dataset);
             let init = match arm.init {
-                _ if from_backbone => self.stem(&backbone, arm)?,
+                _ if from_backbone => self.stem(self.file.backbone_of(dataset), arm)?,
                 Init::Scratch => String::new(),
                 Init::Mlm(rate) => self.pretrain_id(arm, rate)?,
                 Init::Chromatin => self.stem(&backbone, &arm.scratch())?,
@@ -327,7 +334,8 @@ impl Runner<'_> {
         }
         let init = match arm.init {
             _ if arm.starts_from_backbone(dataset) => {
-                Some(self.trained(&self.file.experiment.backbone.clone(), arm, seed)?)
+                let backbone = self.file.backbone_of(dataset).to_string();
+                Some(self.trained(&backbone, arm, seed)?)
             }
             Init::Scratch => None,
             Init::Mlm(rate) => Some(self.pretrained(arm, rate)?),

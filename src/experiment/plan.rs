@@ -84,6 +84,12 @@ pub struct DatasetSpec {
     pub variant: Option<String>,
     #[serde(default)]
     pub params: BTreeMap<String, toml::Value>,
+    /// The dataset a curriculum (`start_from_backbone`) on this one starts
+    /// from, in place of the experiment's backbone: a chromosome split's
+    /// own split of the bins, so that neither stage sees its test
+    /// chromosomes.
+    #[serde(default)]
+    pub backbone: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -238,18 +244,27 @@ impl ExperimentFile {
                 );
             }
             for dataset in table.arms.iter().flat_map(|a| &a.start_from_backbone) {
-                if *dataset == file.experiment.backbone || !table.datasets.contains(dataset) {
+                let backbone = file.backbone_of(dataset);
+                if dataset == backbone || !table.datasets.contains(dataset) {
                     bail!(
-                        "experiment {}: table '{}' starts '{dataset}' from the backbone; give datasets of the table other than the backbone ('{}'): {:?}",
+                        "experiment {}: table '{}' starts '{dataset}' from the backbone; give datasets of the table other than the backbone ('{backbone}'): {:?}",
                         path.display(),
                         table.title,
-                        file.experiment.backbone,
                         table.datasets
                     );
                 }
             }
         }
         Ok(file)
+    }
+
+    /// The dataset whose run a curriculum on `dataset` starts from: its
+    /// `[datasets]` entry's `backbone`, else the experiment's.
+    pub fn backbone_of<'a>(&'a self, dataset: &'a str) -> &'a str {
+        self.datasets
+            .get(dataset)
+            .and_then(|d| d.backbone.as_deref())
+            .unwrap_or(&self.experiment.backbone)
     }
 }
 
@@ -509,6 +524,35 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn a_dataset_may_name_its_own_backbone_for_its_curriculum() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.toml");
+        let write = |own: &str| {
+            std::fs::write(
+                &path,
+                format!(
+                    "[experiment]\nname = \"x\"\ntitle = \"x\"\nbackbone = \"bins\"\n\
+                     [datasets]\nby_chrom = {{ task = \"chromatin\", backbone = \"{own}\" }}\n\
+                     [[table]]\ntitle = \"t\"\ndatasets = [\"chromatin\", \"by_chrom\"]\n\
+                     arms = [{{ model = \"transformer\", start_from_backbone = [\"chromatin\", \"by_chrom\"] }}]\n"
+                ),
+            )
+            .unwrap();
+        };
+        write("bins_by_chrom");
+        let file = ExperimentFile::read(&path).unwrap();
+        assert_eq!(file.backbone_of("by_chrom"), "bins_by_chrom");
+        assert_eq!(file.backbone_of("chromatin"), "bins");
+        // A dataset cannot be its own backbone.
+        write("by_chrom");
+        let err = format!("{:#}", ExperimentFile::read(&path).unwrap_err());
+        assert!(
+            err.contains("starts 'by_chrom' from the backbone") && err.contains("('by_chrom')"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -203,3 +203,65 @@ fn a_bad_experiment_file_is_an_error_that_names_it() {
                 .is_none()
     );
 }
+
+#[test]
+fn a_dataset_that_names_its_own_backbone_starts_its_curriculum_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    quickstart_store(&store);
+    let config = dir.path().join("transformer.toml");
+    std::fs::write(&config, TINY_TRANSFORMER).unwrap();
+    let path = dir.path().join("split.toml");
+    let write = |own_backbone: &str| {
+        std::fs::write(
+            &path,
+            format!(
+                "[experiment]\nname = \"split\"\ntitle = \"x\"\nseeds = 1\nbackbone = \"chromatin_bins\"\n\
+                 [datasets]\n\
+                 by_chrom = {{ task = \"chromatin\", variant = \"chrom_split\", params = {{ source = \"chromatin\", valid_chroms = \"chr12\", test_chroms = \"chr8\" }}, backbone = \"{own_backbone}\" }}\n\
+                 bins_by_chrom = {{ task = \"chromatin\", variant = \"chrom_split\", params = {{ source = \"chromatin_bins\", valid_chroms = \"chr12\", test_chroms = \"chr8\" }} }}\n\
+                 [configs]\ntransformer = \"{}\"\n\
+                 [[table]]\ntitle = \"t\"\ndatasets = [\"by_chrom\"]\n\
+                 arms = [{{ model = \"transformer\", start_from_backbone = [\"by_chrom\"] }}]\n",
+                config.display()
+            ),
+        )
+        .unwrap();
+    };
+
+    // A backbone that is no dataset is refused before any training.
+    write("no_such_bins");
+    let err = fails(&["experiment", path.to_str().unwrap(), "--store", s]);
+    assert!(
+        err.contains("split.toml") && err.contains("from its backbone 'no_such_bins'"),
+        "{err}"
+    );
+    assert!(!err.contains("\ntrain "), "{err}");
+
+    write("bins_by_chrom");
+    let out = ok(&["experiment", path.to_str().unwrap(), "--store", s]);
+    assert_eq!(out.matches("\nscore ").count(), 1, "{out}");
+    // Its curriculum starts from a backbone trained on the bins split the
+    // same way, not from the experiment's (random) chromatin_bins.
+    let init = csv(
+        &store,
+        "SELECT init FROM runs WHERE run_id LIKE 'split-by_chrom-transformer-%-bb-%-s0'",
+    );
+    assert!(
+        init.len() == 1 && init[0].contains("split-bins_by_chrom-transformer-"),
+        "{init:?}"
+    );
+    let backbone_test_chroms = csv(
+        &store,
+        "SELECT DISTINCT chrom FROM examples WHERE dataset = 'bins_by_chrom' AND split = 'test'",
+    );
+    assert_eq!(backbone_test_chroms, ["chr8"]);
+    assert_eq!(
+        csv(
+            &store,
+            "SELECT count(*) FROM runs WHERE run_id LIKE 'split-chromatin_bins-%'"
+        ),
+        ["0"]
+    );
+}

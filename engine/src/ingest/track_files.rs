@@ -35,8 +35,9 @@ pub(crate) type FileRows = (String, RecordBatch, u64, BTreeMap<String, u64>);
 /// `batch` (a file's rows as [`read_files`] made it) with `track_id` in
 /// every row: ids follow the files' order, known only once they are read.
 pub(crate) fn with_track_id(batch: RecordBatch, track_id: i32) -> Result<RecordBatch> {
+    let at = batch.schema().index_of("track_id")?;
     let mut columns = batch.columns().to_vec();
-    columns[0] = Arc::new(Int32Array::from(vec![track_id; batch.num_rows()])) as ArrayRef;
+    columns[at] = Arc::new(Int32Array::from(vec![track_id; batch.num_rows()])) as ArrayRef;
     Ok(RecordBatch::try_new(batch.schema(), columns)?)
 }
 
@@ -175,4 +176,50 @@ pub(crate) fn map_in_order<T: Sync, R: Send>(
     let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
     done.sort_unstable_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, result)| result).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{AsArray, Int64Array};
+    use arrow::datatypes::{DataType, Field, Int32Type, Schema};
+
+    #[test]
+    fn the_track_id_is_set_in_its_own_column_wherever_it_lies() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("start", DataType::Int64, false),
+            Field::new("track_id", DataType::Int32, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from(vec![10, 20, 30])) as ArrayRef,
+                Arc::new(Int32Array::from(vec![0, 0, 0])) as ArrayRef,
+            ],
+        )
+        .unwrap();
+        let batch = with_track_id(batch, 7).unwrap();
+        let ids = batch.column(1).as_primitive::<Int32Type>();
+        assert_eq!(ids.values().to_vec(), vec![7, 7, 7]);
+        let starts = batch
+            .column(0)
+            .as_primitive::<arrow::datatypes::Int64Type>();
+        assert_eq!(starts.values().to_vec(), vec![10, 20, 30]);
+    }
+
+    #[test]
+    fn a_batch_without_a_track_id_column_is_an_error() {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "start",
+            DataType::Int64,
+            false,
+        )]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![Arc::new(Int64Array::from(vec![1])) as ArrayRef],
+        )
+        .unwrap();
+        let err = with_track_id(batch, 1).unwrap_err().to_string();
+        assert!(err.contains("track_id"), "{err}");
+    }
 }
