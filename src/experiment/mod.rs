@@ -14,6 +14,7 @@
 
 mod datasets;
 mod plan;
+mod run_ids;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -22,7 +23,6 @@ use std::time::Instant;
 use crate::report::experiment::{test_metrics, ResultCell, ResultRow, ResultTable};
 use anyhow::{bail, Context, Result};
 use arrow::array::AsArray;
-use dnabench_engine::hash::hash64;
 use dnabench_engine::{open_session, Store};
 use dnabench_queries::Task;
 use dnabench_training as training;
@@ -31,7 +31,7 @@ use training::downstream::DownstreamModel;
 
 use crate::embedding_commands::{fit_with, FitConfig};
 use crate::quickstart::{Steps, QUICKSTART_CNN, QUICKSTART_DOWNSTREAM, QUICKSTART_TRANSFORMER};
-use plan::{rate_tag, Arm, ExperimentFile, Init};
+use plan::{Arm, ExperimentFile, Init};
 
 /// What `dnabench experiment` was asked.
 pub(crate) struct ExperimentOptions {
@@ -255,41 +255,6 @@ impl Runner<'_> {
         }
     }
 
-    /// The arm's runs on `dataset` without their `-sSEED`: what they train
-    /// and a tag of everything that shapes them (the config's text, the
-    /// dataset's parameters, the run they start from), so an edited config
-    /// trains new runs rather than reusing stale ones.
-    fn stem(&self, dataset: &str, arm: &Arm) -> Result<String> {
-        let task = self.task_of(dataset)?;
-        let backbone = self.file.experiment.backbone.clone();
-        let from_backbone = arm.starts_from_backbone(dataset);
-        let tag = if DownstreamModel::for_task(&task).is_some() {
-            let (_, text) = self.config_text("downstream", dataset);
-            tag(&[text, &self.stem(&backbone, arm)?])
-        } else {
-            let (_, text) = self.config_text(&arm.model.to_string(), dataset);
-            let init = match arm.init {
-                _ if from_backbone => self.stem(self.file.backbone_of(dataset), arm)?,
-                Init::Scratch => String::new(),
-                Init::Mlm(rate) => self.pretrain_id(arm, rate)?,
-                Init::Chromatin => self.stem(&backbone, &arm.scratch())?,
-            };
-            let params = self
-                .file
-                .datasets
-                .get(dataset)
-                .map(|d| format!("{:?} {:?}", d.task, d.params))
-                .unwrap_or_default();
-            self.tag(&[text, &init, &params])
-        };
-        let curriculum = if from_backbone { "-bb" } else { "" };
-        Ok(format!(
-            "{}-{dataset}-{}{curriculum}-{tag}",
-            self.file.experiment.name,
-            arm.key()
-        ))
-    }
-
     /// The cell's run, trained, predicted and scored on test (skipped
     /// where it is already).
     fn scored(&mut self, dataset: &str, arm: &Arm, seed: u64) -> Result<String> {
@@ -486,20 +451,6 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// The MLM pre-training of the arm's tokenizer and positions at `rate`.
-    fn pretrain_id(&self, arm: &Arm, rate: f64) -> Result<String> {
-        let (_, text) = self.config_text("pretrain", "genome");
-        let window = self.file.experiment.pretrain_window.to_string();
-        Ok(format!(
-            "{}-mlm-{}-{}-m{}-{}",
-            self.file.experiment.name,
-            arm.tokenizer,
-            arm.positions,
-            rate_tag(rate),
-            self.tag(&[text, &window])
-        ))
-    }
-
     /// Where the config of `name` (a model, `pretrain` or `downstream`) on
     /// `dataset` comes from, and its text: the file's `"NAME@DATASET"`, else
     /// its `NAME`, else the quickstart's (the paper's for the CNN+LSTM).
@@ -575,20 +526,7 @@ impl Runner<'_> {
     }
 }
 
-/// Six hex digits of a hash of `parts`: a run id's tag of what shaped it.
 impl Runner<'_> {
-    /// [`tag`] of `parts` and, in a smoke run, its step cap: a capped run
-    /// never stands in for a whole one.
-    fn tag(&self, parts: &[&str]) -> String {
-        match self.max_steps {
-            Some(n) => {
-                let cap = format!("max_steps {n}");
-                tag(&[parts, &[cap.as_str()]].concat())
-            }
-            None => tag(parts),
-        }
-    }
-
     /// `config` with the smoke run's step cap, if any.
     fn capped(&self, mut config: ConfigFile) -> ConfigFile {
         if let Some(n) = self.max_steps {
@@ -599,9 +537,4 @@ impl Runner<'_> {
         }
         config
     }
-}
-
-fn tag(parts: &[&str]) -> String {
-    let key = parts.join("\0");
-    format!("{:06x}", hash64(key.as_bytes(), 0) & 0xff_ffff)
 }
