@@ -62,7 +62,7 @@ fn fast_upper(upper: &mut training::downstream::upper::UpperConfig) {
 }
 
 /// What `--full` takes on 2 cores, printed before it starts.
-const FULL_MINUTES: &str = "about 7 minutes (415 s measured, peak RSS 3.4 GB)";
+const FULL_MINUTES: &str = "about 6 minutes (355 s measured, peak RSS 3.2 GB)";
 
 /// Optimizer steps at most with `--full`, for the tasks whose examples cost
 /// most: the 40 kb expression windows (one epoch) and the ref + alt pairs of

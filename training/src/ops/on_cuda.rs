@@ -70,6 +70,14 @@ fn every_op_on_cuda_equals_its_cpu_kernel() {
     agree(&[randn(&[3, 7, 24]), randn(&[24, 6])], 1e-3, |v| {
         lstm_layer(&v[0], &v[1], true)
     });
+    // The rotary tables are constants, as in the model: no gradient.
+    let (cos, sin) = (randn(&[6, 4]), randn(&[6, 4]));
+    agree(&[randn(&[2, 6, 48])], 1e-3, |v| {
+        let cos = cos.to_device(v[0].device())?;
+        let sin = sin.to_device(v[0].device())?;
+        qkv_heads(&v[0], 2, Some((&cos, &sin)))
+    });
+    agree(&[randn(&[2, 6, 48])], 1e-5, |v| qkv_heads(&v[0], 2, None));
     let padding = Tensor::new(&[[0u8, 0, 0, 0, 0, 1], [0, 0, 0, 1, 1, 1]], &Device::Cpu).unwrap();
     agree(
         &[
